@@ -1,0 +1,1 @@
+"""The service around the flow: settings, data, web routes, delivery, command line."""

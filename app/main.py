@@ -1,0 +1,61 @@
+"""The FastAPI application: `uvicorn app.main:app` serves the line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from app.api import router as api_router
+from app.context import Line
+from app.settings import Settings
+from app.twilio.webhooks import router as twilio_router
+from app.worker import NotificationWorker
+
+log = logging.getLogger("coachline")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    line = Line(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not line.settings.twilio_configured:
+            log.warning(
+                "development mode: no Twilio credentials, so webhooks are refused and "
+                "outbound messages are recorded as not sent"
+            )
+        worker = NotificationWorker(line) if line.settings.run_worker else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+            line.engine.dispose()
+
+    app = FastAPI(
+        title="coachline",
+        summary="Phone and text coaching line for a DBT practice",
+        lifespan=lifespan,
+    )
+    app.state.line = line
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        ok = line.database_answers()
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "database": "up" if ok else "down"},
+            status_code=200 if ok else 503,
+        )
+
+    app.include_router(api_router)
+    app.include_router(twilio_router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,98 @@
+"""The line's settings: environment variables, plus an optional `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.phones import to_e164
+from ivr.scripts import CrisisLine, Practice
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./coachline.db"
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    # The line's own number, in E.164.
+    twilio_phone_number: str = ""
+    # The https URL Twilio is configured with; webhook signatures are checked against it.
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    practice_timezone: str = "America/Chicago"
+    practice_name: str = "St. Louis DBT"
+
+    # Crisis resources: 988 and 911 are always given; a local line is optional.
+    local_crisis_line_name: str = ""
+    local_crisis_line_number: str = ""
+
+    # Scripts: the practice's own words, where it wants them.
+    greeting: str = "Thank you for calling {practice}. Connecting you with a coach now."
+    callback_window_minutes: int = 120
+    call_time_limit_minutes: int = 20
+    dial_timeout_seconds: int = 20
+    offer_voice_message: bool = True
+
+    # Notification delivery.
+    run_worker: bool = True
+    worker_poll_seconds: float = 1.0
+    notification_max_attempts: int = 8
+
+    @field_validator("practice_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("twilio_phone_number", "local_crisis_line_number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if not value:
+            return value
+        e164 = to_e164(value)
+        if e164 is None:
+            raise ValueError("not a valid phone number")
+        return e164
+
+    @field_validator("public_base_url", "twilio_api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.practice_timezone)
+
+    @cached_property
+    def practice(self) -> Practice:
+        """What the pure flow needs to know about the practice."""
+        local = None
+        if self.local_crisis_line_number:
+            local = CrisisLine(
+                name=self.local_crisis_line_name or "the local crisis line",
+                number=self.local_crisis_line_number,
+            )
+        return Practice(
+            name=self.practice_name,
+            tz=self.tz,
+            line_number=self.twilio_phone_number,
+            local_crisis_line=local,
+            greeting=self.greeting,
+            callback_window_minutes=self.callback_window_minutes,
+            call_time_limit_seconds=self.call_time_limit_minutes * 60,
+            dial_timeout_seconds=self.dial_timeout_seconds,
+            offer_voice_message=self.offer_voice_message,
+        )

@@ -1,0 +1,98 @@
+"""The practice as the flow sees it, and the words the line says and texts.
+
+Crisis resources are built here once, for voice and for text, so that every path
+gives the same ones: 988 (call or text), 911 for a medical emergency, and the
+practice's local line when it has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+
+@dataclass(frozen=True)
+class CrisisLine:
+    name: str
+    number: str  # E.164
+
+
+@dataclass(frozen=True)
+class Practice:
+    name: str
+    tz: ZoneInfo
+    line_number: str = ""
+    local_crisis_line: CrisisLine | None = None
+    greeting: str = "Thank you for calling {practice}. Connecting you with a coach now."
+    callback_window_minutes: int = 120
+    call_time_limit_seconds: int = 20 * 60
+    dial_timeout_seconds: int = 20
+    offer_voice_message: bool = True
+
+
+def first_name(full_name: str) -> str:
+    """The first name alone: notices carry no more than that."""
+    parts = full_name.split()
+    return parts[0] if parts else "a client"
+
+
+def _national(number: str) -> str:
+    parsed = phonenumbers.parse(number, None)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def _spoken_digits(number: str) -> str:
+    """A number read digit by digit, grouped as it is written: "3 1 4, 5 5 5, 0 1 4 2"."""
+    groups = []
+    for group in _national(number).replace("(", " ").replace(")", " ").replace("-", " ").split():
+        groups.append(" ".join(ch for ch in group if ch.isdigit()))
+    return ", ".join(g for g in groups if g)
+
+
+def crisis_spoken(practice: Practice) -> str:
+    text = (
+        "If you are in crisis, call or text 9 8 8, the Suicide and Crisis Lifeline, any time. "
+        "If you are hurt or need medical help, hang up and dial 9 1 1."
+    )
+    if practice.local_crisis_line:
+        line = practice.local_crisis_line
+        text += f" You can also call {line.name} at {_spoken_digits(line.number)}."
+    return text
+
+
+def crisis_texted(practice: Practice) -> str:
+    text = "In crisis? Call or text 988 any time. Hurt or need medical help? Call 911."
+    if practice.local_crisis_line:
+        line = practice.local_crisis_line
+        text += f" Or call {line.name}: {_national(line.number)}."
+    return text
+
+
+def clock_time(at: datetime, tz: ZoneInfo) -> str:
+    """ "9:42 PM" in the practice's time zone."""
+    return at.astimezone(tz).strftime("%I:%M %p").lstrip("0")
+
+
+def spoken_when(at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """When an instant is, relative to now, as a person would say it in the practice's zone:
+    "today at 3:40 PM", "tomorrow at 3:40 PM", "Saturday, March 8 at 3:40 PM"."""
+    local_at = at.astimezone(tz)
+    local_now = now.astimezone(tz)
+    days = (local_at.date() - local_now.date()).days
+    time = clock_time(at, tz)
+    if days == 0:
+        return f"today at {time}"
+    if days == 1:
+        return f"tomorrow at {time}"
+    return f"{local_at.strftime('%A, %B')} {local_at.day} at {time}"
+
+
+def spoken_duration(minutes: int) -> str:
+    """ "2 hours", "90 minutes", "1 hour" for a call-back window."""
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return f"{minutes} minutes"
