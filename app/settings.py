@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_poll_seconds: float = 1.0
     notification_max_attempts: int = 8
+    twilio_http_timeout_seconds: float = 10.0
 
     @field_validator("practice_timezone")
     @classmethod

@@ -1,12 +1,41 @@
-"""Placeholder: replaced by the notification worker."""
+"""The notification worker: a thread inside the service by default, or `coachline worker`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from app.context import Line
+from app.notify import deliver_due
+
+log = logging.getLogger("coachline.worker")
+
+
+def run_once(line: Line) -> dict[str, int]:
+    """One pass: deliver what is due. A database that is down is logged and tried next pass."""
+    try:
+        return deliver_due(line)
+    except Exception as exc:
+        log.error("notification pass failed: %s", type(exc).__name__)
+        return {}
 
 
 class NotificationWorker:
-    def __init__(self, line) -> None:
+    def __init__(self, line: Line) -> None:
         self.line = line
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="notifications", daemon=True)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            done = run_once(self.line)
+            # Keep going without a pause while there is a backlog.
+            if not done:
+                self._stop.wait(self.line.settings.worker_poll_seconds)
 
     def start(self) -> None:
-        pass
+        self._thread.start()
 
     def stop(self) -> None:
-        pass
+        self._stop.set()
+        self._thread.join(timeout=15)
