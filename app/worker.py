@@ -6,6 +6,7 @@ import logging
 import threading
 
 from app.context import Line
+from app.errors import describe
 from app.notify import deliver_due
 
 log = logging.getLogger("coachline.worker")
@@ -16,7 +17,7 @@ def run_once(line: Line) -> dict[str, int]:
     try:
         return deliver_due(line)
     except Exception as exc:
-        log.error("notification pass failed: %s", type(exc).__name__)
+        log.error("notification pass failed: %s", describe(exc))
         return {}
 
 

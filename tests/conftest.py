@@ -7,6 +7,7 @@ PostgreSQL half is skipped, and under CI=true that is a failure instead.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from app.auth import issue_token
@@ -66,14 +67,18 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
             if IN_CI:
                 pytest.fail(message + " (required under CI=true)", pytrace=False)
             pytest.skip(message + ": skipped the PostgreSQL half")
-        url = POSTGRES_URL
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        # A database of this run's own, so parallel runs never meet.
+        name = f"coachline_test_{os.getpid()}_{secrets.token_hex(3)}"
+        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     command.upgrade(alembic_config(url), "head")
     yield url
+    if request.param == "postgresql":
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        server.dispose()
 
 
 @pytest.fixture
