@@ -96,3 +96,9 @@ def spoken_duration(minutes: int) -> str:
         hours = minutes // 60
         return "1 hour" if hours == 1 else f"{hours} hours"
     return f"{minutes} minutes"
+
+
+def local_crisis_texted(practice: Practice) -> str:
+    """The practice's local line as `crisis_texted` writes it (" Or call ..."), or ""."""
+    line = practice.local_crisis_line
+    return f" Or call {line.name}: {_national(line.number)}." if line else ""

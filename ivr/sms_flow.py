@@ -1,0 +1,248 @@
+"""The text-message flow: `handle_sms(state, body, now) -> SmsDecision`.
+
+The service loads who texted (`SmsState`), asks here what to do, replies with
+`decision.reply` (TwiML <Message>, or an empty response when it is None) and saves what the
+decision says, in one transaction with the inbound message.
+
+Decisions where the issue is silent, made here and tested in tests/test_ivr_sms_flow.py:
+
+- Crisis language wins over everything, for clients, therapists and unknown senders alike,
+  and the crisis reply goes out even to an opted-out client: it answers their own message,
+  it is not proactive. (Twilio refuses replies to a number that texted STOP, with error
+  21610, so in practice it reaches them only if they have opted back in; the inbound text is
+  in the log either way.)
+- The therapist is told ("<first name> texted the line and may need support.") only for a
+  known client outside a lockout. During a lockout the client still gets the crisis reply,
+  but nothing goes to the therapist: the agreement rules out contact for 24 hours, and the
+  text is in the log for afterwards. Unknown senders and therapists notify nobody.
+- Crisis language leaves an open check-in open, so a rating sent next still gets a
+  distress-tolerance skill and the crisis resources. Every other keyword (check-in, win,
+  help, STOP, START) closes it; "check-in" opens a new one. Text that is not understood and
+  numbers outside 0-5 leave it open and ask for the number again.
+- A check-in is open from when it was asked until `expires_at` (exclusive); after that a
+  bare number is not understood and gets the help reply.
+- An opted-out client gets no reply to anything but START/UNSTOP/YES and crisis language.
+  A "win" they send is still stored for the therapist (they sent it to be read), silently.
+- Under a lockout every reply but the crisis reply carries a skill, when coaching is
+  available again, and the crisis resources (the reminder to finish a check-in carries no
+  new skill: the prompt minutes before gave one). Check-ins and successes are stored as usual
+  (stored is not forwarded); `under_lockout` on the decision lets the service keep them out
+  of the therapist's daily text until the lockout ends, if it wants to.
+- A rating of 0-2 gets a skill from any module, 3 from distress tolerance or emotion
+  regulation, 4-5 from distress tolerance, plus the crisis resources. A high rating does not
+  notify the therapist (the client is invited to call the line for coaching instead).
+- A bare "win" (no words after it) is stored with an empty body and thanked.
+- A therapist texting STOP is recorded as an opt-out like anyone else (Twilio blocks our
+  notices to them until they text START): the service should show that on the dashboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ivr import replies
+from ivr.replies import UnderLockout
+from ivr.scripts import Practice
+from ivr.skills import (
+    DISTRESS_TOLERANCE,
+    EMOTION_REGULATION,
+    Skill,
+    builtin_skills,
+    pick_skill,
+)
+from ivr.texts import Intent, IntentKind, classify
+
+CHECK_IN_TTL = timedelta(minutes=30)
+CRISIS_NOTICE = "crisis"
+
+
+class Sender(StrEnum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ClientState:
+    """An enrolled client, as the text flow needs them."""
+
+    first_name: str
+    last_skill: str | None = None
+    opted_out: bool = False
+    # From ivr.rules.locked_until (None when the 24-hour rule does not apply to them).
+    locked_until: datetime | None = None
+    # expires_at of their latest unanswered check-in, expired or not; None when there is none.
+    check_in_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SmsState:
+    practice: Practice
+    sender: Sender = Sender.UNKNOWN
+    client: ClientState | None = None
+    skills: Sequence[Skill] = ()  # the library (ivr.skills.library); empty: the built-ins
+    seed: str = ""  # e.g. the MessageSid: varies the skill offered, reproducibly
+
+    @classmethod
+    def for_client(
+        cls,
+        practice: Practice,
+        client: ClientState,
+        skills: Iterable[Skill] = (),
+        seed: str = "",
+    ) -> SmsState:
+        return cls(practice, Sender.CLIENT, client, tuple(skills), seed)
+
+    @classmethod
+    def for_therapist(cls, practice: Practice) -> SmsState:
+        return cls(practice, Sender.THERAPIST)
+
+    @classmethod
+    def for_unknown(cls, practice: Practice) -> SmsState:
+        return cls(practice, Sender.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class TherapistNotice:
+    """A text for the client's therapist (or whoever is on call), queued durably."""
+
+    kind: str  # CRISIS_NOTICE
+    body: str
+
+
+@dataclass(frozen=True)
+class SmsDecision:
+    """What to reply and what to record. Fields left at their defaults mean "no change"."""
+
+    intent: IntentKind
+    reply: str | None  # None: reply nothing (Twilio answers opt-out words itself)
+    skill_key: str | None = None  # store as Client.last_skill
+    open_check_in_until: datetime | None = None  # new CheckIn: asked_at=now, expires_at=this
+    close_check_in: bool = False  # the open check-in ends unanswered (e.g. expires_at=now)
+    urge_rating: int | None = None  # answers the open check-in (answered_at=now)
+    success_body: str | None = None  # a new Success with this body
+    opt_out: bool = False
+    opt_in: bool = False
+    notice: TherapistNotice | None = None
+    under_lockout: bool = False
+
+
+def handle_sms(state: SmsState, body: str, now: datetime) -> SmsDecision:
+    """Decide the reply to one inbound text and what to record. `now` must be timezone-aware."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    intent = classify(body)
+    if state.sender is Sender.CLIENT and state.client is not None:
+        return _client(state, state.client, intent, now)
+    if state.sender is Sender.THERAPIST:
+        return _therapist(state, intent)
+    return _unknown_sender(state, intent)
+
+
+def _therapist(state: SmsState, intent: Intent) -> SmsDecision:
+    practice = state.practice
+    if intent.kind is IntentKind.CRISIS:
+        return SmsDecision(intent.kind, replies.crisis_reply(practice, therapist_told=False))
+    if intent.kind is IntentKind.OPT_OUT:
+        return SmsDecision(intent.kind, None, opt_out=True)
+    usage = replies.therapist_usage_reply(practice)
+    return SmsDecision(intent.kind, usage, opt_in=intent.kind is IntentKind.OPT_IN)
+
+
+def _unknown_sender(state: SmsState, intent: Intent) -> SmsDecision:
+    practice = state.practice
+    if intent.kind is IntentKind.CRISIS:
+        return SmsDecision(intent.kind, replies.crisis_reply(practice, therapist_told=False))
+    if intent.kind is IntentKind.OPT_OUT:
+        return SmsDecision(intent.kind, None, opt_out=True)
+    about = replies.unknown_sender_reply(practice)
+    return SmsDecision(intent.kind, about, opt_in=intent.kind is IntentKind.OPT_IN)
+
+
+def _rating_modules(rating: int) -> tuple[str, ...] | None:
+    if rating >= 4:
+        return (DISTRESS_TOLERANCE,)
+    if rating == 3:
+        return (DISTRESS_TOLERANCE, EMOTION_REGULATION)
+    return None
+
+
+def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime) -> SmsDecision:
+    practice = state.practice
+    kind = intent.kind
+    lockout = (
+        UnderLockout(client.locked_until, now)
+        if client.locked_until is not None and client.locked_until > now
+        else None
+    )
+    locked = lockout is not None
+    check_in_open = client.check_in_expires_at is not None and now < client.check_in_expires_at
+    library = list(state.skills) or builtin_skills()
+
+    def pick(modules: Sequence[str] | None = None) -> Skill:
+        seed = f"{state.seed}|{now.isoformat()}|{kind}"
+        return pick_skill(library, last_key=client.last_skill, seed=seed, modules=modules)
+
+    def lockout_skill() -> Skill | None:
+        # Under a lockout every reply teaches a skill; distress tolerance fits that day.
+        return pick((DISTRESS_TOLERANCE,)) if locked else None
+
+    def decide(reply: str | None, skill: Skill | None = None, **changes: Any) -> SmsDecision:
+        key = skill.key if skill else None
+        base = SmsDecision(kind, reply, skill_key=key, under_lockout=locked)
+        return dataclasses.replace(base, **changes)
+
+    if kind is IntentKind.CRISIS:
+        notice = (
+            None
+            if locked
+            else TherapistNotice(CRISIS_NOTICE, replies.therapist_crisis_notice(client.first_name))
+        )
+        return decide(replies.crisis_reply(practice, therapist_told=not locked), notice=notice)
+    if kind is IntentKind.OPT_OUT:
+        return decide(None, opt_out=True, close_check_in=check_in_open)
+    if kind is IntentKind.OPT_IN:
+        skill = lockout_skill()
+        reply = replies.opt_in_reply(practice, lockout, skill)
+        return decide(reply, skill, opt_in=True, close_check_in=check_in_open)
+
+    if client.opted_out:
+        # Nothing proactive: silence, but a success is still kept for the therapist.
+        if kind is IntentKind.SUCCESS:
+            return decide(None, success_body=intent.text)
+        return decide(None)
+
+    if kind is IntentKind.CHECK_IN:
+        skill = pick()
+        return decide(
+            replies.check_in_prompt(practice, skill, lockout),
+            skill,
+            open_check_in_until=now + CHECK_IN_TTL,
+            close_check_in=check_in_open,
+        )
+    if kind is IntentKind.SUCCESS:
+        skill = lockout_skill()
+        reply = replies.success_reply(
+            practice, detailed=bool(intent.text), lockout=lockout, skill=skill
+        )
+        return decide(reply, skill, success_body=intent.text, close_check_in=check_in_open)
+    if kind is IntentKind.HELP:
+        skill = lockout_skill()
+        return decide(
+            replies.help_reply(practice, lockout, skill), skill, close_check_in=check_in_open
+        )
+    if kind is IntentKind.RATING and check_in_open and intent.rating is not None:
+        skill = pick(_rating_modules(intent.rating))
+        reply = replies.rating_reply(practice, intent.rating, skill, lockout)
+        return decide(reply, skill, urge_rating=intent.rating)
+
+    # Not understood (or a number with no open check-in to answer).
+    if check_in_open:
+        return decide(replies.check_in_reminder(practice, lockout))
+    skill = lockout_skill()
+    return decide(replies.help_reply(practice, lockout, skill), skill)

@@ -1,0 +1,419 @@
+"""The call flow: who the caller is and what happened so far in, one TwiML step out.
+
+Every step ends in one of three places (safety invariant 1): a therapist who accepted the
+call is bridged, the wait-time script is read, or the crisis resources are given. Each
+function here returns a `VoiceStep`: the TwiML, and what the service should record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.scripts import (
+    Practice,
+    clock_time,
+    crisis_spoken,
+    first_name,
+    spoken_duration,
+    spoken_when,
+)
+from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
+
+# Routes a call takes, and how it ends (stored on the call record).
+UNKNOWN_CALLER, LOCKED_OUT, COACHING, FALLBACK = (
+    "unknown_caller",
+    "locked_out",
+    "coaching",
+    "fallback",
+)
+RINGING, BRIDGED, WAIT_SCRIPT = "ringing", "bridged", "wait_script"
+CALLER_HUNG_UP, LOCKOUT_SCRIPT, CRISIS_RESOURCES = (
+    "caller_hung_up",
+    "lockout_script",
+    "crisis_resources",
+)
+
+ACCEPT_DIGIT = "1"
+SCREEN_TIMEOUT_SECONDS = 10
+VOICE_MESSAGE_MAX_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Window:
+    """Weekly coaching hours in the practice's zone; `end <= start` runs past midnight."""
+
+    weekday: int  # Monday = 0
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Therapist:
+    id: int
+    name: str
+    phone: str
+    active: bool = True
+    away_until: datetime | None = None
+    hours: tuple[Window, ...] = ()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An enrolled client, as the flow needs them. `locked_until` is None unless the 24-hour
+    rule applies to them and a lockout is active now."""
+
+    client_id: int
+    name: str
+    primary: Therapist
+    locked_until: datetime | None = None
+    last_skill: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A text to a therapist, written with the call record and delivered by the worker."""
+
+    therapist_id: int
+    phone: str
+    body: str
+
+
+@dataclass(frozen=True)
+class VoiceStep:
+    twiml: str
+    outcome: str
+    route: str | None = None
+    ringing: Therapist | None = None
+    notice: Notice | None = None
+    skill_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Urls:
+    """The line's webhook URLs, absolute on the public base URL Twilio signs against."""
+
+    base: str
+
+    def _url(self, path: str, **query: str) -> str:
+        return f"{self.base}{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def dial_result(self, tried: list[int]) -> str:
+        return self._url("/twilio/voice/dial-result", tried=",".join(map(str, tried)))
+
+    def screen(self, parent_sid: str, therapist_id: int) -> str:
+        return self._url("/twilio/voice/screen", parent=parent_sid, therapist=str(therapist_id))
+
+    def screen_answer(self, parent_sid: str, therapist_id: int) -> str:
+        return self._url(
+            "/twilio/voice/screen/answer", parent=parent_sid, therapist=str(therapist_id)
+        )
+
+    def recorded(self) -> str:
+        return self._url("/twilio/voice/recorded")
+
+
+def parse_tried(raw: str | None) -> list[int]:
+    """The therapists already rung on this call, from the action URL (signed by Twilio)."""
+    tried = []
+    for part in (raw or "").split(","):
+        if part.isdigit() and len(part) < 12:
+            tried.append(int(part))
+    return tried
+
+
+# --- who can be rung -------------------------------------------------------------------
+
+
+def within_hours(windows: tuple[Window, ...], at: datetime, practice: Practice) -> bool:
+    """Whether `at` falls in a weekly window, read in the practice's zone.
+
+    No windows at all means no restriction: a therapist who set no hours takes calls any time.
+    """
+    if not windows:
+        return True
+    local = at.astimezone(practice.tz)
+    day, clock = local.weekday(), local.time().replace(tzinfo=None)
+    for w in windows:
+        if w.start < w.end:
+            if w.weekday == day and w.start <= clock < w.end:
+                return True
+        else:  # past midnight: the evening of its day, and the small hours of the next
+            if w.weekday == day and clock >= w.start:
+                return True
+            if (w.weekday + 1) % 7 == day and clock < w.end:
+                return True
+    return False
+
+
+def reachable(therapist: Therapist, now: datetime) -> bool:
+    return therapist.active and not (therapist.away_until and now < therapist.away_until)
+
+
+def ring_order(
+    caller: Caller, on_call: list[Therapist], tried: list[int], now: datetime, practice: Practice
+) -> list[Therapist]:
+    """The primary (within hours and not away), then whoever is on call; minus those tried."""
+    order: list[Therapist] = []
+    primary = caller.primary
+    if reachable(primary, now) and within_hours(primary.hours, now, practice):
+        order.append(primary)
+    for therapist in on_call:
+        if reachable(therapist, now) and all(t.id != therapist.id for t in order):
+            order.append(therapist)
+    return [t for t in order if t.id not in tried]
+
+
+def notice_recipient(caller: Caller, on_call: list[Therapist], now: datetime) -> Therapist | None:
+    """Who hears of a missed call: the primary if reachable, else the one on call, else the
+    primary even while away (so the call is waiting when they are back)."""
+    if reachable(caller.primary, now):
+        return caller.primary
+    for therapist in on_call:
+        if reachable(therapist, now):
+            return therapist
+    return caller.primary if caller.primary.active else None
+
+
+# --- the steps --------------------------------------------------------------------------
+
+
+def _say(response: VoiceResponse, text: str) -> None:
+    response.say(text, voice="Polly.Joanna", language="en-US")
+
+
+def crisis_only(practice: Practice, lead: str = "") -> str:
+    """The crisis resources and goodbye: the answer when anything else fails."""
+    response = VoiceResponse()
+    _say(response, (lead + " " if lead else "") + crisis_spoken(practice))
+    response.hangup()
+    return str(response)
+
+
+def error_fallback(practice: Practice) -> str:
+    return crisis_only(
+        practice, "We're sorry, the coaching line can't connect your call right now."
+    )
+
+
+def unknown_caller(practice: Practice) -> VoiceStep:
+    return VoiceStep(
+        twiml=crisis_only(
+            practice, f"This line is for clients of {practice.name}, and we can't see your number."
+        ),
+        route=UNKNOWN_CALLER,
+        outcome=CRISIS_RESOURCES,
+    )
+
+
+def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
+    assert caller.locked_until is not None
+    response = VoiceResponse()
+    _say(
+        response,
+        f"Hi {first_name(caller.name)}, thank you for reaching out. "
+        "Under the 24-hour rule, phone coaching is paused for now, and it is available again "
+        f"{spoken_when(caller.locked_until, now, practice.tz)}. "
+        "For support now, call or text 9 8 8, any time. "
+        "If you are hurt or need medical help, hang up and dial 9 1 1. "
+        "Please keep your scheduled appointments; we want to see you there.",
+    )
+    if practice.local_crisis_line:
+        _say(response, crisis_spoken(practice))
+    _say(response, "Take good care. Goodbye.")
+    response.hangup()
+    return VoiceStep(twiml=str(response), route=LOCKED_OUT, outcome=LOCKOUT_SCRIPT)
+
+
+def _dial(
+    response: VoiceResponse,
+    therapist: Therapist,
+    tried: list[int],
+    call_sid: str,
+    practice: Practice,
+    urls: Urls,
+) -> None:
+    dial = response.dial(
+        action=urls.dial_result(tried + [therapist.id]),
+        method="POST",
+        timeout=practice.dial_timeout_seconds,
+        time_limit=practice.call_time_limit_seconds,
+        caller_id=practice.line_number or None,
+    )
+    dial.number(therapist.phone, url=urls.screen(call_sid, therapist.id), method="POST")
+
+
+def incoming(
+    caller: Caller,
+    on_call: list[Therapist],
+    call_sid: str,
+    now: datetime,
+    practice: Practice,
+    urls: Urls,
+    skills: list[Skill],
+) -> VoiceStep:
+    """An enrolled client calls: the 24-hour rule, else a short greeting and straight to ringing."""
+    if caller.locked_until is not None:
+        return locked_out(caller, now, practice)
+    order = ring_order(caller, on_call, [], now, practice)
+    response = VoiceResponse()
+    _say(response, practice.greeting.format(practice=practice.name))
+    if not order:
+        return _wait_script(response, caller, on_call, call_sid, now, practice, urls, skills)
+    _dial(response, order[0], [], call_sid, practice, urls)
+    return VoiceStep(twiml=str(response), route=COACHING, outcome=RINGING, ringing=order[0])
+
+
+@dataclass(frozen=True)
+class DialResult:
+    """What Twilio reports on the Dial action, plus our own record of acceptance."""
+
+    call_status: str  # the caller's leg: "completed" when they hung up
+    dial_status: str  # completed | busy | no-answer | failed | canceled
+    dial_bridged: str | None  # "true" | "false" | None when Twilio did not send it
+    accepted_by: int | None  # therapist who pressed 1 on this call
+    tried: list[int] = field(default_factory=list)
+
+
+def was_bridged(result: DialResult) -> bool:
+    """Bridged only if Twilio says so; a screened-out leg is `completed` but not bridged."""
+    if result.dial_bridged is not None:
+        return result.dial_bridged.lower() == "true" and result.dial_status == "completed"
+    return result.accepted_by is not None and result.dial_status == "completed"
+
+
+def after_dial(
+    caller: Caller,
+    on_call: list[Therapist],
+    result: DialResult,
+    call_sid: str,
+    now: datetime,
+    practice: Practice,
+    urls: Urls,
+    skills: list[Skill],
+) -> VoiceStep:
+    bridged = was_bridged(result)
+    if result.call_status == "completed":
+        # The caller hung up; nothing more is heard. An unanswered call is still a missed call.
+        if bridged:
+            return VoiceStep(twiml=str(VoiceResponse()), outcome=BRIDGED)
+        return VoiceStep(
+            twiml=str(VoiceResponse()),
+            outcome=CALLER_HUNG_UP,
+            notice=_missed_notice(caller, on_call, now, practice),
+        )
+    if bridged:
+        return VoiceStep(
+            twiml=crisis_only(practice, "Your coaching call has ended. Thank you for calling."),
+            outcome=BRIDGED,
+        )
+    order = ring_order(caller, on_call, result.tried, now, practice)
+    response = VoiceResponse()
+    if order:
+        _say(response, "Still trying to reach a coach for you.")
+        _dial(response, order[0], result.tried, call_sid, practice, urls)
+        return VoiceStep(twiml=str(response), outcome=RINGING, ringing=order[0])
+    return _wait_script(response, caller, on_call, call_sid, now, practice, urls, skills)
+
+
+def _missed_notice(
+    caller: Caller, on_call: list[Therapist], now: datetime, practice: Practice
+) -> Notice | None:
+    recipient = notice_recipient(caller, on_call, now)
+    if recipient is None:
+        return None
+    body = f"Missed coaching call from {first_name(caller.name)} at {clock_time(now, practice.tz)}."
+    return Notice(recipient.id, recipient.phone, body)
+
+
+def _wait_script(
+    response: VoiceResponse,
+    caller: Caller,
+    on_call: list[Therapist],
+    call_sid: str,
+    now: datetime,
+    practice: Practice,
+    urls: Urls,
+    skills: list[Skill],
+) -> VoiceStep:
+    """Nobody accepted: how long a call-back takes, one skill for the wait, crisis resources."""
+    notice = _missed_notice(caller, on_call, now, practice)
+    skill = pick_wait_skill(skills, caller.last_skill, call_sid)
+    told = (
+        "Your coach couldn't answer right now, and has been sent a message that you called."
+        if notice
+        else "Nobody could answer right now, and your call has been logged for your care team."
+    )
+    window = spoken_duration(practice.callback_window_minutes)
+    text = f"{told} A call back usually comes within {window}."
+    if skill:
+        text += f" While you wait, try {skill.name}. {skill.text}"
+    _say(response, text)
+    _say(response, crisis_spoken(practice))
+    if practice.offer_voice_message:
+        _say(
+            response,
+            "If you'd like to leave a short message, speak after the tone and press pound "
+            "when you're done. Or you can hang up now.",
+        )
+        response.record(
+            max_length=VOICE_MESSAGE_MAX_SECONDS,
+            action=urls.recorded(),
+            method="POST",
+            finish_on_key="#",
+            play_beep=True,
+            timeout=5,
+        )
+    _say(response, "Take good care. Goodbye.")
+    response.hangup()
+    return VoiceStep(
+        twiml=str(response),
+        route=COACHING,
+        outcome=WAIT_SCRIPT,
+        notice=notice,
+        skill_key=skill.key if skill else None,
+    )
+
+
+def pick_wait_skill(skills: list[Skill], last_key: str | None, call_sid: str) -> Skill | None:
+    if not skills:
+        return None
+    return pick_skill(skills, last_key=last_key, seed=call_sid, modules=[DISTRESS_TOLERANCE])
+
+
+def after_recording(practice: Practice) -> str:
+    return crisis_only(practice, "Thank you, your message was saved for your coach.")
+
+
+# --- the therapist's leg ------------------------------------------------------------------
+
+
+def screen(caller_first_name: str, parent_sid: str, therapist_id: int, urls: Urls) -> str:
+    """Call screening: only a person who presses 1 is bridged; a voicemail box hears the
+    prompt, presses nothing, and is hung up on."""
+    response = VoiceResponse()
+    gather = response.gather(
+        num_digits=1,
+        timeout=SCREEN_TIMEOUT_SECONDS,
+        action=urls.screen_answer(parent_sid, therapist_id),
+        method="POST",
+    )
+    prompt = f"Coaching call from {caller_first_name}. Press 1 to accept."
+    _say(gather, prompt)
+    gather.pause(length=1)
+    _say(gather, prompt)
+    response.hangup()
+    return str(response)
+
+
+def screen_answer(digits: str | None) -> tuple[bool, str]:
+    """(accepted, TwiML for the therapist's leg). An empty answer lets Twilio bridge."""
+    response = VoiceResponse()
+    if (digits or "").strip() == ACCEPT_DIGIT:
+        _say(response, "Connecting you now.")
+        return True, str(response)
+    response.hangup()
+    return False, str(response)

@@ -1,0 +1,300 @@
+"""The call flow as pure functions: state and time in, TwiML out (no database, no app)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ivr import voice
+from ivr.scripts import CrisisLine, Practice
+from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
+
+TZ = ZoneInfo("America/Chicago")
+PRACTICE = Practice(name="St. Louis DBT", tz=TZ, line_number="+13145550100")
+URLS = voice.Urls("https://line.example.org")
+SKILLS = builtin_skills()
+SID = "CA" + "a" * 32
+# Friday 2026-11-27, 9:42 PM in St. Louis.
+NOW = datetime(2026, 11, 28, 3, 42, tzinfo=UTC)
+
+DANA = voice.Therapist(1, "Dana Whitfield", "+13145550111")
+MARCUS = voice.Therapist(2, "Marcus Oyelaran", "+13145550112")
+RILEY = voice.Caller(client_id=7, name="Riley Tran", primary=DANA)
+
+
+def spoken(twiml: str) -> str:
+    return " ".join(el.text or "" for el in ET.fromstring(twiml).iter("Say"))
+
+
+def verbs(twiml: str) -> list[str]:
+    return [el.tag for el in ET.fromstring(twiml)]
+
+
+def assert_crisis(twiml: str) -> None:
+    text = spoken(twiml)
+    assert "call or text 9 8 8" in text and "dial 9 1 1" in text
+
+
+def test_unknown_caller_hears_one_sentence_then_the_crisis_resources():
+    step = voice.unknown_caller(PRACTICE)
+    assert (step.route, step.outcome) == (voice.UNKNOWN_CALLER, voice.CRISIS_RESOURCES)
+    text = spoken(step.twiml)
+    assert text.startswith("This line is for clients of St. Louis DBT")
+    assert_crisis(step.twiml)
+    assert verbs(step.twiml)[-1] == "Hangup"
+
+
+def test_local_crisis_line_is_read_digit_by_digit():
+    practice = Practice(
+        name="St. Louis DBT",
+        tz=TZ,
+        local_crisis_line=CrisisLine("Behavioral Health Response", "+13145550177"),
+    )
+    text = spoken(voice.unknown_caller(practice).twiml)
+    assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in text
+
+
+def test_lockout_script_speaks_the_end_time_and_ends_the_call():
+    locked = voice.Caller(7, "Riley Tran", DANA, locked_until=NOW + timedelta(hours=18))
+    step = voice.incoming(locked, [MARCUS], SID, NOW, PRACTICE, URLS, SKILLS)
+    text = spoken(step.twiml)
+    assert (step.route, step.outcome) == (voice.LOCKED_OUT, voice.LOCKOUT_SCRIPT)
+    # 03:42 UTC + 18 h = 21:42 UTC = 3:42 PM Saturday in St. Louis.
+    assert "available again tomorrow at 3:42 PM" in text
+    assert "call or text 9 8 8" in text
+    assert "If you are hurt or need medical help, hang up and dial 9 1 1" in text
+    assert "keep your scheduled appointments" in text
+    assert "Dial" not in verbs(step.twiml) and verbs(step.twiml)[-1] == "Hangup"
+    assert step.notice is None  # nothing is forwarded during the 24 hours
+
+
+def test_a_client_goes_straight_to_ringing_their_therapist():
+    step = voice.incoming(RILEY, [], SID, NOW, PRACTICE, URLS, SKILLS)
+    root = ET.fromstring(step.twiml)
+    assert verbs(step.twiml) == ["Say", "Dial"]
+    dial = root.find("Dial")
+    assert dial is not None
+    assert dial.attrib["timeout"] == "20"
+    assert dial.attrib["timeLimit"] == "1200"
+    assert dial.attrib["callerId"] == "+13145550100"
+    assert dial.attrib["action"] == "https://line.example.org/twilio/voice/dial-result?tried=1"
+    number = dial.find("Number")
+    assert number is not None and number.text == DANA.phone
+    assert number.attrib["url"] == (
+        f"https://line.example.org/twilio/voice/screen?parent={SID}&therapist=1"
+    )
+    assert step.ringing == DANA and step.outcome == voice.RINGING
+
+
+def test_screening_is_a_gather_followed_by_hangup():
+    twiml = voice.screen("Riley", SID, 1, URLS)
+    root = ET.fromstring(twiml)
+    assert verbs(twiml) == ["Gather", "Hangup"]
+    gather = root.find("Gather")
+    assert gather is not None and gather.attrib["numDigits"] == "1"
+    assert "Coaching call from Riley. Press 1 to accept." in spoken(twiml)
+    assert voice.screen_answer("1")[0] is True
+    assert verbs(voice.screen_answer("1")[1]) == ["Say"]  # ends without hangup: bridge
+    for other in ("", "2", "*", None, "11"):
+        accepted, body = voice.screen_answer(other)
+        assert accepted is False and verbs(body) == ["Hangup"]
+
+
+@pytest.mark.parametrize(
+    "hours, at_local, expected",
+    [
+        ((), datetime(2026, 11, 27, 3, 0), True),  # no hours set: any time
+        ((voice.Window(4, time(9), time(17)),), datetime(2026, 11, 27, 9, 0), True),
+        ((voice.Window(4, time(9), time(17)),), datetime(2026, 11, 27, 17, 0), False),
+        ((voice.Window(4, time(9), time(17)),), datetime(2026, 11, 28, 10, 0), False),
+        # Friday 20:00 to 02:00: Friday night and the small hours of Saturday
+        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 27, 23, 59), True),
+        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 28, 1, 59), True),
+        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 28, 2, 0), False),
+        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 27, 1, 0), False),
+        # Sunday 22:00 to 01:00 wraps into Monday
+        ((voice.Window(6, time(22), time(1)),), datetime(2026, 11, 30, 0, 30), True),
+    ],
+)
+def test_coaching_hours_in_the_practice_zone(hours, at_local, expected):
+    at = at_local.replace(tzinfo=TZ).astimezone(UTC)
+    assert voice.within_hours(hours, at, PRACTICE) is expected
+
+
+def test_ring_order_primary_then_on_call_skipping_away_inactive_and_tried():
+    away = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(hours=1))
+    after_hours = voice.Therapist(
+        1, "Dana Whitfield", DANA.phone, hours=(voice.Window(0, time(9), time(10)),)
+    )
+    inactive = voice.Therapist(3, "Sam Ortiz", "+13145550113", active=False)
+    assert voice.ring_order(RILEY, [MARCUS], [], NOW, PRACTICE) == [DANA, MARCUS]
+    assert voice.ring_order(RILEY, [DANA, MARCUS], [], NOW, PRACTICE) == [DANA, MARCUS]
+    assert voice.ring_order(RILEY, [MARCUS], [1], NOW, PRACTICE) == [MARCUS]
+    assert voice.ring_order(RILEY, [MARCUS, inactive], [1, 2], NOW, PRACTICE) == []
+    for primary in (away, after_hours):
+        caller = voice.Caller(7, "Riley Tran", primary)
+        assert voice.ring_order(caller, [MARCUS], [], NOW, PRACTICE) == [MARCUS]
+    # away has passed
+    back = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW)
+    assert voice.ring_order(voice.Caller(7, "Riley Tran", back), [], [], NOW, PRACTICE) == [back]
+
+
+def _result(**kw) -> voice.DialResult:
+    base = dict(
+        call_status="in-progress",
+        dial_status="completed",
+        dial_bridged="true",
+        accepted_by=1,
+        tried=[1],
+    )
+    base.update(kw)
+    return voice.DialResult(**base)
+
+
+def test_bridged_is_decided_from_dial_bridged_not_dial_call_status():
+    assert voice.was_bridged(_result()) is True
+    # screened out (voicemail, or nobody pressed 1): completed but not bridged
+    assert voice.was_bridged(_result(dial_bridged="false", accepted_by=None)) is False
+    assert voice.was_bridged(_result(dial_bridged="false")) is False
+    for status in ("busy", "no-answer", "failed", "canceled"):
+        assert voice.was_bridged(_result(dial_status=status, dial_bridged="false")) is False
+    # without DialBridged, only our own record of acceptance counts
+    assert voice.was_bridged(_result(dial_bridged=None)) is True
+    assert voice.was_bridged(_result(dial_bridged=None, accepted_by=None)) is False
+
+
+def test_after_a_bridged_call_the_caller_hears_goodbye_and_crisis_resources():
+    step = voice.after_dial(RILEY, [MARCUS], _result(), SID, NOW, PRACTICE, URLS, SKILLS)
+    assert step.outcome == voice.BRIDGED and step.notice is None
+    assert "Your coaching call has ended" in spoken(step.twiml)
+    assert_crisis(step.twiml)
+
+
+def test_nobody_accepts_then_the_next_therapist_is_rung():
+    result = _result(dial_bridged="false", accepted_by=None)
+    step = voice.after_dial(RILEY, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
+    assert step.ringing == MARCUS
+    dial = ET.fromstring(step.twiml).find("Dial")
+    assert dial is not None
+    assert dial.attrib["action"].endswith("tried=1%2C2")
+
+
+def test_wait_time_script_when_nobody_is_left():
+    result = _result(dial_status="no-answer", dial_bridged="false", accepted_by=None, tried=[1, 2])
+    step = voice.after_dial(RILEY, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
+    text = spoken(step.twiml)
+    assert step.outcome == voice.WAIT_SCRIPT
+    assert "has been sent a message that you called" in text
+    assert "A call back usually comes within 2 hours" in text
+    skill = next(s for s in SKILLS if s.key == step.skill_key)
+    assert skill.module == DISTRESS_TOLERANCE
+    assert f"While you wait, try {skill.name}." in text
+    assert_crisis(step.twiml)
+    record = ET.fromstring(step.twiml).find("Record")
+    assert record is not None and record.attrib["maxLength"] == "60"
+    assert verbs(step.twiml)[-2:] == ["Say", "Hangup"]
+    assert step.notice == voice.Notice(1, DANA.phone, "Missed coaching call from Riley at 9:42 PM.")
+
+
+def test_wait_skill_varies_from_call_to_call():
+    keys = set()
+    last = None
+    for n in range(12):
+        skill = voice.pick_wait_skill(SKILLS, last, f"CA{n:032x}")
+        assert skill is not None and skill.key != last
+        keys.add(skill.key)
+        last = skill.key
+    assert len(keys) >= 4
+
+
+def test_missed_call_goes_to_the_on_call_therapist_when_the_primary_is_away():
+    away = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(days=3))
+    caller = voice.Caller(7, "Riley Tran", away)
+    step = voice.incoming(caller, [], SID, NOW, PRACTICE, URLS, SKILLS)
+    assert step.outcome == voice.WAIT_SCRIPT  # nobody to ring at all
+    assert step.notice is not None and step.notice.therapist_id == 1  # still told, for later
+    result = _result(dial_status="busy", dial_bridged="false", accepted_by=None, tried=[2])
+    step = voice.after_dial(caller, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
+    assert step.notice is not None and step.notice.therapist_id == 2
+
+
+def test_caller_who_hangs_up_hears_nothing_more_and_the_call_is_still_a_missed_call():
+    result = _result(
+        call_status="completed", dial_status="canceled", dial_bridged="false", accepted_by=None
+    )
+    step = voice.after_dial(RILEY, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
+    assert step.outcome == voice.CALLER_HUNG_UP
+    assert verbs(step.twiml) == []
+    assert step.notice is not None and step.notice.body.startswith(
+        "Missed coaching call from Riley"
+    )
+    bridged = voice.after_dial(
+        RILEY, [], _result(call_status="completed"), SID, NOW, PRACTICE, URLS, SKILLS
+    )
+    assert bridged.outcome == voice.BRIDGED and bridged.notice is None
+
+
+def test_no_voice_message_offer_when_the_practice_turns_it_off():
+    practice = Practice(name="St. Louis DBT", tz=TZ, offer_voice_message=False)
+    inactive = voice.Therapist(1, "Dana Whitfield", DANA.phone, active=False)
+    step = voice.incoming(voice.Caller(7, "Riley Tran", inactive), [], SID, NOW, practice, URLS, [])
+    assert step.notice is None  # nobody at all to tell: the call is logged for the team
+    # even with no therapist to ring and no skills, the script ends in the crisis resources
+    assert "Record" not in verbs(step.twiml)
+    assert "your call has been logged for your care team" in spoken(step.twiml)
+    assert_crisis(step.twiml)
+
+
+statuses = st.sampled_from(["completed", "busy", "no-answer", "failed", "canceled"])
+
+
+@given(
+    outcomes=st.lists(
+        st.tuples(
+            statuses,
+            st.sampled_from(["true", "false", None]),
+            st.booleans(),
+            st.sampled_from(["in-progress", "completed"]),
+        ),
+        min_size=0,
+        max_size=6,
+    ),
+    on_call=st.lists(st.integers(min_value=2, max_value=6), max_size=4),
+    primary_away=st.booleans(),
+)
+def test_no_sequence_of_twilio_outcomes_is_a_dead_end(outcomes, on_call, primary_away):
+    """Every step either rings someone, bridges, reads the wait script, or gives the crisis
+    resources; a call never ends on silence while the caller is still there."""
+    primary = voice.Therapist(
+        1,
+        "Dana Whitfield",
+        DANA.phone,
+        away_until=NOW + timedelta(days=1) if primary_away else None,
+    )
+    caller = voice.Caller(7, "Riley Tran", primary)
+    team = [voice.Therapist(i, f"T{i} Coach", f"+1314555011{i}") for i in on_call]
+    step = voice.incoming(caller, team, SID, NOW, PRACTICE, URLS, SKILLS)
+    tried: list[int] = []
+    for dial_status, bridged, accepted, call_status in outcomes:
+        if step.outcome != voice.RINGING:
+            break
+        assert step.ringing is not None and step.ringing.id not in tried
+        tried.append(step.ringing.id)
+        result = voice.DialResult(
+            call_status, dial_status, bridged, step.ringing.id if accepted else None, list(tried)
+        )
+        step = voice.after_dial(caller, team, result, SID, NOW, PRACTICE, URLS, SKILLS)
+        if call_status == "completed":  # the caller is gone: nothing more to hear
+            assert step.outcome in (voice.BRIDGED, voice.CALLER_HUNG_UP)
+            return
+    if step.outcome == voice.RINGING:
+        assert verbs(step.twiml)[-1] == "Dial"
+    else:
+        assert step.outcome in (voice.BRIDGED, voice.WAIT_SCRIPT)
+        assert_crisis(step.twiml)
+        assert verbs(step.twiml)[-1] == "Hangup"
