@@ -121,3 +121,23 @@ def test_without_credentials_texts_are_recorded_as_not_sent(settings, fake_twili
         assert message is not None and message.status == "not_sent"
     assert fake_twilio.messages == []
     dev.engine.dispose()
+
+
+def test_the_service_delivers_on_its_own_with_the_worker_inside(settings, fake_twilio):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"run_worker": True, "worker_poll_seconds": 0.05}))
+    with TestClient(app):
+        message_id = _queue(app.state.line)
+        deadline = time.monotonic() + 10
+        while not fake_twilio.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while _message(app.state.line, message_id).status != "sent" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(fake_twilio.messages) == 1
+    assert _message(app.state.line, message_id).status == "sent"

@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/twilio")
+from app.twilio import voice
+
+router = APIRouter()
+router.include_router(voice.router)

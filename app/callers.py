@@ -1,0 +1,76 @@
+"""Loading what the flow needs to decide: who is calling, who is on call, which skills exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import Client, Lockout, OnCallShift, PracticeSkill
+from app.models import Therapist as TherapistRow
+from ivr import voice
+from ivr.rules import LockoutState, locked_until
+from ivr.skills import Skill, library
+
+
+def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
+    return voice.Therapist(
+        id=row.id,
+        name=row.name,
+        phone=row.phone,
+        active=row.active,
+        away_until=row.away_until,
+        hours=tuple(voice.Window(h.weekday, h.start, h.end) for h in row.hours),
+    )
+
+
+def client_locked_until(session: Session, client: Client, now: datetime) -> datetime | None:
+    """When the 24-hour rule lets this client reach coaching again; None if it does now."""
+    if not client.lockout_rule_applies:
+        return None
+    rows = session.execute(
+        select(Lockout.starts_at, Lockout.ends_at, Lockout.lifted_at).where(
+            Lockout.client_id == client.id, Lockout.ends_at > now
+        )
+    ).all()
+    return locked_until([LockoutState(*row) for row in rows], now)
+
+
+def client_by_phone(session: Session, phone: str) -> Client | None:
+    return session.scalar(
+        select(Client)
+        .where(Client.phone == phone)
+        .options(selectinload(Client.therapist).selectinload(TherapistRow.hours))
+    )
+
+
+def as_caller(session: Session, client: Client, now: datetime) -> voice.Caller:
+    return voice.Caller(
+        client_id=client.id,
+        name=client.name,
+        primary=as_flow_therapist(client.therapist),
+        locked_until=client_locked_until(session, client, now),
+        last_skill=client.last_skill,
+    )
+
+
+def on_call_now(session: Session, now: datetime) -> list[voice.Therapist]:
+    """Whoever holds an on-call shift at this instant, earliest shift first."""
+    rows = session.scalars(
+        select(TherapistRow)
+        .join(OnCallShift, OnCallShift.therapist_id == TherapistRow.id)
+        .where(OnCallShift.starts_at <= now, OnCallShift.ends_at > now)
+        .order_by(OnCallShift.starts_at, OnCallShift.id)
+        .options(selectinload(TherapistRow.hours))
+    ).all()
+    seen: dict[int, voice.Therapist] = {}
+    for row in rows:
+        seen.setdefault(row.id, as_flow_therapist(row))
+    return list(seen.values())
+
+
+def all_skills(session: Session) -> list[Skill]:
+    """The built-in library and the practice's own additions."""
+    added = session.scalars(select(PracticeSkill).order_by(PracticeSkill.id)).all()
+    return library(Skill(s.key, s.module, s.name, s.text) for s in added)

@@ -1,0 +1,277 @@
+"""Voice webhooks. Each loads state, asks `ivr.voice` for the step, and saves the result.
+
+No caller ever hears Twilio's "application error": any failure on these routes (database
+down, a bug) answers 200 with the crisis resources. Only a bad signature gets a 403.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.callers import all_skills, as_caller, client_by_phone, on_call_now
+from app.context import Line
+from app.errors import describe
+from app.models import Call, Client, Message
+from app.notify import queue_text
+from app.phones import to_e164
+from app.twilio.signature import verified_form
+from ivr import voice
+from ivr.scripts import first_name
+
+log = logging.getLogger("coachline.voice")
+
+TERMINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+class CrisisOnErrorRoute(APIRoute):
+    """Every voice route answers with TwiML; on any error, TwiML with the crisis resources."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def safe_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code == 403:
+                    raise
+                log.error("voice webhook %s answered %s", request.url.path, exc.status_code)
+            except Exception as exc:  # the caller still hears the crisis resources
+                log.error("voice webhook %s failed: %s", request.url.path, describe(exc))
+            return twiml(voice.error_fallback(request.app.state.line.settings.practice))
+
+        return safe_handler
+
+
+router = APIRouter(prefix="/twilio/voice", route_class=CrisisOnErrorRoute, tags=["twilio"])
+Form = Annotated[FormData, Depends(verified_form)]
+
+
+def twiml(body: str) -> Response:
+    return Response(content=body, media_type="application/xml")
+
+
+def _line(request: Request) -> Line:
+    return request.app.state.line
+
+
+def _field(form: FormData, name: str, limit: int = 64) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _urls(line: Line) -> voice.Urls:
+    return voice.Urls(line.settings.public_base_url)
+
+
+def _call_for(session: Session, call_sid: str, **create: Any) -> Call:
+    """The call record for a CallSid, made once even when Twilio retries the webhook."""
+    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is not None:
+        return call
+    try:
+        with session.begin_nested():
+            call = Call(call_sid=call_sid, **create)
+            session.add(call)
+    except IntegrityError:  # a concurrent retry made it first
+        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        assert call is not None
+    return call
+
+
+def _notify_once(
+    session: Session, line: Line, call: Call, client_id: int | None, notice: voice.Notice | None
+) -> None:
+    """A missed-call text, written in the call record's transaction, at most once per call."""
+    if notice is None:
+        return
+    session.flush()
+    exists = session.scalar(
+        select(Message.id).where(Message.call_id == call.id, Message.kind == "notification")
+    )
+    if exists is None:
+        queue_text(
+            session,
+            line,
+            to_phone=notice.phone,
+            body=notice.body,
+            therapist_id=notice.therapist_id,
+            client_id=client_id,
+            call_id=call.id,
+        )
+
+
+def _apply(call: Call, step: voice.VoiceStep) -> None:
+    if step.route:
+        call.route = step.route
+    call.outcome = step.outcome
+    if step.ringing:
+        call.therapist_id = step.ringing.id
+
+
+@router.post("", summary="Voice URL: an incoming call")
+def incoming_call(request: Request, form: Form) -> Response:
+    line = _line(request)
+    practice = line.settings.practice
+    now = line.now()
+    call_sid = _field(form, "CallSid")
+    caller_phone = to_e164(_field(form, "From", 40))
+    if not call_sid:
+        return twiml(voice.unknown_caller(practice).twiml)
+    with line.sessions() as session, session.begin():
+        client = client_by_phone(session, caller_phone) if caller_phone else None
+        if client is None:
+            step = voice.unknown_caller(practice)
+            call = _call_for(
+                session, call_sid, route=step.route, outcome=step.outcome, started_at=now
+            )
+            return twiml(step.twiml)
+        caller = as_caller(session, client, now)
+        step = voice.incoming(
+            caller,
+            on_call_now(session, now),
+            call_sid,
+            now,
+            practice,
+            _urls(line),
+            all_skills(session),
+        )
+        call = _call_for(
+            session,
+            call_sid,
+            client_id=client.id,
+            route=step.route,
+            outcome=step.outcome,
+            started_at=now,
+        )
+        _apply(call, step)
+        if step.skill_key:
+            client.last_skill = step.skill_key
+        _notify_once(session, line, call, client.id, step.notice)
+    return twiml(step.twiml)
+
+
+@router.post("/dial-result", summary="Dial action: the therapist's leg has ended")
+def dial_result(request: Request, form: Form) -> Response:
+    line = _line(request)
+    practice = line.settings.practice
+    now = line.now()
+    call_sid = _field(form, "CallSid")
+    with line.sessions() as session, session.begin():
+        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        client = session.get(Client, call.client_id) if call and call.client_id else None
+        if call is None or client is None:
+            return twiml(voice.error_fallback(practice))
+        result = voice.DialResult(
+            call_status=_field(form, "CallStatus"),
+            dial_status=_field(form, "DialCallStatus"),
+            dial_bridged=form.get("DialBridged") if "DialBridged" in form else None,
+            accepted_by=call.accepted_therapist_id,
+            tried=voice.parse_tried(request.query_params.get("tried")),
+        )
+        step = voice.after_dial(
+            as_caller(session, client, now),
+            on_call_now(session, now),
+            result,
+            call_sid,
+            now,
+            practice,
+            _urls(line),
+            all_skills(session),
+        )
+        _apply(call, step)
+        if step.outcome == voice.BRIDGED and call.accepted_therapist_id:
+            call.therapist_id = call.accepted_therapist_id
+        if step.skill_key:
+            client.last_skill = step.skill_key
+        _notify_once(session, line, call, client.id, step.notice)
+    return twiml(step.twiml)
+
+
+@router.post("/screen", summary="The therapist's leg answers: call screening")
+def screen(request: Request, form: Form) -> Response:
+    line = _line(request)
+    parent = request.query_params.get("parent", "")[:64]
+    therapist_id = voice.parse_tried(request.query_params.get("therapist"))
+    name = "a client"
+    try:
+        with line.sessions() as session:
+            call = session.scalar(select(Call).where(Call.call_sid == parent))
+            if call and call.client_id:
+                client = session.get(Client, call.client_id)
+                name = first_name(client.name) if client else name
+    except Exception as exc:  # screening still works without the name
+        log.error("screen could not load the call: %s", describe(exc))
+    return twiml(voice.screen(name, parent, therapist_id[0] if therapist_id else 0, _urls(line)))
+
+
+@router.post("/screen/answer", summary="The therapist pressed a key on screening")
+def screen_answer(request: Request, form: Form) -> Response:
+    line = _line(request)
+    accepted, body = voice.screen_answer(_field(form, "Digits", 8))
+    parent = request.query_params.get("parent", "")[:64]
+    therapist_id = voice.parse_tried(request.query_params.get("therapist"))
+    if accepted and therapist_id:
+        try:
+            with line.sessions() as session, session.begin():
+                call = session.scalar(select(Call).where(Call.call_sid == parent))
+                if call is not None:
+                    call.accepted_therapist_id = therapist_id[0]
+                    call.therapist_id = therapist_id[0]
+                    call.answered_at = line.now()
+        except Exception as exc:
+            # A person pressed 1: bridge them even if the record could not be written.
+            log.error("could not record acceptance: %s", describe(exc))
+    return twiml(body)
+
+
+@router.post("/recorded", summary="Record action: the caller left a voice message")
+def recorded(request: Request, form: Form) -> Response:
+    line = _line(request)
+    url = _field(form, "RecordingUrl", 500)
+    if url.startswith("https://"):
+        with line.sessions() as session, session.begin():
+            call = session.scalar(select(Call).where(Call.call_sid == _field(form, "CallSid")))
+            if call is not None:
+                call.recording_url = url
+    return twiml(voice.after_recording(line.settings.practice))
+
+
+@router.post("/status", summary="Status callback: the call's progress, in any order")
+def status(request: Request, form: Form) -> Response:
+    line = _line(request)
+    call_sid = _field(form, "CallSid")
+    new_status = _field(form, "CallStatus", 20)
+    if not call_sid or not new_status:
+        return Response(status_code=204)
+    with line.sessions() as session, session.begin():
+        call = _call_for(
+            session,
+            call_sid,
+            route=voice.FALLBACK,
+            outcome=voice.CRISIS_RESOURCES,
+            started_at=line.now(),
+        )
+        if call.twilio_status in TERMINAL_STATUSES and new_status not in TERMINAL_STATUSES:
+            return Response(status_code=204)  # a late "ringing" after the end changes nothing
+        call.twilio_status = new_status
+        if new_status in TERMINAL_STATUSES:
+            call.ended_at = call.ended_at or line.now()
+            duration = _field(form, "CallDuration", 9)
+            if duration.isdigit():
+                call.duration_seconds = int(duration)
+    return Response(status_code=204)
+
+
+@router.post("/fallback", summary="Voice Fallback URL: crisis resources, no database")
+def fallback(request: Request, form: Form) -> Response:
+    return twiml(voice.error_fallback(_line(request).settings.practice))
