@@ -162,6 +162,8 @@ class Message(Base):
         ForeignKey("therapists.id", ondelete="SET NULL")
     )
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    # The inbound text this one answers, so a retried webhook gets the same reply.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     from_phone: Mapped[str | None] = mapped_column(PHONE)
     to_phone: Mapped[str | None] = mapped_column(PHONE)
     body: Mapped[str] = mapped_column(Text)

@@ -43,9 +43,20 @@ def queue_text(
 ) -> Message:
     """Add an outbound text to the caller's transaction; the worker delivers it after commit.
 
-    Without Twilio credentials (development) it is recorded as not sent.
+    Without Twilio credentials (development) it is recorded as not sent, and so is anything
+    to a client who opted out: nothing proactive ever reaches them.
     """
     configured = line.settings.twilio_configured
+    opted_out = session.scalar(
+        select(Client.id).where(Client.phone == to_phone, Client.sms_opted_out.is_(True))
+    )
+    why_not = (
+        "recipient opted out"
+        if opted_out is not None
+        else None
+        if configured
+        else "no Twilio credentials (development)"
+    )
     message = Message(
         direction="outbound",
         kind=kind,
@@ -55,10 +66,10 @@ def queue_text(
         from_phone=line.settings.twilio_phone_number or None,
         to_phone=to_phone,
         body=body,
-        status="queued" if configured else "not_sent",
+        status="not_sent" if why_not else "queued",
         attempts=0,
-        next_attempt_at=line.now() if configured else None,
-        last_error=None if configured else "no Twilio credentials (development)",
+        next_attempt_at=None if why_not else line.now(),
+        last_error=why_not,
         created_at=line.now(),
     )
     session.add(message)

@@ -43,3 +43,9 @@ async def verified_form(request: Request) -> FormData:
         )
         raise HTTPException(status_code=403, detail="invalid Twilio signature")
     return form
+
+
+def form_field(form: FormData, name: str, limit: int = 64) -> str:
+    """A form field as text, cut to a sane length (hostile input stays bounded)."""
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""

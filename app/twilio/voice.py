@@ -1,17 +1,16 @@
 """Voice webhooks. Each loads state, asks `ivr.voice` for the step, and saves the result.
 
 No caller ever hears Twilio's "application error": any failure on these routes (database
-down, a bug) answers 200 with the crisis resources. Only a bad signature gets a 403.
+down, a bug) answers 200 with the crisis resources (`app.twilio.safe`). Only a bad signature
+gets a 403.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,7 +22,8 @@ from app.errors import describe
 from app.models import Call, Client, Message
 from app.notify import queue_text
 from app.phones import to_e164
-from app.twilio.signature import verified_form
+from app.twilio.safe import crisis_on_error, twiml
+from app.twilio.signature import form_field, verified_form
 from ivr import voice
 from ivr.scripts import first_name
 
@@ -32,41 +32,14 @@ log = logging.getLogger("coachline.voice")
 TERMINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
-class CrisisOnErrorRoute(APIRoute):
-    """Every voice route answers with TwiML; on any error, TwiML with the crisis resources."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def safe_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HTTPException as exc:
-                if exc.status_code == 403:
-                    raise
-                log.error("voice webhook %s answered %s", request.url.path, exc.status_code)
-            except Exception as exc:  # the caller still hears the crisis resources
-                log.error("voice webhook %s failed: %s", request.url.path, describe(exc))
-            return twiml(voice.error_fallback(request.app.state.line.settings.practice))
-
-        return safe_handler
-
-
-router = APIRouter(prefix="/twilio/voice", route_class=CrisisOnErrorRoute, tags=["twilio"])
+router = APIRouter(
+    prefix="/twilio/voice", route_class=crisis_on_error(voice.error_fallback), tags=["twilio"]
+)
 Form = Annotated[FormData, Depends(verified_form)]
-
-
-def twiml(body: str) -> Response:
-    return Response(content=body, media_type="application/xml")
 
 
 def _line(request: Request) -> Line:
     return request.app.state.line
-
-
-def _field(form: FormData, name: str, limit: int = 64) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _urls(line: Line) -> voice.Urls:
@@ -123,8 +96,8 @@ def incoming_call(request: Request, form: Form) -> Response:
     line = _line(request)
     practice = line.settings.practice
     now = line.now()
-    call_sid = _field(form, "CallSid")
-    caller_phone = to_e164(_field(form, "From", 40))
+    call_sid = form_field(form, "CallSid")
+    caller_phone = to_e164(form_field(form, "From", 40))
     if not call_sid:
         return twiml(voice.unknown_caller(practice).twiml)
     with line.sessions() as session, session.begin():
@@ -165,15 +138,15 @@ def dial_result(request: Request, form: Form) -> Response:
     line = _line(request)
     practice = line.settings.practice
     now = line.now()
-    call_sid = _field(form, "CallSid")
+    call_sid = form_field(form, "CallSid")
     with line.sessions() as session, session.begin():
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         client = session.get(Client, call.client_id) if call and call.client_id else None
         if call is None or client is None:
             return twiml(voice.error_fallback(practice))
         result = voice.DialResult(
-            call_status=_field(form, "CallStatus"),
-            dial_status=_field(form, "DialCallStatus"),
+            call_status=form_field(form, "CallStatus"),
+            dial_status=form_field(form, "DialCallStatus"),
             dial_bridged=form.get("DialBridged") if "DialBridged" in form else None,
             accepted_by=call.accepted_therapist_id,
             tried=voice.parse_tried(request.query_params.get("tried")),
@@ -217,7 +190,7 @@ def screen(request: Request, form: Form) -> Response:
 @router.post("/screen/answer", summary="The therapist pressed a key on screening")
 def screen_answer(request: Request, form: Form) -> Response:
     line = _line(request)
-    accepted, body = voice.screen_answer(_field(form, "Digits", 8))
+    accepted, body = voice.screen_answer(form_field(form, "Digits", 8))
     parent = request.query_params.get("parent", "")[:64]
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
     if accepted and therapist_id:
@@ -237,10 +210,10 @@ def screen_answer(request: Request, form: Form) -> Response:
 @router.post("/recorded", summary="Record action: the caller left a voice message")
 def recorded(request: Request, form: Form) -> Response:
     line = _line(request)
-    url = _field(form, "RecordingUrl", 500)
+    url = form_field(form, "RecordingUrl", 500)
     if url.startswith("https://"):
         with line.sessions() as session, session.begin():
-            call = session.scalar(select(Call).where(Call.call_sid == _field(form, "CallSid")))
+            call = session.scalar(select(Call).where(Call.call_sid == form_field(form, "CallSid")))
             if call is not None:
                 call.recording_url = url
     return twiml(voice.after_recording(line.settings.practice))
@@ -249,8 +222,8 @@ def recorded(request: Request, form: Form) -> Response:
 @router.post("/status", summary="Status callback: the call's progress, in any order")
 def status(request: Request, form: Form) -> Response:
     line = _line(request)
-    call_sid = _field(form, "CallSid")
-    new_status = _field(form, "CallStatus", 20)
+    call_sid = form_field(form, "CallSid")
+    new_status = form_field(form, "CallStatus", 20)
     if not call_sid or not new_status:
         return Response(status_code=204)
     with line.sessions() as session, session.begin():
@@ -266,7 +239,7 @@ def status(request: Request, form: Form) -> Response:
         call.twilio_status = new_status
         if new_status in TERMINAL_STATUSES:
             call.ended_at = call.ended_at or line.now()
-            duration = _field(form, "CallDuration", 9)
+            duration = form_field(form, "CallDuration", 9)
             if duration.isdigit():
                 call.duration_seconds = int(duration)
     return Response(status_code=204)

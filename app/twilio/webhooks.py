@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.twilio import voice
+from app.twilio import sms, voice
 
 router = APIRouter()
 router.include_router(voice.router)
+router.include_router(sms.router)

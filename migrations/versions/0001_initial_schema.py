@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:35:01.508444
+Create Date: 2026-11-27 13:48:49.575785
 """
 
 from collections.abc import Sequence
@@ -246,6 +246,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.Integer(), nullable=True),
         sa.Column("therapist_id", sa.Integer(), nullable=True),
         sa.Column("call_id", sa.Integer(), nullable=True),
+        sa.Column("reply_to_id", sa.Integer(), nullable=True),
         sa.Column("from_phone", sa.String(length=20), nullable=True),
         sa.Column("to_phone", sa.String(length=20), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
@@ -263,6 +264,12 @@ def upgrade() -> None:
             ["client_id"],
             ["clients.id"],
             name=op.f("fk_messages_client_id_clients"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reply_to_id"],
+            ["messages.id"],
+            name=op.f("fk_messages_reply_to_id_messages"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,44 @@
+"""Routes that always answer Twilio with TwiML: on any failure, the crisis resources.
+
+Only a bad signature (403) gets through as an error. Anything else (the database down, a
+bug, an odd request) is logged without personal data and answered with `fallback`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.routing import APIRoute
+
+from app.errors import describe
+from ivr.scripts import Practice
+
+log = logging.getLogger("coachline.twilio")
+
+
+def twiml(body: str) -> Response:
+    return Response(content=body, media_type="application/xml")
+
+
+def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
+    class CrisisOnErrorRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def safe_handler(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except HTTPException as exc:
+                    if exc.status_code == 403:
+                        raise
+                    log.error("webhook %s answered %s", request.url.path, exc.status_code)
+                except Exception as exc:
+                    log.error("webhook %s failed: %s", request.url.path, describe(exc))
+                return twiml(fallback(request.app.state.line.settings.practice))
+
+            return safe_handler
+
+    return CrisisOnErrorRoute
