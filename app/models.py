@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import secrets
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -16,12 +18,17 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
 
 PHONE = String(20)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Therapist(Base):
@@ -33,6 +40,8 @@ class Therapist(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Vacations and time in session: no coaching calls ring before this instant.
     away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The secret in this therapist's calendar-feed URL.
+    ical_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     hours: Mapped[list[CoachingHours]] = relationship(
@@ -61,6 +70,8 @@ class Client(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(PHONE, unique=True)
+    # A short code for texts when first names collide ("LOCK RT2 9:30pm").
+    code: Mapped[str | None] = mapped_column(String(12), unique=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), index=True)
     # Adolescent programs often waive the 24-hour rule.
     lockout_rule_applies: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -110,11 +121,83 @@ class OnCallShift(Base):
     therapist: Mapped[Therapist] = relationship()
 
 
+class Rotation(Base):
+    """An on-call rotation: members take turns of `turn_days`, handing off at `handoff_time`
+    (the practice's local time), the first turn starting on `starts_on`."""
+
+    __tablename__ = "rotations"
+    __table_args__ = (CheckConstraint("turn_days >= 1", name="turn_days_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    starts_on: Mapped[date] = mapped_column(Date)
+    handoff_time: Mapped[time] = mapped_column(Time)
+    turn_days: Mapped[int] = mapped_column(Integer, default=7)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    ical_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list[RotationMember]] = relationship(
+        back_populates="rotation", cascade="all, delete-orphan", order_by="RotationMember.position"
+    )
+
+
+class RotationMember(Base):
+    __tablename__ = "rotation_members"
+    __table_args__ = (UniqueConstraint("rotation_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rotation_id: Mapped[int] = mapped_column(ForeignKey("rotations.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    rotation: Mapped[Rotation] = relationship(back_populates="members")
+    therapist: Mapped[Therapist] = relationship()
+
+
+class OnCallOverride(Base):
+    """A one-off swap: this therapist is on call instead of the rotation for the period."""
+
+    __tablename__ = "on_call_overrides"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_on_call_overrides_window", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    therapist: Mapped[Therapist] = relationship()
+
+
+class PendingConfirmation(Base):
+    """A therapist's text command waiting for YES (e.g. starting the 24-hour rule)."""
+
+    __tablename__ = "pending_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))  # lockout
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Call(Base):
-    """One inbound call, keyed by Twilio's CallSid."""
+    """One call through the line, keyed by Twilio's CallSid: a client's call in, or a
+    therapist's (route "therapist") calling back through the line."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_started_at", "started_at"),)
+    __table_args__ = (
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_unreturned", "outcome", "returned_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -133,6 +216,13 @@ class Call(Base):
         ForeignKey("therapists.id", ondelete="SET NULL")
     )
     twilio_status: Mapped[str | None] = mapped_column(String(20))
+    # A missed call is returned when a therapist calls the client back through the line,
+    # and escalated once to the on-call therapist when nobody has within the window.
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by: Mapped[int | None] = mapped_column(
+        ForeignKey("therapists.id", ondelete="SET NULL")
+    )
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recording_url: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:48:49.575785
+Create Date: 2026-11-27 13:56:00.417364
 """
 
 from collections.abc import Sequence
@@ -45,14 +45,30 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_practice_skills_key")),
     )
     op.create_table(
+        "rotations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("handoff_time", sa.Time(), nullable=False),
+        sa.Column("turn_days", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("ical_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("turn_days >= 1", name=op.f("ck_rotations_turn_days_positive")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rotations")),
+        sa.UniqueConstraint("ical_token", name=op.f("uq_rotations_ical_token")),
+    )
+    op.create_table(
         "therapists",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("away_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ical_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_therapists")),
+        sa.UniqueConstraint("ical_token", name=op.f("uq_therapists_ical_token")),
         sa.UniqueConstraint("phone", name=op.f("uq_therapists_phone")),
     )
     op.create_table(
@@ -60,6 +76,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("code", sa.String(length=12), nullable=True),
         sa.Column("therapist_id", sa.Integer(), nullable=False),
         sa.Column("lockout_rule_applies", sa.Boolean(), nullable=False),
         sa.Column("sms_opted_out", sa.Boolean(), nullable=False),
@@ -69,6 +86,7 @@ def upgrade() -> None:
             ["therapist_id"], ["therapists.id"], name=op.f("fk_clients_therapist_id_therapists")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clients")),
+        sa.UniqueConstraint("code", name=op.f("uq_clients_code")),
         sa.UniqueConstraint("phone", name=op.f("uq_clients_phone")),
     )
     with op.batch_alter_table("clients", schema=None) as batch_op:
@@ -91,6 +109,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coaching_hours")),
     )
     op.create_table(
+        "on_call_overrides",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("therapist_id", sa.Integer(), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "ends_at > starts_at", name=op.f("ck_on_call_overrides_ends_after_start")
+        ),
+        sa.ForeignKeyConstraint(
+            ["therapist_id"],
+            ["therapists.id"],
+            name=op.f("fk_on_call_overrides_therapist_id_therapists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_on_call_overrides")),
+    )
+    with op.batch_alter_table("on_call_overrides", schema=None) as batch_op:
+        batch_op.create_index("ix_on_call_overrides_window", ["starts_at", "ends_at"], unique=False)
+
+    op.create_table(
         "on_call_shifts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("therapist_id", sa.Integer(), nullable=False),
@@ -109,6 +149,29 @@ def upgrade() -> None:
     with op.batch_alter_table("on_call_shifts", schema=None) as batch_op:
         batch_op.create_index("ix_on_call_shifts_window", ["starts_at", "ends_at"], unique=False)
 
+    op.create_table(
+        "rotation_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rotation_id", sa.Integer(), nullable=False),
+        sa.Column("therapist_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["rotation_id"],
+            ["rotations.id"],
+            name=op.f("fk_rotation_members_rotation_id_rotations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["therapist_id"],
+            ["therapists.id"],
+            name=op.f("fk_rotation_members_therapist_id_therapists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rotation_members")),
+        sa.UniqueConstraint(
+            "rotation_id", "position", name=op.f("uq_rotation_members_rotation_id")
+        ),
+    )
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -148,6 +211,9 @@ def upgrade() -> None:
         sa.Column("therapist_id", sa.Integer(), nullable=True),
         sa.Column("accepted_therapist_id", sa.Integer(), nullable=True),
         sa.Column("twilio_status", sa.String(length=20), nullable=True),
+        sa.Column("returned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("returned_by", sa.Integer(), nullable=True),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("recording_url", sa.String(length=500), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
@@ -166,6 +232,12 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
+            ["returned_by"],
+            ["therapists.id"],
+            name=op.f("fk_calls_returned_by_therapists"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["therapist_id"],
             ["therapists.id"],
             name=op.f("fk_calls_therapist_id_therapists"),
@@ -177,6 +249,7 @@ def upgrade() -> None:
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_calls_client_id"), ["client_id"], unique=False)
         batch_op.create_index("ix_calls_started_at", ["started_at"], unique=False)
+        batch_op.create_index("ix_calls_unreturned", ["outcome", "returned_at"], unique=False)
 
     op.create_table(
         "check_ins",
@@ -221,6 +294,30 @@ def upgrade() -> None:
     with op.batch_alter_table("lockouts", schema=None) as batch_op:
         batch_op.create_index("ix_lockouts_client_ends", ["client_id", "ends_at"], unique=False)
 
+    op.create_table(
+        "pending_confirmations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("therapist_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["clients.id"],
+            name=op.f("fk_pending_confirmations_client_id_clients"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["therapist_id"],
+            ["therapists.id"],
+            name=op.f("fk_pending_confirmations_therapist_id_therapists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_confirmations")),
+    )
     op.create_table(
         "successes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -301,6 +398,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_successes_client_id"))
 
     op.drop_table("successes")
+    op.drop_table("pending_confirmations")
     with op.batch_alter_table("lockouts", schema=None) as batch_op:
         batch_op.drop_index("ix_lockouts_client_ends")
 
@@ -310,22 +408,29 @@ def downgrade() -> None:
 
     op.drop_table("check_ins")
     with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index("ix_calls_unreturned")
         batch_op.drop_index("ix_calls_started_at")
         batch_op.drop_index(batch_op.f("ix_calls_client_id"))
 
     op.drop_table("calls")
     op.drop_table("api_tokens")
     op.drop_table("users")
+    op.drop_table("rotation_members")
     with op.batch_alter_table("on_call_shifts", schema=None) as batch_op:
         batch_op.drop_index("ix_on_call_shifts_window")
 
     op.drop_table("on_call_shifts")
+    with op.batch_alter_table("on_call_overrides", schema=None) as batch_op:
+        batch_op.drop_index("ix_on_call_overrides_window")
+
+    op.drop_table("on_call_overrides")
     op.drop_table("coaching_hours")
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_clients_therapist_id"))
 
     op.drop_table("clients")
     op.drop_table("therapists")
+    op.drop_table("rotations")
     op.drop_table("practice_skills")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_at")
