@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -20,10 +21,14 @@ def audit(
     *,
     reason: str | None = None,
     changes: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AuditEntry:
-    """Written in the caller's transaction, so the change and its record land together."""
+    """Written in the caller's transaction, so the change and its record land together.
+
+    `at` is the line's clock when the caller has one, so a pinned clock pins the log too.
+    """
     entry = AuditEntry(
-        at=utcnow(),
+        at=at or utcnow(),
         actor=actor,
         action=action,
         entity=entity,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Client, Lockout, OnCallShift, PracticeSkill
+from app.models import Client, Lockout, PracticeSkill
 from app.models import Therapist as TherapistRow
 from ivr import voice
 from ivr.rules import LockoutState, locked_until
@@ -53,21 +53,6 @@ def as_caller(session: Session, client: Client, now: datetime) -> voice.Caller:
         locked_until=client_locked_until(session, client, now),
         last_skill=client.last_skill,
     )
-
-
-def on_call_now(session: Session, now: datetime) -> list[voice.Therapist]:
-    """Whoever holds an on-call shift at this instant, earliest shift first."""
-    rows = session.scalars(
-        select(TherapistRow)
-        .join(OnCallShift, OnCallShift.therapist_id == TherapistRow.id)
-        .where(OnCallShift.starts_at <= now, OnCallShift.ends_at > now)
-        .order_by(OnCallShift.starts_at, OnCallShift.id)
-        .options(selectinload(TherapistRow.hours))
-    ).all()
-    seen: dict[int, voice.Therapist] = {}
-    for row in rows:
-        seen.setdefault(row.id, as_flow_therapist(row))
-    return list(seen.values())
 
 
 def all_skills(session: Session) -> list[Skill]:

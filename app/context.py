@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker, utcnow
+from app.models import PracticeSetting
 from app.settings import Settings
+from ivr.scripts import Practice
 
 
 @dataclass
@@ -27,6 +29,15 @@ class Line:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def current_settings(self, session: Session) -> Settings:
+        """The settings with the practice's dashboard changes: read on every call, so a
+        change takes effect on the next one."""
+        rows = session.execute(select(PracticeSetting.key, PracticeSetting.value)).all()
+        return self.settings.with_changes(dict(rows)) if rows else self.settings
+
+    def practice(self, session: Session) -> Practice:
+        return self.current_settings(session).practice
 
     def database_answers(self) -> bool:
         try:

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 
 from app.api import router as api_router
 from app.context import Line
+from app.ical import router as ical_router
+from app.oncall import warn_about_gaps
 from app.settings import Settings
 from app.twilio.webhooks import router as twilio_router
 from app.worker import NotificationWorker
@@ -28,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "development mode: no Twilio credentials, so webhooks are refused and "
                 "outbound messages are recorded as not sent"
             )
+        warn_about_gaps(line)
         worker = NotificationWorker(line) if line.settings.run_worker else None
         if worker:
             worker.start()
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(twilio_router)
+    app.include_router(ical_router)
     return app
 
 

@@ -276,6 +276,10 @@ class User(Base):
     therapist_id: Mapped[int | None] = mapped_column(
         ForeignKey("therapists.id", ondelete="SET NULL")
     )
+    # Dashboard login: an argon2 hash; repeated failures lock the login for a while.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    login_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
@@ -344,3 +348,14 @@ class PracticeSkill(Base):
     name: Mapped[str] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PracticeSetting(Base):
+    """A setting the practice changed from the dashboard; it wins over the environment's."""
+
+    __tablename__ = "practice_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(254))

@@ -11,6 +11,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.phones import to_e164
 from ivr.scripts import CrisisLine, Practice
 
+# What the practice may change from the dashboard (it wins over the environment).
+EDITABLE = (
+    "practice_name",
+    "greeting",
+    "local_crisis_line_name",
+    "local_crisis_line_number",
+    "callback_window_minutes",
+    "call_time_limit_minutes",
+    "dial_timeout_seconds",
+    "offer_voice_message",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -38,6 +50,10 @@ class Settings(BaseSettings):
     call_time_limit_minutes: int = 20
     dial_timeout_seconds: int = 20
     offer_voice_message: bool = True
+
+    # Signs the dashboard's session cookies. When empty, one is generated once and kept in the
+    # database (practice_settings "_session_secret"), so that every worker shares it.
+    session_secret: str = ""
 
     # Notification delivery.
     run_worker: bool = True
@@ -69,6 +85,24 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    def with_changes(self, changes: dict[str, object]) -> Settings:
+        """These settings with the dashboard's changes, each checked as if it came from the
+        environment; a change that no longer validates is ignored, never fatal to a call."""
+        known = {k: v for k, v in changes.items() if k in EDITABLE}
+        try:
+            checked = type(self).model_validate({**self.model_dump(), **known})
+            return self.model_copy(update={k: getattr(checked, k) for k in known})
+        except ValueError:
+            pass
+        valid: dict[str, object] = {}
+        for key, value in known.items():
+            try:
+                checked = type(self).model_validate({**self.model_dump(), key: value})
+            except ValueError:
+                continue
+            valid[key] = getattr(checked, key)
+        return self.model_copy(update=valid)
+
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
@@ -77,9 +111,10 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.practice_timezone)
 
-    @cached_property
+    @property
     def practice(self) -> Practice:
-        """What the pure flow needs to know about the practice."""
+        """What the pure flow needs to know about the practice (see `Line.practice` for the
+        dashboard's changes on top of these)."""
         local = None
         if self.local_crisis_line_number:
             local = CrisisLine(

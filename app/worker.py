@@ -1,4 +1,5 @@
-"""The notification worker: a thread inside the service by default, or `coachline worker`."""
+"""The background worker (escalations, then text delivery): a thread inside the service by
+default, or its own process with `coachline worker`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import threading
 
 from app.context import Line
 from app.errors import describe
+from app.escalation import escalate_unreturned
 from app.notify import deliver_due
 
 log = logging.getLogger("coachline.worker")
 
 
 def run_once(line: Line) -> dict[str, int]:
-    """One pass: deliver what is due. A database that is down is logged and tried next pass."""
+    """One pass: escalate unreturned missed calls, then deliver what is due. A database that
+    is down is logged and tried again next pass."""
+    try:
+        escalate_unreturned(line)
+    except Exception as exc:
+        log.error("escalation pass failed: %s", describe(exc))
     try:
         return deliver_due(line)
     except Exception as exc:

@@ -367,3 +367,22 @@ def test_property_no_call_is_a_dead_end(driver, db, people, dana, marcus, marcus
     call = call_row(db, result.call_sid)
     assert call.outcome in ("bridged", "wait_script", "caller_hung_up")
     assert (call.outcome == "bridged") == result.bridged
+
+
+def test_the_practice_changes_from_the_dashboard_take_effect_on_the_next_call(driver, db, people):
+    from app.models import PracticeSetting
+
+    db.add_all(
+        [
+            PracticeSetting(key="practice_name", value="Gateway DBT"),
+            PracticeSetting(key="greeting", value="Hello from {practice}."),
+            PracticeSetting(key="local_crisis_line_number", value="(314) 555-0177"),
+            PracticeSetting(key="local_crisis_line_name", value="Behavioral Health Response"),
+            PracticeSetting(key="callback_window_minutes", value="not a number"),  # ignored
+        ]
+    )
+    db.commit()
+    result = driver.call(from_=RILEY, scenario=Scenario(legs={DANA: NO_ANSWER}))
+    assert result.said[0] == "Hello from Gateway DBT."
+    assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in result.text
+    assert "within 2 hours" in result.text

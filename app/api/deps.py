@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import records
+from app.api.schemas import MAX_ID
 from app.auth import user_for_token
 from app.context import Line
-from app.models import User
+from app.models import Client, User
+from app.records import Conflict, Invalid, NotFound
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `coachline create-user`")
 
@@ -50,3 +56,79 @@ LineDep = Annotated[Line, Depends(get_line)]
 SessionDep = Annotated[Session, Depends(get_session)]
 UserDep = Annotated[User, Depends(current_user)]
 AdminDep = Annotated[User, Depends(require_admin)]
+
+
+def domain_errors() -> Iterator[None]:
+    """Turn the records' refusals into HTTP answers (a router-wide dependency).
+
+    An IntegrityError is the database catching what a check above missed (two requests racing
+    for one phone number): a conflict, not a server error.
+    """
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(status_code=404, detail=exc.message) from exc
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail=exc.message) from exc
+    except Invalid as exc:
+        raise HTTPException(status_code=422, detail=exc.message) from exc
+    except IntegrityError as exc:
+        raise HTTPException(status_code=409, detail="conflicts with an existing record") from exc
+
+
+def actor(user: User) -> str:
+    """How the audit log names the caller."""
+    return user.email
+
+
+def is_admin(user: User) -> bool:
+    return user.role == "admin"
+
+
+def visible_client(session: Session, user: User, client_id: int) -> Client:
+    """A client the caller may see: any for an admin, their own for a therapist.
+
+    Another therapist's client is "not found", so ids are not disclosed.
+    """
+    client = records.get_client(session, client_id)
+    own = user.therapist_id is not None and client.therapist_id == user.therapist_id
+    if not (is_admin(user) or own):
+        raise NotFound(f"client {client_id} not found")
+    return client
+
+
+def require_self_or_admin(user: User, therapist_id: int) -> None:
+    """A therapist manages their own away and hours; only an admin manages anyone's."""
+    if not is_admin(user) and user.therapist_id != therapist_id:
+        raise HTTPException(status_code=403, detail="only an admin or the therapist themself")
+
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, description=f"at most {MAX_PAGE}")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> Paging:
+    # A limit above the cap is served capped rather than refused.
+    return Paging(limit=min(limit, MAX_PAGE), offset=offset)
+
+
+def paginate(
+    session: Session, stmt: Select[Any], paging: Paging, *order_by: Any
+) -> tuple[list[Any], int]:
+    """One page of `stmt` in `order_by` order, and how many rows match in all."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.order_by(*order_by).limit(paging.limit).offset(paging.offset))
+    return list(rows.all()), total
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
+# Ids in paths and queries: beyond a 32-bit column's range is bad input (422), never a 500.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -12,16 +12,19 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.callers import all_skills, as_caller, client_by_phone, on_call_now
+from app.callers import all_skills, as_caller, client_by_phone
 from app.context import Line
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
+from app.oncall import on_call_now
 from app.phones import to_e164
+from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import replies, voice
 from ivr.scripts import Practice, crisis_texted, first_name
 from ivr.sms_flow import ClientState, SmsDecision, SmsState, handle_sms
+from ivr.texts import IntentKind, crisis_match
 
 MAX_BODY = 1600
 
@@ -136,7 +139,17 @@ def incoming_text(request: Request, form: Annotated[FormData, Depends(verified_f
             decision = handle_sms(state, body, now)
             _apply(session, line, decision, client, caller, check_in, now)
         elif therapist is not None:
-            decision = handle_sms(SmsState.for_therapist(practice), body, now)
+            # Crisis language first, then the therapists' text commands, then the usual flow.
+            command_reply = (
+                None
+                if crisis_match(body)
+                else handle_therapist_text(session, line, therapist, body, now)
+            )
+            decision = (
+                handle_sms(SmsState.for_therapist(practice), body, now)
+                if command_reply is None
+                else SmsDecision(IntentKind.UNKNOWN, command_reply)
+            )
         else:
             decision = handle_sms(SmsState.for_unknown(practice), body, now)
 
@@ -189,7 +202,7 @@ def _apply(
         if client.therapist.active and not decision.under_lockout:
             _queue_success_digest(session, line, client.therapist)
     if decision.notice:
-        recipient = voice.notice_recipient(caller, on_call_now(session, now), now)
+        recipient = voice.notice_recipient(caller, on_call_now(session, now, line.settings.tz), now)
         if recipient is not None:
             queue_text(
                 session,

@@ -16,14 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.callers import all_skills, as_caller, client_by_phone, on_call_now
+from app.callers import all_skills, as_caller, client_by_phone
 from app.context import Line
 from app.errors import describe
-from app.models import Call, Client, Message
+from app.models import Call, Client, Message, Therapist
 from app.notify import queue_text
+from app.oncall import on_call_now
 from app.phones import to_e164
+from app.twilio import callbacks
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
+from ivr import callbacks as ivr_callbacks
 from ivr import voice
 from ivr.scripts import first_name
 
@@ -94,14 +97,20 @@ def _apply(call: Call, step: voice.VoiceStep) -> None:
 @router.post("", summary="Voice URL: an incoming call")
 def incoming_call(request: Request, form: Form) -> Response:
     line = _line(request)
-    practice = line.settings.practice
     now = line.now()
     call_sid = form_field(form, "CallSid")
     caller_phone = to_e164(form_field(form, "From", 40))
-    if not call_sid:
-        return twiml(voice.unknown_caller(practice).twiml)
     with line.sessions() as session, session.begin():
+        practice = line.practice(session)
+        if not call_sid:
+            return twiml(voice.unknown_caller(practice).twiml)
         client = client_by_phone(session, caller_phone) if caller_phone else None
+        if client is None and caller_phone:
+            therapist = session.scalar(
+                select(Therapist).where(Therapist.phone == caller_phone, Therapist.active.is_(True))
+            )
+            if therapist is not None:  # a therapist never goes through the client flow
+                return twiml(callbacks.menu_for(session, line, therapist, call_sid))
         if client is None:
             step = voice.unknown_caller(practice)
             call = _call_for(
@@ -109,9 +118,19 @@ def incoming_call(request: Request, form: Form) -> Response:
             )
             return twiml(step.twiml)
         caller = as_caller(session, client, now)
+        if caller.locked_until is None and callbacks.calling_back_now(session, client.id, now):
+            _call_for(
+                session,
+                call_sid,
+                client_id=client.id,
+                route=voice.COACHING,
+                outcome="being_called_back",
+                started_at=now,
+            )
+            return twiml(ivr_callbacks.client_busy_with_call_back(practice))
         step = voice.incoming(
             caller,
-            on_call_now(session, now),
+            on_call_now(session, now, line.settings.tz),
             call_sid,
             now,
             practice,
@@ -136,10 +155,10 @@ def incoming_call(request: Request, form: Form) -> Response:
 @router.post("/dial-result", summary="Dial action: the therapist's leg has ended")
 def dial_result(request: Request, form: Form) -> Response:
     line = _line(request)
-    practice = line.settings.practice
     now = line.now()
     call_sid = form_field(form, "CallSid")
     with line.sessions() as session, session.begin():
+        practice = line.practice(session)
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         client = session.get(Client, call.client_id) if call and call.client_id else None
         if call is None or client is None:
@@ -153,7 +172,7 @@ def dial_result(request: Request, form: Form) -> Response:
         )
         step = voice.after_dial(
             as_caller(session, client, now),
-            on_call_now(session, now),
+            on_call_now(session, now, line.settings.tz),
             result,
             call_sid,
             now,
@@ -211,12 +230,11 @@ def screen_answer(request: Request, form: Form) -> Response:
 def recorded(request: Request, form: Form) -> Response:
     line = _line(request)
     url = form_field(form, "RecordingUrl", 500)
-    if url.startswith("https://"):
-        with line.sessions() as session, session.begin():
-            call = session.scalar(select(Call).where(Call.call_sid == form_field(form, "CallSid")))
-            if call is not None:
-                call.recording_url = url
-    return twiml(voice.after_recording(line.settings.practice))
+    with line.sessions() as session, session.begin():
+        call = session.scalar(select(Call).where(Call.call_sid == form_field(form, "CallSid")))
+        if call is not None and url.startswith("https://"):
+            call.recording_url = url
+        return twiml(voice.after_recording(line.practice(session)))
 
 
 @router.post("/status", summary="Status callback: the call's progress, in any order")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:56:00.417364
+Create Date: 2026-11-27 14:08:56.385349
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,14 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
 
+    op.create_table(
+        "practice_settings",
+        sa.Column("key", sa.String(length=60), nullable=False),
+        sa.Column("value", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=254), nullable=True),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_practice_settings")),
+    )
     op.create_table(
         "practice_skills",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -178,6 +186,9 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("role", sa.String(length=12), nullable=False),
         sa.Column("therapist_id", sa.Integer(), nullable=True),
+        sa.Column("password_hash", sa.String(length=200), nullable=True),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("login_locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["therapist_id"],
@@ -432,6 +443,7 @@ def downgrade() -> None:
     op.drop_table("therapists")
     op.drop_table("rotations")
     op.drop_table("practice_skills")
+    op.drop_table("practice_settings")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_at")
 

@@ -1,0 +1,75 @@
+"""Lockouts: the 24-hour rule, recorded and lifted. Therapists act on their own clients only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from app import records
+from app.api.deps import (
+    LineDep,
+    PagingDep,
+    PathId,
+    SessionDep,
+    UserDep,
+    actor,
+    paginate,
+    visible_client,
+)
+from app.api.schemas import LiftIn, LockoutCreate, LockoutOut, Page
+from app.models import Lockout
+from app.records import NotFound
+
+router = APIRouter(tags=["lockouts"])
+
+
+def lockout_out(lockout: Lockout, now: datetime) -> LockoutOut:
+    fields = {name: getattr(lockout, name) for name in LockoutOut.model_fields if name != "active"}
+    return LockoutOut(**fields, active=records.lockout_is_active(lockout, now))
+
+
+@router.post("/clients/{client_id}/lockouts", status_code=201)
+def record_lockout(
+    client_id: PathId, body: LockoutCreate, line: LineDep, session: SessionDep, user: UserDep
+) -> LockoutOut:
+    """Record a self-harm event: the client cannot reach coaching for 24 hours from it."""
+    visible_client(session, user, client_id)
+    now = line.now()
+    lockout = records.record_lockout(
+        session, actor(user), now, client_id, occurred_at=body.occurred_at, note=body.note
+    )
+    session.commit()
+    return lockout_out(lockout, now)
+
+
+@router.get("/clients/{client_id}/lockouts")
+def list_lockouts(
+    client_id: PathId, line: LineDep, session: SessionDep, user: UserDep, paging: PagingDep
+) -> Page[LockoutOut]:
+    visible_client(session, user, client_id)
+    now = line.now()
+    stmt = select(Lockout).where(Lockout.client_id == client_id)
+    rows, total = paginate(session, stmt, paging, Lockout.starts_at.desc(), Lockout.id.desc())
+    return Page[LockoutOut](
+        items=[lockout_out(lo, now) for lo in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post("/lockouts/{lockout_id}/lift")
+def lift_lockout(
+    lockout_id: PathId, body: LiftIn, line: LineDep, session: SessionDep, user: UserDep
+) -> LockoutOut:
+    lockout = records.get_lockout(session, lockout_id)
+    try:
+        visible_client(session, user, lockout.client_id)
+    except NotFound:
+        raise NotFound(f"lockout {lockout_id} not found") from None
+    now = line.now()
+    lockout = records.lift_lockout(session, actor(user), now, lockout_id, body.reason)
+    session.commit()
+    return lockout_out(lockout, now)

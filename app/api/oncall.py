@@ -1,0 +1,367 @@
+"""The on-call rotation: rotations, one-off overrides, who is on call, and coverage gaps.
+
+An admin changes the schedule (each change audited); every signed-in user may read it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from app import oncall
+from app.api.deps import (
+    AdminDep,
+    LineDep,
+    PagingDep,
+    PathId,
+    SessionDep,
+    UserDep,
+    actor,
+    paginate,
+    require_self_or_admin,
+)
+from app.api.schemas import (
+    MAX_ID,
+    ClockTime,
+    ClockTimeOut,
+    DbId,
+    Flag,
+    Page,
+    Patch,
+)
+from app.context import Line
+from app.models import OnCallOverride, Rotation
+from app.records import Invalid
+from app.records import get_therapist as get_therapist_row
+from ivr.oncall import Gap
+
+router = APIRouter(tags=["on call"])
+
+
+class Body(BaseModel):
+    """A request body: an unknown field is a 422, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+RotationName = Annotated[str, Field(max_length=400, examples=["Evening team"])]
+TurnDays = Annotated[int, Field(strict=True, ge=1, le=oncall.MAX_TURN_DAYS)]
+MemberIds = Annotated[
+    list[DbId],
+    Field(
+        min_length=1,
+        max_length=oncall.MAX_MEMBERS,
+        description="in turn order; a therapist may take more than one place",
+    ),
+]
+
+
+class RotationCreate(Body):
+    name: RotationName
+    starts_on: date = Field(description="the local date of the first handoff")
+    handoff_time: ClockTime = Field(description="local time of each handoff, HH:MM")
+    turn_days: TurnDays = 7
+    therapist_ids: MemberIds
+    active: Flag = True
+
+
+class RotationPatch(Patch):
+    name: RotationName | None = None
+    starts_on: date | None = None
+    handoff_time: ClockTime | None = None
+    turn_days: TurnDays | None = None
+    therapist_ids: MemberIds | None = None
+    active: Flag | None = None
+
+
+class RotationOut(BaseModel):
+    id: int
+    name: str
+    starts_on: date
+    handoff_time: ClockTimeOut
+    turn_days: int
+    active: bool
+    therapist_ids: list[int]
+    created_at: datetime
+    calendar_url: str = Field(description="the whole rotation as an iCal feed (a secret URL)")
+
+
+class OverrideCreate(Body):
+    therapist_id: DbId
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class OverrideOut(Row):
+    id: int
+    therapist_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+    created_at: datetime
+
+
+class OnCallTherapistOut(BaseModel):
+    therapist_id: int
+    name: str
+    source: Literal["override", "rotation", "shift"]
+    until: datetime | None = Field(description="when they stop being on call; null: not soon")
+
+
+class NextOut(BaseModel):
+    at: datetime
+    on_call: list[OnCallTherapistOut]
+
+
+class GapOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+class WarningOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    kind: Literal["gap"] = "gap"
+    from_: datetime = Field(alias="from")
+    to: datetime
+    message: str
+
+
+class OnCallOut(BaseModel):
+    at: datetime
+    on_call: list[OnCallTherapistOut]
+    next: NextOut | None = Field(description="the next change of who is on call")
+    warnings: list[WarningOut] = Field(description="on-call gaps in the coming 7 days")
+
+
+class CalendarOut(BaseModel):
+    url: str
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def calendar_url(line: Line, kind: str, token: str) -> str:
+    return f"{line.settings.public_base_url}/ical/{kind}/{token}.ics"
+
+
+def rotation_out(line: Line, rotation: Rotation) -> RotationOut:
+    return RotationOut(
+        id=rotation.id,
+        name=rotation.name,
+        starts_on=rotation.starts_on,
+        handoff_time=rotation.handoff_time,
+        turn_days=rotation.turn_days,
+        active=rotation.active,
+        therapist_ids=oncall.member_ids(rotation),
+        created_at=rotation.created_at,
+        calendar_url=calendar_url(line, "rotations", rotation.ical_token),
+    )
+
+
+def _on_call_out(entries: list[oncall.OnCallEntry]) -> list[OnCallTherapistOut]:
+    return [
+        OnCallTherapistOut(
+            therapist_id=e.therapist.id, name=e.therapist.name, source=e.source, until=e.until
+        )
+        for e in entries
+    ]
+
+
+def _gap_out(gap: Gap) -> GapOut:
+    return GapOut(from_=gap.starts_at, to=gap.ends_at)
+
+
+# ---- rotations ----------------------------------------------------------------------------
+
+
+@router.post("/rotations", status_code=201)
+def create_rotation(
+    body: RotationCreate, line: LineDep, session: SessionDep, user: AdminDep
+) -> RotationOut:
+    """A rotation: the members take turns of `turn_days`, handing off at `handoff_time` in the
+    practice's time zone (it stays at that local time across daylight-saving changes)."""
+    rotation = oncall.create_rotation(session, actor(user), line.now(), **body.model_dump())
+    session.commit()
+    return rotation_out(line, rotation)
+
+
+@router.get("/rotations")
+def list_rotations(
+    line: LineDep,
+    session: SessionDep,
+    _user: UserDep,
+    paging: PagingDep,
+    active: Annotated[bool | None, Query(description="only active (or inactive) ones")] = None,
+) -> Page[RotationOut]:
+    stmt = select(Rotation)
+    if active is not None:
+        stmt = stmt.where(Rotation.active.is_(active))
+    rows, total = paginate(session, stmt, paging, Rotation.id)
+    return Page[RotationOut](
+        items=[rotation_out(line, r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get("/rotations/{rotation_id}")
+def get_rotation(
+    rotation_id: PathId, line: LineDep, session: SessionDep, _user: UserDep
+) -> RotationOut:
+    return rotation_out(line, oncall.get_rotation(session, rotation_id))
+
+
+@router.patch("/rotations/{rotation_id}")
+def update_rotation(
+    rotation_id: PathId, body: RotationPatch, line: LineDep, session: SessionDep, user: AdminDep
+) -> RotationOut:
+    """Change a rotation; `therapist_ids` replaces the members, in order."""
+    rotation = oncall.update_rotation(session, actor(user), line.now(), rotation_id, **body.given())
+    session.commit()
+    return rotation_out(line, rotation)
+
+
+@router.post("/rotations/{rotation_id}/calendar/reset")
+def reset_rotation_calendar(
+    rotation_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
+) -> RotationOut:
+    """A new secret calendar URL for the rotation; the old one stops working."""
+    rotation = oncall.reset_rotation_calendar(session, actor(user), line.now(), rotation_id)
+    session.commit()
+    return rotation_out(line, rotation)
+
+
+# ---- a therapist's calendar feed ----------------------------------------------------------
+
+
+@router.get("/therapists/{therapist_id}/calendar")
+def therapist_calendar(
+    therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
+) -> CalendarOut:
+    """The secret URL of the therapist's on-call calendar (theirs, or any for an admin)."""
+    require_self_or_admin(user, therapist_id)
+    therapist = get_therapist_row(session, therapist_id)
+    return CalendarOut(url=calendar_url(line, "therapists", therapist.ical_token))
+
+
+@router.post("/therapists/{therapist_id}/calendar/reset")
+def reset_therapist_calendar(
+    therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
+) -> CalendarOut:
+    """A new secret calendar URL; the old one stops working."""
+    require_self_or_admin(user, therapist_id)
+    therapist = oncall.reset_therapist_calendar(session, actor(user), line.now(), therapist_id)
+    session.commit()
+    return CalendarOut(url=calendar_url(line, "therapists", therapist.ical_token))
+
+
+# ---- overrides ----------------------------------------------------------------------------
+
+
+@router.post("/on-call-overrides", status_code=201)
+def add_override(
+    body: OverrideCreate, line: LineDep, session: SessionDep, user: AdminDep
+) -> OverrideOut:
+    """A one-off swap: this therapist is on call instead of the rotations for the period."""
+    override = oncall.add_override(session, actor(user), line.now(), **body.model_dump())
+    session.commit()
+    return OverrideOut.model_validate(override)
+
+
+@router.get("/on-call-overrides")
+def list_overrides(
+    session: SessionDep,
+    _user: UserDep,
+    paging: PagingDep,
+    therapist_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Page[OverrideOut]:
+    stmt = select(OnCallOverride)
+    if therapist_id is not None:
+        stmt = stmt.where(OnCallOverride.therapist_id == therapist_id)
+    rows, total = paginate(
+        session, stmt, paging, OnCallOverride.starts_at.desc(), OnCallOverride.id.desc()
+    )
+    return Page[OverrideOut](
+        items=[OverrideOut.model_validate(o) for o in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.delete("/on-call-overrides/{override_id}", status_code=204)
+def delete_override(
+    override_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
+) -> Response:
+    oncall.delete_override(session, actor(user), line.now(), override_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+# ---- who is on call -----------------------------------------------------------------------
+
+
+@router.get("/on-call")
+def who_is_on_call(
+    line: LineDep,
+    session: SessionDep,
+    _user: UserDep,
+    at: Annotated[
+        AwareDatetime | None, Query(description="an instant with a UTC offset; default now")
+    ] = None,
+) -> OnCallOut:
+    """Who is on call at `at` and until when, in ring order, and who is on call next.
+
+    `warnings` lists the on-call gaps in the coming 7 days (from now, whatever `at` is).
+    """
+    tz = line.settings.tz
+    now = line.now()
+    instant = now if at is None else oncall.check_instant(at, "at")
+    report = oncall.on_call_report(session, instant, tz)
+    upcoming = oncall.upcoming_gaps(session, now, tz)
+    return OnCallOut(
+        at=instant,
+        on_call=_on_call_out(report.on_call),
+        next=(
+            NextOut(at=report.next_at, on_call=_on_call_out(report.next_on_call))
+            if report.next_at is not None
+            else None
+        ),
+        warnings=[
+            WarningOut(from_=g.starts_at, to=g.ends_at, message=oncall.gap_message(g, tz))
+            for g in upcoming
+        ],
+    )
+
+
+@router.get("/on-call/gaps")
+def coverage_gaps(
+    line: LineDep,
+    session: SessionDep,
+    _user: UserDep,
+    from_: Annotated[AwareDatetime | None, Query(alias="from", description="default now")] = None,
+    to: Annotated[
+        AwareDatetime | None, Query(description="default 7 days after `from`; at most 92")
+    ] = None,
+) -> list[GapOut]:
+    """The periods in [from, to) when no active therapist is on call."""
+    start = line.now() if from_ is None else oncall.check_instant(from_, "from")
+    end = start + oncall.WARN_AHEAD if to is None else oncall.check_instant(to, "to")
+    if end <= start:
+        raise Invalid("`to` must be after `from`")
+    if end - start > oncall.MAX_GAP_RANGE:
+        raise Invalid(f"at most {oncall.MAX_GAP_RANGE.days} days at a time")
+    return [_gap_out(g) for g in oncall.gaps(session, start, end, line.settings.tz)]

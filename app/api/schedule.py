@@ -1,0 +1,83 @@
+"""The schedule: weekly coaching hours and the on-call rotation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from sqlalchemy import select
+
+from app import records
+from app.api.deps import (
+    AdminDep,
+    LineDep,
+    PagingDep,
+    PathId,
+    SessionDep,
+    UserDep,
+    actor,
+    paginate,
+    require_self_or_admin,
+)
+from app.api.schemas import MAX_ID, HoursWindowIn, HoursWindowOut, Page, ShiftCreate, ShiftOut
+from app.models import OnCallShift
+
+router = APIRouter(tags=["schedule"])
+
+# A week of split shifts fits easily; a list longer than this is a mistake.
+MAX_WINDOWS = 50
+
+
+@router.get("/therapists/{therapist_id}/hours")
+def get_hours(therapist_id: PathId, session: SessionDep, _user: UserDep) -> list[HoursWindowOut]:
+    """Weekly coaching hours, in the practice's time zone."""
+    return [HoursWindowOut.model_validate(h) for h in records.get_hours(session, therapist_id)]
+
+
+@router.put("/therapists/{therapist_id}/hours")
+def set_hours(
+    therapist_id: PathId,
+    windows: Annotated[list[HoursWindowIn], Body(max_length=MAX_WINDOWS)],
+    line: LineDep,
+    session: SessionDep,
+    user: UserDep,
+) -> list[HoursWindowOut]:
+    """Replace the weekly hours. An `end` before `start` runs past midnight into the next day."""
+    require_self_or_admin(user, therapist_id)
+    hours = records.set_hours(
+        session,
+        actor(user),
+        line.now(),
+        therapist_id,
+        [records.HoursWindow(w.weekday, w.start, w.end) for w in windows],
+    )
+    session.commit()
+    return [HoursWindowOut.model_validate(h) for h in hours]
+
+
+@router.post("/on-call-shifts", status_code=201)
+def add_shift(body: ShiftCreate, line: LineDep, session: SessionDep, user: AdminDep) -> ShiftOut:
+    shift = records.add_on_call_shift(session, actor(user), line.now(), **body.model_dump())
+    session.commit()
+    return ShiftOut.model_validate(shift)
+
+
+@router.get("/on-call-shifts")
+def list_shifts(
+    session: SessionDep,
+    _user: UserDep,
+    paging: PagingDep,
+    therapist_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Page[ShiftOut]:
+    stmt = select(OnCallShift)
+    if therapist_id is not None:
+        stmt = stmt.where(OnCallShift.therapist_id == therapist_id)
+    rows, total = paginate(
+        session, stmt, paging, OnCallShift.starts_at.desc(), OnCallShift.id.desc()
+    )
+    return Page[ShiftOut](
+        items=[ShiftOut.model_validate(s) for s in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )

@@ -1,0 +1,259 @@
+"""The admin API's request and response bodies.
+
+Requests forbid unknown fields (a typo is a 422, not a silent no-op) and reuse the checks of
+`app.records`, so the API and the command line accept exactly the same values.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Annotated, Any, Generic, Self, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+from app import records
+
+# The largest id a 32-bit integer column holds: bigger ids are bad input, not a database error.
+MAX_ID = 2_147_483_647
+
+DbId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+Name = Annotated[str, Field(max_length=400), AfterValidator(records.clean_name)]
+Phone = Annotated[
+    str,
+    Field(max_length=40, examples=["(314) 555-0142"]),
+    AfterValidator(records.normalise_phone),
+]
+Flag = Annotated[bool, Field(strict=True)]
+Note = Annotated[
+    str,
+    Field(max_length=records.TEXT_MAX * 2),
+    AfterValidator(lambda v: records.clean_text(v, "note")),
+]
+Reason = Annotated[
+    str,
+    Field(max_length=records.TEXT_MAX * 2),
+    AfterValidator(lambda v: records.clean_text(v, "reason", required=True)),
+]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _parse_hhmm(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _HHMM.match(value)
+        if not match:
+            raise ValueError('expected a time as "HH:MM", 00:00 to 23:59')
+        return time(int(match[1]), int(match[2]))
+    raise ValueError('expected a time as "HH:MM"')
+
+
+_HHMM_SCHEMA = {"type": "string", "pattern": _HHMM.pattern, "example": "18:00"}
+# In: exactly "HH:MM" (no seconds, no offset: hours are wall-clock times in the practice's zone).
+ClockTime = Annotated[time, BeforeValidator(_parse_hhmm), Field(json_schema_extra=_HHMM_SCHEMA)]
+# Out: the same "HH:MM".
+ClockTimeOut = Annotated[
+    time,
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    Field(json_schema_extra=_HHMM_SCHEMA),
+]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Patch(Request):
+    """A partial update: absent fields stay as they are; null is refused (nothing is nullable)."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"may not be null: {', '.join(nulls)}")
+        return self
+
+    def given(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.model_fields_set}
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list: newest first where it is a log, `total` counts all matches."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# ---- therapists ---------------------------------------------------------------------------
+
+
+class TherapistCreate(Request):
+    name: Name
+    phone: Phone
+    active: Flag = True
+
+
+class TherapistPatch(Patch):
+    name: Name | None = None
+    phone: Phone | None = None
+    active: Flag | None = None
+
+
+class TherapistOut(Response):
+    id: int
+    name: str
+    phone: str
+    active: bool
+    away_until: datetime | None
+    created_at: datetime
+
+
+class AwayIn(Request):
+    until: AwareDatetime
+
+
+class HoursWindowIn(Request):
+    weekday: Annotated[int, Field(strict=True, ge=0, le=6, description="Monday = 0")]
+    start: ClockTime
+    end: ClockTime = Field(description="before start: the window runs past midnight")
+
+
+class HoursWindowOut(Response):
+    weekday: int
+    start: ClockTimeOut
+    end: ClockTimeOut
+
+
+# ---- clients ------------------------------------------------------------------------------
+
+
+class ClientCreate(Request):
+    name: Name
+    phone: Phone
+    therapist_id: DbId
+    lockout_rule_applies: Flag = True
+    sms_opted_out: Flag = False
+
+
+class ClientPatch(Patch):
+    name: Name | None = None
+    phone: Phone | None = None
+    therapist_id: DbId | None = None
+    lockout_rule_applies: Flag | None = None
+    sms_opted_out: Flag | None = None
+
+
+class ClientOut(Response):
+    id: int
+    name: str
+    phone: str
+    therapist_id: int
+    lockout_rule_applies: bool
+    sms_opted_out: bool
+    created_at: datetime
+    locked_until: datetime | None = Field(
+        description="when the 24-hour rule ends for this client; null when not locked out"
+    )
+
+
+# ---- lockouts -----------------------------------------------------------------------------
+
+
+class LockoutCreate(Request):
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="when the self-harm happened, with a UTC offset; default now"
+    )
+    note: Note | None = None
+
+
+class LiftIn(Request):
+    reason: Reason
+
+
+class LockoutOut(Response):
+    id: int
+    client_id: int
+    starts_at: datetime
+    ends_at: datetime
+    note: str | None
+    created_by: str
+    created_at: datetime
+    lifted_at: datetime | None
+    lifted_by: str | None
+    lift_reason: str | None
+    active: bool = Field(description="starts_at <= now < ends_at and not lifted, at the request")
+
+
+# ---- schedule -----------------------------------------------------------------------------
+
+
+class ShiftCreate(Request):
+    therapist_id: DbId
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class ShiftOut(Response):
+    id: int
+    therapist_id: int
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+
+# ---- logs ---------------------------------------------------------------------------------
+
+
+class CallOut(Response):
+    id: int
+    call_sid: str
+    client_id: int | None
+    route: str
+    outcome: str
+    therapist_id: int | None
+    accepted_therapist_id: int | None
+    twilio_status: str | None
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+
+
+class NotificationOut(Response):
+    id: int
+    therapist_id: int | None = Field(description="the recipient")
+    to: str | None = Field(validation_alias="to_phone")
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class AuditOut(Response):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: int | None
+    reason: str | None
+    changes: dict[str, Any] | None

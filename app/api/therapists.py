@@ -1,0 +1,90 @@
+"""Therapists: the practice's coaches, and their "away until"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from app import records
+from app.api.deps import (
+    AdminDep,
+    LineDep,
+    PagingDep,
+    PathId,
+    SessionDep,
+    UserDep,
+    actor,
+    paginate,
+    require_self_or_admin,
+)
+from app.api.schemas import AwayIn, Page, TherapistCreate, TherapistOut, TherapistPatch
+from app.models import Therapist
+
+router = APIRouter(prefix="/therapists", tags=["therapists"])
+
+
+@router.post("", status_code=201)
+def create_therapist(
+    body: TherapistCreate, line: LineDep, session: SessionDep, user: AdminDep
+) -> TherapistOut:
+    therapist = records.create_therapist(session, actor(user), line.now(), **body.model_dump())
+    session.commit()
+    return TherapistOut.model_validate(therapist)
+
+
+@router.get("")
+def list_therapists(
+    session: SessionDep,
+    _user: UserDep,
+    paging: PagingDep,
+    active: Annotated[bool | None, Query(description="only active (or inactive) ones")] = None,
+) -> Page[TherapistOut]:
+    stmt = select(Therapist)
+    if active is not None:
+        stmt = stmt.where(Therapist.active.is_(active))
+    rows, total = paginate(session, stmt, paging, Therapist.id)
+    return Page[TherapistOut](
+        items=[TherapistOut.model_validate(t) for t in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get("/{therapist_id}")
+def get_therapist(therapist_id: PathId, session: SessionDep, _user: UserDep) -> TherapistOut:
+    return TherapistOut.model_validate(records.get_therapist(session, therapist_id))
+
+
+@router.patch("/{therapist_id}")
+def update_therapist(
+    therapist_id: PathId, body: TherapistPatch, line: LineDep, session: SessionDep, user: AdminDep
+) -> TherapistOut:
+    therapist = records.update_therapist(
+        session, actor(user), line.now(), therapist_id, **body.given()
+    )
+    session.commit()
+    return TherapistOut.model_validate(therapist)
+
+
+@router.post("/{therapist_id}/away")
+def set_away(
+    therapist_id: PathId, body: AwayIn, line: LineDep, session: SessionDep, user: UserDep
+) -> TherapistOut:
+    """No coaching calls ring this therapist before `until` (vacation, a day of sessions)."""
+    require_self_or_admin(user, therapist_id)
+    therapist = records.set_away(session, actor(user), line.now(), therapist_id, body.until)
+    session.commit()
+    return TherapistOut.model_validate(therapist)
+
+
+@router.delete("/{therapist_id}/away")
+def clear_away(
+    therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
+) -> TherapistOut:
+    require_self_or_admin(user, therapist_id)
+    therapist = records.clear_away(session, actor(user), line.now(), therapist_id)
+    session.commit()
+    return TherapistOut.model_validate(therapist)

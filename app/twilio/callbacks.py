@@ -1,0 +1,267 @@
+"""A therapist calling the line: the missed-call menu, call-backs through the line, and
+recording a self-harm event by keypad (`ivr.callbacks` says what is heard)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.context import Line
+from app.models import Call, Client, Message, Therapist
+from app.records import DomainError, record_lockout
+from app.twilio.safe import crisis_on_error, twiml
+from app.twilio.signature import form_field, verified_form
+from ivr import callbacks, voice
+
+WAITING_DAYS = 7  # missed calls older than this no longer fill the menu
+CALLING_BACK = "calling_back"
+THERAPIST = "therapist"
+
+router = APIRouter(
+    prefix="/twilio/voice/therapist",
+    route_class=crisis_on_error(voice.error_fallback),
+    tags=["twilio"],
+)
+Form = Annotated[FormData, Depends(verified_form)]
+
+
+def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list[callbacks.Missed]:
+    """Clients waiting for this therapist's call-back: their own clients' missed calls, and
+    any missed call this therapist was texted about (as the one on call), oldest first."""
+    told = select(Message.call_id).where(
+        Message.therapist_id == therapist_id,
+        Message.kind.in_(("notification", "escalation")),
+        Message.call_id.is_not(None),
+    )
+    rows = session.execute(
+        select(Call.client_id, Client.name, Call.started_at)
+        .join(Client, Client.id == Call.client_id)
+        .where(
+            Call.outcome.in_((voice.WAIT_SCRIPT, voice.CALLER_HUNG_UP)),
+            Call.returned_at.is_(None),
+            Call.started_at >= now - timedelta(days=WAITING_DAYS),
+            or_(Client.therapist_id == therapist_id, Call.id.in_(told)),
+        )
+        .order_by(Call.started_at)
+    ).all()
+    waiting: dict[int, callbacks.Missed] = {}
+    for client_id, name, started_at in rows:
+        earlier = waiting.get(client_id)
+        calls = earlier.calls + 1 if earlier else 1
+        waiting[client_id] = callbacks.Missed(client_id, name, started_at, calls)
+    return sorted(waiting.values(), key=lambda m: m.called_at)
+
+
+def calling_back_now(session: Session, client_id: int, now: datetime) -> bool:
+    """A therapist is calling this client back through the line at this moment."""
+    return (
+        session.scalar(
+            select(Call.id).where(
+                Call.route == THERAPIST,
+                Call.client_id == client_id,
+                Call.outcome == CALLING_BACK,
+                Call.started_at >= now - timedelta(hours=1),
+            )
+        )
+        is not None
+    )
+
+
+def menu_for(
+    session: Session,
+    line: Line,
+    therapist: Therapist,
+    call_sid: str,
+    index: int = 0,
+    lead: str = "",
+) -> str:
+    """Entry point from the Voice URL when the caller is a registered therapist."""
+    now = line.now()
+    therapist_call(session, therapist, call_sid, now)
+    missed = missed_calls_for(session, therapist.id, now)
+    return callbacks.menu(missed, index, now, line.practice(session), _urls(line), lead)
+
+
+def therapist_call(session: Session, therapist: Therapist, call_sid: str, now: datetime) -> Call:
+    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is None:
+        call = Call(
+            call_sid=call_sid,
+            route=THERAPIST,
+            outcome="menu",
+            therapist_id=therapist.id,
+            started_at=now,
+        )
+        session.add(call)
+    return call
+
+
+def _urls(line: Line) -> callbacks.MenuUrls:
+    return callbacks.MenuUrls(line.settings.public_base_url)
+
+
+@dataclass
+class _Step:
+    line: Line
+    session: Session
+    therapist: Therapist
+    call: Call
+    index: int
+    now: datetime
+
+
+@contextmanager
+def _step(request: Request, form: FormData) -> Iterator[_Step | None]:
+    """The therapist on this call (recognised by their registered phone), in a transaction."""
+    line: Line = request.app.state.line
+    index = request.query_params.get("i", "0")
+    with line.sessions() as session, session.begin():
+        therapist = session.scalar(
+            select(Therapist).where(
+                Therapist.phone == form_field(form, "From", 40), Therapist.active.is_(True)
+            )
+        )
+        if therapist is None:
+            yield None
+            return
+        now = line.now()
+        call = therapist_call(session, therapist, form_field(form, "CallSid"), now)
+        yield _Step(line, session, therapist, call, int(index) if index.isdigit() else 0, now)
+
+
+def _client_in_menu(step: _Step, raw_id: str | None) -> callbacks.Missed | None:
+    """Only a client in this therapist's own menu can be called or recorded for."""
+    missed = missed_calls_for(step.session, step.therapist.id, step.now)
+    return next((m for m in missed if str(m.client_id) == raw_id), None)
+
+
+def _not_a_therapist(request: Request) -> Response:
+    return twiml(voice.error_fallback(request.app.state.line.settings.practice))
+
+
+@router.post("/menu", summary="The missed-call menu (after a step ends)")
+def menu(request: Request, form: Form) -> Response:
+    with _step(request, form) as step:
+        if step is None:
+            return _not_a_therapist(request)
+        missed = missed_calls_for(step.session, step.therapist.id, step.now)
+        return twiml(
+            callbacks.menu(
+                missed, step.index, step.now, step.line.practice(step.session), _urls(step.line)
+            )
+        )
+
+
+@router.post("/choice", summary="A key pressed on the missed-call menu")
+def choice(request: Request, form: Form) -> Response:
+    with _step(request, form) as step:
+        if step is None:
+            return _not_a_therapist(request)
+        practice, urls = step.line.practice(step.session), _urls(step.line)
+        missed = missed_calls_for(step.session, step.therapist.id, step.now)
+        digit = form_field(form, "Digits", 4)
+        if not missed:
+            return twiml(callbacks.menu(missed, 0, step.now, practice, urls))
+        index = step.index % len(missed)
+        entry = missed[index]
+        if digit == callbacks.CALL_BACK:
+            client = step.session.get(Client, entry.client_id)
+            assert client is not None
+            step.call.client_id, step.call.outcome = client.id, CALLING_BACK
+            return twiml(callbacks.call_back(entry, client.phone, index, practice, urls))
+        if digit == callbacks.NEXT:
+            index += 1
+        elif digit == callbacks.RECORD_EVENT:
+            return twiml(callbacks.event_time_prompt(entry.name, entry.client_id, index, urls))
+        return twiml(callbacks.menu(missed, index, step.now, practice, urls))
+
+
+@router.post("/callback-done", summary="Dial action: the call-back has ended")
+def callback_done(request: Request, form: Form) -> Response:
+    with _step(request, form) as step:
+        if step is None:
+            return _not_a_therapist(request)
+        client = step.session.get(Client, int(request.query_params.get("client", "0") or 0))
+        was_reached = callbacks.reached(
+            form_field(form, "DialCallStatus", 20), form_field(form, "DialCallDuration", 9)
+        )
+        step.call.outcome = "returned" if was_reached else "not_reached"
+        if client is None:
+            return _not_a_therapist(request)
+        if was_reached:
+            step.session.execute(
+                update(Call)
+                .where(
+                    Call.client_id == client.id,
+                    Call.outcome.in_((voice.WAIT_SCRIPT, voice.CALLER_HUNG_UP)),
+                    Call.returned_at.is_(None),
+                )
+                .values(returned_at=step.now, returned_by=step.therapist.id)
+            )
+        if form_field(form, "CallStatus", 20) == "completed":
+            return twiml("<Response/>")  # the therapist hung up: nothing more to hear
+        return twiml(
+            callbacks.after_call_back(client.name, was_reached, step.index, _urls(step.line))
+        )
+
+
+@router.post("/event-time", summary="The time of a self-harm event, keyed in")
+def event_time(request: Request, form: Form) -> Response:
+    with _step(request, form) as step:
+        if step is None:
+            return _not_a_therapist(request)
+        entry = _client_in_menu(step, request.query_params.get("client"))
+        urls, practice = _urls(step.line), step.line.practice(step.session)
+        if entry is None:
+            return twiml(callbacks.cancelled(step.index, urls))
+        at = callbacks.parse_event_time(form_field(form, "Digits", 8), step.now, practice)
+        if at is None:
+            return twiml(
+                callbacks.event_time_prompt(
+                    entry.name, entry.client_id, step.index, urls, retry=True
+                )
+            )
+        return twiml(
+            callbacks.event_confirm_prompt(
+                entry.name, entry.client_id, step.index, at, step.now, practice, urls
+            )
+        )
+
+
+@router.post("/event-confirm", summary="Confirming a self-harm event: the 24-hour rule starts")
+def event_confirm(request: Request, form: Form) -> Response:
+    with _step(request, form) as step:
+        if step is None:
+            return _not_a_therapist(request)
+        entry = _client_in_menu(step, request.query_params.get("client"))
+        urls, practice = _urls(step.line), step.line.practice(step.session)
+        raw_at = request.query_params.get("at", "")
+        if entry is None or not raw_at.isdigit():
+            return twiml(callbacks.cancelled(step.index, urls))
+        if form_field(form, "Digits", 4) != callbacks.CONFIRM:
+            return twiml(callbacks.cancelled(step.index, urls))
+        at = datetime.fromtimestamp(int(raw_at), UTC)
+        try:
+            with step.session.begin_nested():
+                lockout = record_lockout(
+                    step.session,
+                    f"voice:therapist:{step.therapist.id}",
+                    step.now,
+                    entry.client_id,
+                    occurred_at=at,
+                )
+        except DomainError:
+            return twiml(callbacks.cancelled(step.index, urls))
+        return twiml(
+            callbacks.event_recorded(
+                entry.name, lockout.ends_at, step.now, practice, step.index, urls
+            )
+        )

@@ -1,0 +1,241 @@
+"""A therapist calls the line from their registered phone: the missed-call menu.
+
+They hear who is waiting for a call-back, can call a client back through the line (the
+client sees the line's number, never the therapist's), and can record a self-harm event
+for that client, which starts the 24-hour rule after a confirmation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.rules import lockout_ends_at
+from ivr.scripts import Practice, clock_time, crisis_spoken, first_name, spoken_when
+
+CALL_BACK, NEXT, RECORD_EVENT, REPEAT = "1", "2", "3", "9"
+CONFIRM, CANCEL = "1", "2"
+MENU_TIMEOUT_SECONDS = 8
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A client waiting for a call-back: their latest missed call, and how many."""
+
+    client_id: int
+    name: str
+    called_at: datetime
+    calls: int = 1
+
+
+@dataclass(frozen=True)
+class MenuUrls:
+    base: str
+
+    def _url(self, path: str, **query: object) -> str:
+        q = {k: str(v) for k, v in query.items()}
+        return f"{self.base}/twilio/voice/therapist{path}" + (f"?{urlencode(q)}" if q else "")
+
+    def menu(self, index: int) -> str:
+        return self._url("/menu", i=index)
+
+    def choice(self, index: int) -> str:
+        return self._url("/choice", i=index)
+
+    def callback_done(self, client_id: int, index: int) -> str:
+        return self._url("/callback-done", client=client_id, i=index)
+
+    def event_time(self, client_id: int, index: int) -> str:
+        return self._url("/event-time", client=client_id, i=index)
+
+    def event_confirm(self, client_id: int, index: int, at: datetime) -> str:
+        return self._url("/event-confirm", client=client_id, i=index, at=int(at.timestamp()))
+
+
+def _say(response: VoiceResponse, text: str) -> None:
+    response.say(text, voice="Polly.Joanna", language="en-US")
+
+
+def _when_called(missed: Missed, now: datetime, practice: Practice) -> str:
+    local_day = missed.called_at.astimezone(practice.tz).date()
+    time = clock_time(missed.called_at, practice.tz)
+    if local_day == now.astimezone(practice.tz).date():
+        return f"at {time}"
+    return spoken_when(missed.called_at, now, practice.tz).replace("today ", "")
+
+
+def menu(
+    missed: list[Missed],
+    index: int,
+    now: datetime,
+    practice: Practice,
+    urls: MenuUrls,
+    lead: str = "",
+) -> str:
+    """The menu at entry `index` (wrapping), or a goodbye when nobody is waiting."""
+    response = VoiceResponse()
+    if not missed:
+        _say(
+            response,
+            (lead + " " if lead else "") + "You have no missed coaching calls waiting. "
+            "To record a self-harm event, text LOCK with the client's first name. Goodbye.",
+        )
+        response.hangup()
+        return str(response)
+    index %= len(missed)
+    entry = missed[index]
+    name = first_name(entry.name)
+    count = len(missed)
+    intro = (
+        f"You have {count} missed coaching call{'s' if count != 1 else ''}. " if index == 0 else ""
+    )
+    times = f", {entry.calls} times," if entry.calls > 1 else ""
+    prompt = (
+        f"{lead + ' ' if lead else ''}{intro}Press 1 to call back {name}, who called{times} "
+        f"{_when_called(entry, now, practice)}. "
+        + ("Press 2 for the next. " if count > 1 else "")
+        + f"Press 3 to record a self-harm event for {name}. Press 9 to hear this again."
+    )
+    gather = response.gather(
+        num_digits=1, timeout=MENU_TIMEOUT_SECONDS, action=urls.choice(index), method="POST"
+    )
+    _say(gather, prompt)
+    _say(response, "Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def call_back(
+    missed: Missed, client_phone: str, index: int, practice: Practice, urls: MenuUrls
+) -> str:
+    """Bridge the therapist to the client with the line's number as caller ID."""
+    response = VoiceResponse()
+    _say(response, f"Calling {first_name(missed.name)} now.")
+    dial = response.dial(
+        action=urls.callback_done(missed.client_id, index),
+        method="POST",
+        timeout=30,
+        time_limit=practice.call_time_limit_seconds,
+        caller_id=practice.line_number or None,
+    )
+    dial.number(client_phone)
+    return str(response)
+
+
+def reached(dial_status: str, dial_duration: str | None) -> bool:
+    """The client picked up (a completed leg that lasted)."""
+    return (
+        dial_status == "completed"
+        and (dial_duration or "0").isdigit()
+        and int(dial_duration or "0") > 0
+    )
+
+
+def after_call_back(name: str, was_reached: bool, index: int, urls: MenuUrls) -> str:
+    response = VoiceResponse()
+    if was_reached:
+        _say(response, f"Your call with {first_name(name)} has ended, and it is marked returned.")
+    else:
+        _say(response, f"{first_name(name)} didn't answer.")
+    response.redirect(urls.menu(index), method="POST")
+    return str(response)
+
+
+def event_time_prompt(
+    name: str, client_id: int, index: int, urls: MenuUrls, retry: bool = False
+) -> str:
+    response = VoiceResponse()
+    gather = response.gather(
+        finish_on_key="#", timeout=10, action=urls.event_time(client_id, index), method="POST"
+    )
+    lead = "Sorry, that wasn't a time I understood. " if retry else ""
+    _say(
+        gather,
+        f"{lead}To record a self-harm event for {first_name(name)}, enter the time it happened "
+        "as four digits on a 24-hour clock, then pound. For example, 2 1 3 0 pound for 9:30 PM. "
+        "If it was just now, press star, then pound.",
+    )
+    response.redirect(urls.menu(index), method="POST")
+    return str(response)
+
+
+def parse_event_time(digits: str, now: datetime, practice: Practice) -> datetime | None:
+    """ "*" is now; "HHMM" is the most recent such local time, not in the future, within 24 h."""
+    digits = digits.strip()
+    if digits == "*":
+        return now
+    if len(digits) != 4 or not digits.isdigit():
+        return None
+    hour, minute = int(digits[:2]), int(digits[2:])
+    if hour > 23 or minute > 59:
+        return None
+    local_now = now.astimezone(practice.tz)
+    for days_back in (0, 1):
+        day = local_now.date() - timedelta(days=days_back)
+        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=practice.tz)
+        if candidate <= local_now:
+            return candidate.astimezone(now.tzinfo)
+    return None
+
+
+def event_confirm_prompt(
+    name: str,
+    client_id: int,
+    index: int,
+    at: datetime,
+    now: datetime,
+    practice: Practice,
+    urls: MenuUrls,
+) -> str:
+    response = VoiceResponse()
+    gather = response.gather(
+        num_digits=1,
+        timeout=MENU_TIMEOUT_SECONDS,
+        action=urls.event_confirm(client_id, index, at),
+        method="POST",
+    )
+    ends = lockout_ends_at(at)
+    _say(
+        gather,
+        f"Press 1 to start the 24-hour rule for {first_name(name)}, from "
+        f"{spoken_when(at, now, practice.tz)} until {spoken_when(ends, now, practice.tz)}. "
+        "Press 2 to cancel.",
+    )
+    _say(response, "Nothing was recorded.")
+    response.redirect(urls.menu(index), method="POST")
+    return str(response)
+
+
+def event_recorded(
+    name: str, ends_at: datetime, now: datetime, practice: Practice, index: int, urls: MenuUrls
+) -> str:
+    response = VoiceResponse()
+    _say(
+        response,
+        f"Recorded. The 24-hour rule for {first_name(name)} runs until "
+        f"{spoken_when(ends_at, now, practice.tz)}.",
+    )
+    response.redirect(urls.menu(index), method="POST")
+    return str(response)
+
+
+def cancelled(index: int, urls: MenuUrls) -> str:
+    response = VoiceResponse()
+    _say(response, "Cancelled. Nothing was recorded.")
+    response.redirect(urls.menu(index), method="POST")
+    return str(response)
+
+
+def client_busy_with_call_back(practice: Practice) -> str:
+    """The client calls in while their coach is calling them back: not put through twice."""
+    response = VoiceResponse()
+    _say(
+        response,
+        "Your coach is calling you back right now. Please hang up so you can take "
+        "their call. " + crisis_spoken(practice),
+    )
+    response.hangup()
+    return str(response)

@@ -1,0 +1,44 @@
+"""Small helpers for the admin API and CLI tests (fixtures stay in conftest)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth import issue_token
+from app.models import AuditEntry, User
+
+
+def user_headers(
+    db: Session, email: str, *, role: str = "therapist", therapist_id: int | None = None
+) -> dict[str, str]:
+    """Bearer headers for a new user of the given role."""
+    user = User(email=email, role=role, therapist_id=therapist_id)
+    db.add(user)
+    token = issue_token(db, user)
+    db.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def audit_log(db: Session, entity: str | None = None, entity_id: int | None = None):
+    """Audit entries, oldest first, read fresh (the API commits in its own session)."""
+    db.rollback()
+    stmt = select(AuditEntry).order_by(AuditEntry.id)
+    if entity is not None:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    return list(db.scalars(stmt))
+
+
+def fresh(db: Session, model, row_id: int):
+    """A row as the database has it now."""
+    db.rollback()
+    return db.get(model, row_id)
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 instant from a response (which ends in Z)."""
+    return datetime.fromisoformat(text)
