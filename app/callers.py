@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Client, Lockout, PracticeSkill
+from app.models import Client, PracticeSkill
 from app.models import Therapist as TherapistRow
+from app.records import client_locked_until
 from ivr import voice
-from ivr.rules import LockoutState, locked_until
 from ivr.skills import Skill, library
 
 
@@ -23,18 +23,6 @@ def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
         away_until=row.away_until,
         hours=tuple(voice.Window(h.weekday, h.start, h.end) for h in row.hours),
     )
-
-
-def client_locked_until(session: Session, client: Client, now: datetime) -> datetime | None:
-    """When the 24-hour rule lets this client reach coaching again; None if it does now."""
-    if not client.lockout_rule_applies:
-        return None
-    rows = session.execute(
-        select(Lockout.starts_at, Lockout.ends_at, Lockout.lifted_at).where(
-            Lockout.client_id == client.id, Lockout.ends_at > now
-        )
-    ).all()
-    return locked_until([LockoutState(*row) for row in rows], now)
 
 
 def client_by_phone(session: Session, phone: str) -> Client | None:

@@ -128,6 +128,29 @@ def serve(
 
 
 @cli.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="one pass, then exit")] = False,
+) -> None:
+    """Escalate unreturned missed calls and deliver queued texts, as its own process (run the
+    web processes with RUN_WORKER=false when you do)."""
+    import logging
+
+    from app.worker import NotificationWorker, run_once
+
+    logging.basicConfig(level=logging.INFO)
+    line = _line()
+    if once:
+        typer.echo(f"delivered: {run_once(line)}")
+        return
+    try:
+        NotificationWorker(line).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        line.engine.dispose()
+
+
+@cli.command()
 def migrate() -> None:
     """Bring the database named by DATABASE_URL up to the latest schema."""
     from alembic import command

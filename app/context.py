@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.models import PracticeSetting
+from app.ratelimit import RateLimits
 from app.settings import Settings
 from ivr.scripts import Practice
 
@@ -22,10 +23,12 @@ class Line:
     clock: Callable[[], datetime] = utcnow
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
+    rate_limits: RateLimits = field(init=False)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
+        self.rate_limits = RateLimits(self.settings)
 
     def now(self) -> datetime:
         return self.clock()

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from app import jsonlog
 from app.api import router as api_router
 from app.context import Line
 from app.ical import router as ical_router
+from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
 from app.twilio.webhooks import router as twilio_router
@@ -22,6 +24,7 @@ log = logging.getLogger("coachline")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     line = Line(settings or Settings())
+    jsonlog.configure(line.settings.log_level)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(twilio_router)
     app.include_router(ical_router)
+    install_metrics(app, line)
     return app
 
 

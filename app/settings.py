@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # database (practice_settings "_session_secret"), so that every worker shares it.
     session_secret: str = ""
 
+    log_level: str = "INFO"
+
+    # Rate limits per calling and texting number ("N per M minutes"), and where they are kept.
+    call_rate_limit: str = "6 per 10 minutes"
+    text_rate_limit: str = "20 per 10 minutes"
+    rate_limit_storage: str = "memory://"
+
     # Notification delivery.
     run_worker: bool = True
     worker_poll_seconds: float = 1.0
@@ -79,6 +86,14 @@ class Settings(BaseSettings):
         if e164 is None:
             raise ValueError("not a valid phone number")
         return e164
+
+    @field_validator("call_rate_limit", "text_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError on anything it cannot read
+        return value
 
     @field_validator("public_base_url", "twilio_api_base_url")
     @classmethod

@@ -199,6 +199,12 @@ def error_fallback(practice: Practice) -> str:
     )
 
 
+def rate_limited(practice: Practice) -> str:
+    return crisis_only(
+        practice, "This number has called the coaching line many times in the last few minutes."
+    )
+
+
 def unknown_caller(practice: Practice) -> VoiceStep:
     return VoiceStep(
         twiml=crisis_only(

@@ -98,6 +98,10 @@ def settings(database_url, fake_twilio) -> Settings:
         public_base_url=PUBLIC_BASE_URL,
         twilio_api_base_url=fake_twilio.base_url,
         run_worker=False,
+        # Tests call from the same invented numbers many times; test_observability.py
+        # checks the real limits.
+        call_rate_limit="10000 per minute",
+        text_rate_limit="10000 per minute",
     )
 
 

@@ -321,3 +321,25 @@ def test_a_lifted_lockout_is_not_listed(use_line, db, people):
     lockout_id = db.scalars(select(Lockout.id)).one()
     run("lift-lockout", str(lockout_id), "--reason", "mistake")
     assert run("locked-out").stdout.strip() == "Nobody is locked out now."
+
+
+def test_worker_once_escalates_and_delivers_what_is_due(use_line, fake_twilio, db, people):
+    from app.models import Message
+
+    db.add(
+        Message(
+            direction="outbound",
+            kind="notification",
+            to_phone="+13145550111",
+            from_phone="+13145550100",
+            body="Missed coaching call from Riley.",
+            status="queued",
+            attempts=0,
+            next_attempt_at=NOW,
+        )
+    )
+    db.commit()
+    result = run("worker", "--once")
+    assert result.exit_code == 0, result.output
+    assert "delivered: {'sent': 1}" in result.stdout
+    assert [m.form["Body"] for m in fake_twilio.messages] == ["Missed coaching call from Riley."]

@@ -3,6 +3,7 @@ messages in one transaction, and replies with TwiML. On any failure: the crisis 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from app.context import Line
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
 from app.oncall import on_call_now
-from app.phones import to_e164
+from app.phones import mask, to_e164
 from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
@@ -25,6 +26,8 @@ from ivr import replies, voice
 from ivr.scripts import Practice, crisis_texted, first_name
 from ivr.sms_flow import ClientState, SmsDecision, SmsState, handle_sms
 from ivr.texts import IntentKind, crisis_match
+
+log = logging.getLogger("coachline.sms")
 
 MAX_BODY = 1600
 
@@ -84,13 +87,19 @@ def _queue_success_digest(session: Session, line: Line, therapist: Therapist) ->
 @router.post("", summary="Messaging URL: an incoming text")
 def incoming_text(request: Request, form: Annotated[FormData, Depends(verified_form)]) -> Response:
     line: Line = request.app.state.line
-    practice = line.settings.practice
     now = line.now()
     sid = form_field(form, "MessageSid")
     sender = to_e164(form_field(form, "From", 40))
     body = form_field(form, "Body", MAX_BODY)
+    if not line.rate_limits.text_allowed(sender or form_field(form, "From", 40)):
+        # A loop with an auto-responder, or a flood: answering would feed it. Crisis language
+        # still gets the crisis resources.
+        log.warning("text rate limit reached for sender %s", mask(sender))
+        reply = crisis_texted(line.settings.practice) if crisis_match(body) else None
+        return twiml(message_twiml(reply))
 
     with line.sessions() as session, session.begin():
+        practice = line.practice(session)
         if sid:
             earlier = session.scalar(
                 select(Message).where(Message.twilio_sid == sid, Message.direction == "inbound")

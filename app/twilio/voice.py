@@ -22,7 +22,7 @@ from app.errors import describe
 from app.models import Call, Client, Message, Therapist
 from app.notify import queue_text
 from app.oncall import on_call_now
-from app.phones import to_e164
+from app.phones import mask, to_e164
 from app.twilio import callbacks
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
@@ -100,6 +100,10 @@ def incoming_call(request: Request, form: Form) -> Response:
     now = line.now()
     call_sid = form_field(form, "CallSid")
     caller_phone = to_e164(form_field(form, "From", 40))
+    if not line.rate_limits.call_allowed(caller_phone or form_field(form, "From", 40)):
+        # A loop or a flood: no ringing and no database, and still the crisis resources.
+        log.warning("call rate limit reached for caller %s", mask(caller_phone))
+        return twiml(voice.rate_limited(line.settings.practice))
     with line.sessions() as session, session.begin():
         practice = line.practice(session)
         if not call_sid:
