@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app.models import Client, PracticeSkill
 from app.models import Therapist as TherapistRow
@@ -26,10 +26,15 @@ def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
 
 
 def client_by_phone(session: Session, phone: str) -> Client | None:
-    return session.scalar(
-        select(Client)
-        .where(Client.phone == phone)
-        .options(selectinload(Client.therapist).selectinload(TherapistRow.hours))
+    """The client, their therapist and the therapist's hours, in one query."""
+    return (
+        session.scalars(
+            select(Client)
+            .where(Client.phone == phone)
+            .options(joinedload(Client.therapist).joinedload(TherapistRow.hours))
+        )
+        .unique()
+        .first()
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +17,8 @@ from app.ratelimit import RateLimits
 from app.settings import Settings
 from ivr.scripts import Practice
 
+T = TypeVar("T")
+
 
 @dataclass
 class Line:
@@ -24,6 +28,7 @@ class Line:
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
     rate_limits: RateLimits = field(init=False)
+    _cache: dict[str, tuple[Any, float]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database_url)
@@ -33,11 +38,29 @@ class Line:
     def now(self) -> datetime:
         return self.clock()
 
+    def cached(self, key: str, load: Callable[[], T]) -> T:
+        """State every call reads and that rarely changes (the practice's settings, its skills,
+        who is on call), kept for STATE_CACHE_SECONDS so a busy line does not read it on every
+        call; a change takes effect within that time, in every instance."""
+        ttl = self.settings.state_cache_seconds
+        if ttl <= 0:
+            return load()
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        value = load()
+        self._cache[key] = (value, now + ttl)
+        return value
+
     def current_settings(self, session: Session) -> Settings:
-        """The settings with the practice's dashboard changes: read on every call, so a
-        change takes effect on the next one."""
-        rows = session.execute(select(PracticeSetting.key, PracticeSetting.value)).all()
-        return self.settings.with_changes(dict(rows)) if rows else self.settings
+        """The settings with the practice's dashboard changes on top."""
+
+        def load() -> Settings:
+            rows = session.execute(select(PracticeSetting.key, PracticeSetting.value)).all()
+            return self.settings.with_changes(dict(rows)) if rows else self.settings
+
+        return self.cached("settings", load)
 
     def practice(self, session: Session) -> Practice:
         return self.current_settings(session).practice

@@ -51,3 +51,6 @@ def configure(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    # Client libraries log every request they make at INFO: URLs, not events of the line.
+    for name in ("httpx", "twilio.http_client", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -33,6 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "development mode: no Twilio credentials, so webhooks are refused and "
                 "outbound messages are recorded as not sent"
             )
+        # Fewer threads than requests in flight: beyond the database pool, more threads only
+        # contend for it (and for SQLite's single writer).
+        to_thread.current_default_thread_limiter().total_tokens = line.settings.request_threads
         warn_about_gaps(line)
         worker = NotificationWorker(line) if line.settings.run_worker else None
         if worker:

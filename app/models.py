@@ -56,7 +56,9 @@ class CoachingHours(Base):
     __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapists.id", ondelete="CASCADE"), index=True
+    )
     weekday: Mapped[int] = mapped_column(SmallInteger)  # Monday = 0
     start: Mapped[time] = mapped_column(Time)
     end: Mapped[time] = mapped_column(Time)
@@ -197,13 +199,12 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_unreturned", "outcome", "returned_at"),
+        Index("ix_calls_client_started", "client_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    client_id: Mapped[int | None] = mapped_column(
-        ForeignKey("clients.id", ondelete="SET NULL"), index=True
-    )
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     # unknown_caller | locked_out | coaching | fallback
     route: Mapped[str] = mapped_column(String(32))
     # ringing | bridged | wait_script | caller_hung_up | lockout_script | crisis_resources
@@ -251,7 +252,9 @@ class Message(Base):
     therapist_id: Mapped[int | None] = mapped_column(
         ForeignKey("therapists.id", ondelete="SET NULL")
     )
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
     # The inbound text this one answers, so a retried webhook gets the same reply.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     from_phone: Mapped[str | None] = mapped_column(PHONE)

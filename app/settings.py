@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     session_secret: str = ""
 
     log_level: str = "INFO"
+    # Threads that run request handlers (each holds a database connection while it works).
+    request_threads: int = 10
+    # How long the settings, skills and on-call list are kept between calls (0: never).
+    state_cache_seconds: float = 1.0
 
     # Rate limits per calling and texting number ("N per M minutes"), and where they are kept.
     call_rate_limit: str = "6 per 10 minutes"

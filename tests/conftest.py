@@ -81,6 +81,26 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
         server.dispose()
 
 
+@pytest.fixture(autouse=True)
+def dispose_engines(monkeypatch) -> Iterator[None]:
+    """Every engine a test makes (each app, each Line) is closed after it, so no test leaves
+    PostgreSQL connections open for the rest of the run."""
+    import app.context
+
+    made = []
+    real = app.context.make_engine
+
+    def tracked(url: str):
+        engine = real(url)
+        made.append(engine)
+        return engine
+
+    monkeypatch.setattr(app.context, "make_engine", tracked)
+    yield
+    for engine in made:
+        engine.dispose()
+
+
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
     with FakeTwilio() as fake:
@@ -101,6 +121,9 @@ def settings(database_url, fake_twilio) -> Settings:
         # Tests call from the same invented numbers many times; test_observability.py
         # checks the real limits.
         call_rate_limit="10000 per minute",
+        # Tests change the database between calls within a second; test_performance_paths.py
+        # checks the cache itself.
+        state_cache_seconds=0,
         text_rate_limit="10000 per minute",
     )
 

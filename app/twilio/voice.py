@@ -8,11 +8,13 @@ gets a 403.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -29,6 +31,7 @@ from app.twilio.signature import form_field, verified_form
 from ivr import callbacks as ivr_callbacks
 from ivr import voice
 from ivr.scripts import first_name
+from ivr.skills import Skill
 
 log = logging.getLogger("coachline.voice")
 
@@ -49,19 +52,30 @@ def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
 
 
-def _call_for(session: Session, call_sid: str, **create: Any) -> Call:
-    """The call record for a CallSid, made once even when Twilio retries the webhook."""
+def _call_for(session: Session, call_sid: str, **fields: Any) -> Call:
+    """The call record for a CallSid, made with `fields` once even when Twilio retries the
+    webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry gets the first record as it is."""
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    made = session.scalars(
+        upsert(Call)
+        .values(call_sid=call_sid, **fields)
+        .on_conflict_do_nothing(index_elements=["call_sid"])
+        .returning(Call),
+        execution_options={"populate_existing": True},
+    ).first()
+    if made is not None:
+        return made
     call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-    if call is not None:
-        return call
-    try:
-        with session.begin_nested():
-            call = Call(call_sid=call_sid, **create)
-            session.add(call)
-    except IntegrityError:  # a concurrent retry made it first
-        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        assert call is not None
+    assert call is not None
     return call
+
+
+def _on_call(session: Session, line: Line, now: datetime) -> list[voice.Therapist]:
+    return line.cached("on_call", lambda: on_call_now(session, now, line.settings.tz))
+
+
+def _skills(session: Session, line: Line) -> list[Skill]:
+    return line.cached("skills", lambda: all_skills(session))
 
 
 def _notify_once(
@@ -134,12 +148,12 @@ def incoming_call(request: Request, form: Form) -> Response:
             return twiml(ivr_callbacks.client_busy_with_call_back(practice))
         step = voice.incoming(
             caller,
-            on_call_now(session, now, line.settings.tz),
+            _on_call(session, line, now),
             call_sid,
             now,
             practice,
             _urls(line),
-            all_skills(session),
+            _skills(session, line),
         )
         call = _call_for(
             session,
@@ -147,9 +161,9 @@ def incoming_call(request: Request, form: Form) -> Response:
             client_id=client.id,
             route=step.route,
             outcome=step.outcome,
+            therapist_id=step.ringing.id if step.ringing else None,
             started_at=now,
         )
-        _apply(call, step)
         if step.skill_key:
             client.last_skill = step.skill_key
         _notify_once(session, line, call, client.id, step.notice)
@@ -176,13 +190,13 @@ def dial_result(request: Request, form: Form) -> Response:
         )
         step = voice.after_dial(
             as_caller(session, client, now),
-            on_call_now(session, now, line.settings.tz),
+            _on_call(session, line, now),
             result,
             call_sid,
             now,
             practice,
             _urls(line),
-            all_skills(session),
+            _skills(session, line),
         )
         _apply(call, step)
         if step.outcome == voice.BRIDGED and call.accepted_therapist_id:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 14:08:56.385349
+Create Date: 2026-11-27 15:09:18.621198
 """
 
 from collections.abc import Sequence
@@ -116,6 +116,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coaching_hours")),
     )
+    with op.batch_alter_table("coaching_hours", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_coaching_hours_therapist_id"), ["therapist_id"], unique=False
+        )
+
     op.create_table(
         "on_call_overrides",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -258,7 +263,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("call_sid", name=op.f("uq_calls_call_sid")),
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_calls_client_id"), ["client_id"], unique=False)
+        batch_op.create_index("ix_calls_client_started", ["client_id", "started_at"], unique=False)
         batch_op.create_index("ix_calls_started_at", ["started_at"], unique=False)
         batch_op.create_index("ix_calls_unreturned", ["outcome", "returned_at"], unique=False)
 
@@ -390,6 +395,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("twilio_sid", name=op.f("uq_messages_twilio_sid")),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_messages_call_id"), ["call_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_messages_client_id"), ["client_id"], unique=False)
         batch_op.create_index("ix_messages_created_at", ["created_at"], unique=False)
         batch_op.create_index("ix_messages_delivery", ["status", "next_attempt_at"], unique=False)
@@ -403,6 +409,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_messages_delivery")
         batch_op.drop_index("ix_messages_created_at")
         batch_op.drop_index(batch_op.f("ix_messages_client_id"))
+        batch_op.drop_index(batch_op.f("ix_messages_call_id"))
 
     op.drop_table("messages")
     with op.batch_alter_table("successes", schema=None) as batch_op:
@@ -421,7 +428,7 @@ def downgrade() -> None:
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_index("ix_calls_unreturned")
         batch_op.drop_index("ix_calls_started_at")
-        batch_op.drop_index(batch_op.f("ix_calls_client_id"))
+        batch_op.drop_index("ix_calls_client_started")
 
     op.drop_table("calls")
     op.drop_table("api_tokens")
@@ -435,6 +442,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_on_call_overrides_window")
 
     op.drop_table("on_call_overrides")
+    with op.batch_alter_table("coaching_hours", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_coaching_hours_therapist_id"))
+
     op.drop_table("coaching_hours")
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_clients_therapist_id"))
