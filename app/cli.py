@@ -22,6 +22,7 @@ from app.context import Line
 from app.db import transaction
 from app.records import DomainError
 from app.settings import Settings
+from app.web.auth import set_password_command
 
 # Rich tracebacks would print local variables: tokens, names and phone numbers among them.
 cli = typer.Typer(
@@ -121,10 +122,36 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the line (API docs at /docs, health at /healthz)."""
+    """Serve the line (the dashboard at /, API docs at /docs, health at /healthz).
+
+    With no Twilio credentials and an empty database, it first creates a demo practice and
+    prints its admin login."""
     import uvicorn
 
+    _demo_practice(host, port)
     uvicorn.run("app.main:app", host=host, port=port)
+
+
+def _demo_practice(host: str, port: int) -> None:
+    from app.demo import seed_demo
+
+    line = _line()
+    try:
+        login = seed_demo(line)
+    except SQLAlchemyError as exc:
+        typer.echo(f"No demo practice ({type(exc).__name__}): run `coachline migrate`.", err=True)
+        return
+    finally:
+        line.engine.dispose()
+    if login is None:
+        return
+    email, password = login
+    typer.echo(
+        "Created a demo practice: no Twilio credentials and an empty database.\n"
+        f"  Dashboard: http://{host}:{port}/\n"
+        f"  Sign in as {email} with the password {password}\n"
+        "  (shown once; `coachline set-password EMAIL` sets a new one)"
+    )
 
 
 @cli.command()
@@ -282,6 +309,7 @@ def locked_out() -> None:
         typer.echo(text)
 
 
+cli.command("set-password")(set_password_command)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
 from app.twilio.webhooks import router as twilio_router
+from app.web import install as install_dashboard
 from app.worker import NotificationWorker
 
 log = logging.getLogger("coachline")
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(twilio_router)
     app.include_router(ical_router)
+    install_dashboard(app, line)
     install_metrics(app, line)
     return app
 

@@ -1,0 +1,240 @@
+"""Settings (admin): the practice's name, greeting, local crisis line, the call time limit and
+the call-back window, and the rest of `app.settings.EDITABLE`.
+
+A change is kept in `practice_settings`, wins over the environment's value, and is audited.
+The call flow reads `line.practice(session)` on every call, so it takes effect on the next
+one. Each value is checked as `Settings.with_changes` checks it (as if it came from the
+environment), and within bounds that keep the line sensible; an invalid one is refused with
+a message and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from app.audit import audit
+from app.models import PracticeSetting
+from app.settings import EDITABLE, Settings
+from app.web.common import AdminPageDep, Form, Page, field_checked, field_text
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    help: str
+    kind: str = "text"  # text | textarea | number | tel | checkbox
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 200
+    required: bool = False
+    unit: str = ""
+
+
+FIELDS = (
+    Field(
+        "practice_name",
+        "Practice name",
+        "Spoken and texted to callers.",
+        required=True,
+        max_length=120,
+    ),
+    Field(
+        "greeting",
+        "Greeting",
+        "The one sentence a client hears before the line rings their therapist. "
+        "{practice} is replaced by the practice name.",
+        kind="textarea",
+        required=True,
+        max_length=400,
+    ),
+    Field(
+        "local_crisis_line_name",
+        "Local crisis line: name",
+        "Given beside 988 and 911, which are always given.",
+        max_length=80,
+    ),
+    Field(
+        "local_crisis_line_number",
+        "Local crisis line: number",
+        "Leave empty for none.",
+        kind="tel",
+        max_length=40,
+    ),
+    Field(
+        "call_time_limit_minutes",
+        "Call time limit",
+        "A coaching call is cut off after this long (the agreement says 10 to 15 minutes).",
+        kind="number",
+        minimum=5,
+        maximum=60,
+        unit="minutes",
+    ),
+    Field(
+        "callback_window_minutes",
+        "Call-back window",
+        "How soon a call-back usually comes, as the wait-time script says; an unreturned "
+        "missed call is flagged after this long.",
+        kind="number",
+        minimum=10,
+        maximum=24 * 60,
+        unit="minutes",
+    ),
+    Field(
+        "dial_timeout_seconds",
+        "Ring time",
+        "How long each therapist's phone rings before the line tries the next.",
+        kind="number",
+        minimum=10,
+        maximum=60,
+        unit="seconds",
+    ),
+    Field(
+        "offer_voice_message",
+        "Offer a voice message",
+        "The wait-time script offers the caller a 60-second message for their therapist.",
+        kind="checkbox",
+    ),
+)
+assert {f.key for f in FIELDS} == set(EDITABLE), "every editable setting has a field"
+
+
+def effective(ctx: Page) -> Settings:
+    """The settings as the practice has them now, read from the database (never a cached
+    copy), so the form shows what was just saved."""
+    rows = {key: row.value for key, row in stored(ctx).items()}
+    return ctx.line.settings.with_changes(rows) if rows else ctx.line.settings
+
+
+def stored(ctx: Page) -> dict[str, PracticeSetting]:
+    rows = ctx.db.scalars(select(PracticeSetting).where(PracticeSetting.key.in_(EDITABLE)))
+    return {row.key: row for row in rows}
+
+
+def _pydantic_message(exc: ValidationError) -> str:
+    message = exc.errors()[0].get("msg", "not a valid value")
+    return message.removeprefix("Value error, ")
+
+
+def check(field: Field, raw: str, base: Settings) -> tuple[Any, str | None]:
+    """The posted value as the setting holds it, or an error message."""
+    value: Any = raw
+    if field.kind == "number":
+        try:
+            value = int(raw)
+        except ValueError:
+            return raw, "enter a whole number"
+        if not (field.minimum or 0) <= value <= (field.maximum or value):
+            return raw, f"enter {field.minimum} to {field.maximum} {field.unit}".strip()
+    elif field.kind == "checkbox":
+        value = raw == "on"
+    else:
+        if field.required and not raw:
+            return raw, "required"
+        if len(raw) > field.max_length:
+            return raw, f"at most {field.max_length} characters"
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in raw):
+            return raw, "must not contain control characters"
+    if field.key == "greeting":
+        try:
+            raw.format(practice="the practice")
+        except (KeyError, IndexError, ValueError):
+            return raw, "only {practice} may stand in braces"
+    try:
+        checked = Settings.model_validate({**base.model_dump(), field.key: value})
+    except ValidationError as exc:
+        return raw, _pydantic_message(exc)
+    return getattr(checked, field.key), None
+
+
+def _render(ctx: Page, values: dict[str, Any], errors: dict[str, str], status: int = 200):
+    return ctx.render(
+        "settings.html",
+        status,
+        fields=FIELDS,
+        values=values,
+        errors=errors,
+        overridden=stored(ctx),
+        environment=ctx.line.settings,
+    )
+
+
+@router.get("/settings")
+def settings_form(ctx: AdminPageDep):
+    current = effective(ctx)
+    return _render(ctx, {f.key: getattr(current, f.key) for f in FIELDS}, {})
+
+
+@router.post("/settings")
+def save_settings(ctx: AdminPageDep, form: Form):
+    current = effective(ctx)
+    posted: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in FIELDS:
+        raw = (
+            ("on" if field_checked(form, field.key) else "")
+            if field.kind == "checkbox"
+            else field_text(form, field.key, 2000).replace("\r\n", "\n")
+        )
+        value, error = check(field, raw, ctx.line.settings)
+        posted[field.key] = value
+        if error:
+            errors[field.key] = error
+    if errors:
+        return _render(ctx, posted, errors, 422)
+    changes = {
+        key: {"from": getattr(current, key), "to": value}
+        for key, value in posted.items()
+        if value != getattr(current, key)
+    }
+    if not changes:
+        ctx.flash("Nothing changed.")
+        return ctx.redirect("/settings")
+    rows = stored(ctx)
+    for key, change in changes.items():
+        row = rows.get(key)
+        if row is None:
+            ctx.db.add(
+                PracticeSetting(
+                    key=key, value=change["to"], updated_at=ctx.now, updated_by=ctx.actor
+                )
+            )
+        else:
+            row.value = change["to"]
+            row.updated_at = ctx.now
+            row.updated_by = ctx.actor
+    audit(ctx.db, ctx.actor, "update", "practice_settings", None, changes=changes, at=ctx.now)
+    ctx.db.commit()
+    ctx.flash("Saved. The next call uses the new settings.")
+    return ctx.redirect("/settings")
+
+
+@router.post("/settings/reset")
+def reset_setting(ctx: AdminPageDep, form: Form):
+    key = field_text(form, "key", 60)
+    row = stored(ctx).get(key)
+    if row is None:
+        ctx.flash("That setting already has its default value.")
+        return ctx.redirect("/settings")
+    default = getattr(ctx.line.settings, key)
+    audit(
+        ctx.db,
+        ctx.actor,
+        "reset",
+        "practice_settings",
+        None,
+        changes={key: {"from": row.value, "to": default}},
+        at=ctx.now,
+    )
+    ctx.db.delete(row)
+    ctx.db.commit()
+    label = next(f.label for f in FIELDS if f.key == key)
+    ctx.flash(f"{label} is back to the value the service was started with.")
+    return ctx.redirect("/settings")

@@ -1,0 +1,282 @@
+"""The dashboard end to end, in headless Chromium driven by Playwright.
+
+The app is served by uvicorn on a free 127.0.0.1 port against the test database, with the demo
+practice in it. Chromium is the system's (/usr/bin/chromium, or CHROMIUM_PATH): Playwright's
+own browser download cannot work here. Without it these tests are skipped, saying why; under
+CI=true that is a failure (`make test` installs it).
+
+Each page is screenshotted at a desktop and at a phone size, into WEB_SCREENSHOTS when it is
+set (a folder), else into the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from app.context import Line
+from app.demo import seed_demo
+from app.main import create_app
+from app.models import Client, Lockout, Therapist
+from tests.conftest import IN_CI, NOW
+from tests.test_web_support import add_user
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the tests skip (or fail under CI) in the `browser` fixture
+    expect = None
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PAGES = (
+    ("today", "/", "Today"),
+    ("clients", "/clients", "Clients"),
+    ("client", None, "Sam Okafor"),  # the locked-out client, found by name
+    ("client-edit", None, "Edit Riley Tran"),
+    ("schedule", "/schedule", "Schedule"),
+    ("hours", None, "coaching hours"),
+    ("logs", "/logs", "Logs"),
+    ("texts", "/logs?show=messages", "Logs"),
+    ("audit", "/audit", "Audit log"),
+    ("settings", "/settings", "Practice settings"),
+)
+
+
+def _why_no_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _why_no_browser()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"browser tests need Chromium: {reason} (required under CI=true)")
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory) -> Path:
+    folder = os.environ.get("WEB_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Served:
+    def __init__(self, base: str, email: str, password: str, line: Line) -> None:
+        self.base = base
+        self.email = email
+        self.password = password
+        self.line = line
+
+
+@pytest.fixture
+def served(app, settings) -> Iterator[Served]:
+    """The demo practice served over http on 127.0.0.1 (the `app` fixture cleans up after)."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    demo = settings.model_copy(
+        update={"twilio_account_sid": "", "twilio_auth_token": "", "public_base_url": base}
+    )
+    application = create_app(demo)
+    line = application.state.line
+    line.clock = lambda: NOW
+    login = seed_demo(line)
+    assert login is not None
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Served(base, *login, line)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        line.engine.dispose()
+
+
+def _sign_in(page, served: Served, email: str | None = None, password: str | None = None):
+    page.goto(served.base + "/")
+    assert page.url == served.base + "/login"
+    page.get_by_label("Email").fill(email or served.email)
+    page.get_by_label("Password").fill(password or served.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(served.base + "/")
+
+
+def _client_id(line: Line, name: str) -> int:
+    with line.sessions() as session:
+        return session.scalar(select(Client.id).where(Client.name == name))
+
+
+def _therapist_id(line: Line, name: str) -> int:
+    with line.sessions() as session:
+        return session.scalar(select(Therapist.id).where(Therapist.name == name))
+
+
+def _visit_every_page(page, served: Served, shots: Path, size: str) -> None:
+    sam = _client_id(served.line, "Sam Okafor")
+    riley = _client_id(served.line, "Riley Tran")
+    for name, path, heading in PAGES:
+        if name == "client":
+            path = f"/clients/{sam}"
+        elif name == "client-edit":
+            path = f"/clients/{riley}/edit"
+        elif name == "hours":
+            path = f"/schedule/hours/{_therapist_id(served.line, 'Marcus Oyelaran')}"
+        response = page.goto(served.base + path)
+        assert response is not None and response.status == 200, path
+        assert heading.lower() in page.locator("h1").inner_text().lower(), path
+        # nothing wider than the screen: tables fold into rows on a phone
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{path} is {overflow}px wider than the {size} screen"
+        page.screenshot(path=str(shots / f"{size}-{name}.png"), full_page=True)
+
+
+def test_sign_in_visit_every_page_record_and_lift_a_lockout(browser, served, shots):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        page.goto(served.base + "/login")
+        page.screenshot(path=str(shots / "desktop-login.png"), full_page=True)
+        # a wrong password first: the generic answer
+        page.get_by_label("Email").fill(served.email)
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("The email or password is not right.")
+        page.screenshot(path=str(shots / "desktop-login-failed.png"), full_page=True)
+
+        _sign_in(page, served)
+        assert page.get_by_role("heading", name="On call now").is_visible()
+        _visit_every_page(page, served, shots, "desktop")
+
+        # a settings change, as the admin makes it
+        page.goto(served.base + "/settings")
+        page.get_by_label("Call time limit (minutes)").fill("15")
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_role("status").first).to_contain_text("Saved.")
+        assert page.get_by_label("Call time limit (minutes)").input_value() == "15"
+        page.screenshot(path=str(shots / "desktop-settings-saved.png"), full_page=True)
+        page.get_by_label("Call time limit (minutes)").fill("0")
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+        page.screenshot(path=str(shots / "desktop-settings-refused.png"), full_page=True)
+
+        # record a self-harm event for Riley from the client page, through the navigation
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Clients").click()
+        page.get_by_label("Search by name or code").fill("rile")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        results = page.locator("main table").inner_text()
+        assert "Riley Tran" in results and "Jordan Pike" not in results
+        assert "rile" not in page.url  # a name typed in the search stays out of the URL
+        page.get_by_role("link", name="Riley Tran").click()
+        assert page.get_by_label("When it happened").input_value() == "2026-11-27T21:42"
+        page.get_by_label("When it happened").fill("2026-11-27T20:00")
+        page.get_by_label("Note (optional)").fill("Recorded from the browser test.")
+        page.get_by_role("button", name="Start the 24-hour rule").click()
+        expect(page.get_by_role("status").first).to_contain_text("until Sat Nov 28, 8:00 PM")
+        expect(page.locator("#rule")).to_contain_text("Locked out until Sat Nov 28, 8:00 PM")
+        page.screenshot(path=str(shots / "desktop-client-recorded.png"), full_page=True)
+
+        # lifting without a reason: the browser asks for one; with one, it is lifted
+        page.get_by_role("button", name="Lift lockout").click()
+        assert page.get_by_label("Reason for lifting it").evaluate("e => !e.validity.valid")
+        page.get_by_label("Reason for lifting it").fill("Recorded in error")
+        page.get_by_role("button", name="Lift lockout").click()
+        expect(page.get_by_role("status").first).to_contain_text(
+            "Lifted. Riley Tran can reach coaching again."
+        )
+        expect(page.locator("#rule")).to_contain_text("Not locked out")
+        page.screenshot(path=str(shots / "desktop-client-lifted.png"), full_page=True)
+        with served.line.sessions() as session:
+            lockout = session.scalars(
+                select(Lockout).where(Lockout.client_id == _client_id(served.line, "Riley Tran"))
+            ).one()
+            assert (lockout.lifted_by, lockout.lift_reason) == (served.email, "Recorded in error")
+
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(served.base + "/login")
+        assert "You are signed out." in page.content()
+        page.goto(served.base + "/schedule")
+        assert page.url.startswith(served.base + "/login")
+    finally:
+        context.close()
+
+
+def test_every_page_fits_a_phone(browser, served, shots):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(served.base + "/login")
+        page.screenshot(path=str(shots / "phone-login.png"), full_page=True)
+        _sign_in(page, served)
+        _visit_every_page(page, served, shots, "phone")
+    finally:
+        context.close()
+
+
+def test_keyboard_skip_link_and_a_therapists_view(browser, served):
+    dana = _therapist_id(served.line, "Dana Whitfield")
+    with served.line.sessions() as session:
+        add_user(session, "dana@example.org", therapist_id=dana)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, served, "dana@example.org", "correct horse battery")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.textContent")
+        assert focused == "Skip to main content"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        nav = page.get_by_role("navigation", name="Main").inner_text()
+        assert "Audit" not in nav and "Settings" not in nav
+        jordan = _client_id(served.line, "Jordan Pike")  # Marcus's client
+        response = page.goto(f"{served.base}/clients/{jordan}")
+        assert response is not None and response.status == 404
+        assert "Not found" in page.locator("h1").inner_text()
+    finally:
+        context.close()
