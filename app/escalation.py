@@ -27,9 +27,10 @@ OLDEST = timedelta(days=7)  # a call older than this is past escalating
 def escalate_unreturned(line: Line, limit: int = 50) -> int:
     """Escalate what is due now; returns how many were escalated."""
     now = line.now()
-    window = timedelta(minutes=line.settings.callback_window_minutes)
     escalated = 0
     with line.sessions() as session, session.begin():
+        # The call-back window as the practice set it on the dashboard, if it did.
+        window = timedelta(minutes=line.current_settings(session).callback_window_minutes)
         due = session.scalars(
             select(Call)
             .where(

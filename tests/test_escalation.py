@@ -93,3 +93,13 @@ def test_the_backup_is_told_when_the_therapist_on_call_is_who_was_told(db, peopl
     on_call(db, people["marcus"], hours=4)  # a backup shift
     assert escalate_unreturned(line) == 1
     assert escalations(db)[0].to_phone == MARCUS
+
+
+def test_the_dashboards_call_back_window_decides_when(db, people, line):
+    from app.models import PracticeSetting
+
+    db.add(PracticeSetting(key="callback_window_minutes", value=30))
+    db.commit()
+    missed(db, people, minutes_ago=45)
+    on_call(db, people["marcus"])
+    assert escalate_unreturned(line) == 1
