@@ -32,8 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not line.settings.twilio_configured:
             log.warning(
-                "development mode: no Twilio credentials, so webhooks are refused and "
-                "outbound messages are recorded as not sent"
+                "development mode: no Twilio credentials, so only webhooks signed with the "
+                "development key (the dashboard's simulator) are answered, and outbound "
+                "messages are recorded as not sent"
             )
         # Fewer threads than requests in flight: beyond the database pool, more threads only
         # contend for it (and for SQLite's single writer).

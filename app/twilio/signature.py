@@ -2,13 +2,22 @@
 
 The check runs over PUBLIC_BASE_URL + path + query (never the URL the request arrived
 on, which a TLS-terminating proxy or tunnel rewrites) and over every form field.
+
+Without TWILIO_AUTH_TOKEN (development, before a number is bought) webhooks are checked
+against a development signing key instead: generated once, kept in `practice_settings` under
+"_dev_signing_key", and used by the dashboard's phone simulator. With a token set, only the
+token signs (a dev-key signature is refused).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import (
     SIGNATURE_HEADER,
@@ -17,7 +26,57 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
+if TYPE_CHECKING:
+    from app.context import Line
+
 log = logging.getLogger("coachline.twilio")
+
+DEV_KEY = "_dev_signing_key"
+
+
+def dev_signing_key(line: Line) -> str:
+    """The development signing key kept in the database (made by whichever worker is first)."""
+    from app.models import PracticeSetting
+
+    with line.sessions() as session:
+        row = session.get(PracticeSetting, DEV_KEY)
+        if row is not None and isinstance(row.value, str) and len(row.value) >= 32:
+            return row.value
+        key = secrets.token_urlsafe(32)
+        if row is None:
+            session.add(
+                PracticeSetting(
+                    key=DEV_KEY, value=key, updated_at=line.now(), updated_by="coachline"
+                )
+            )
+        else:
+            row.value = key
+        try:
+            session.commit()
+        except IntegrityError:  # another worker made it first: use theirs
+            session.rollback()
+            row = session.get(PracticeSetting, DEV_KEY)
+            if row is None or not isinstance(row.value, str):
+                raise
+            return row.value
+        log.info("generated the development webhook signing key")
+        return key
+
+
+async def signing_token(request: Request) -> str:
+    """What webhooks are signed with: TWILIO_AUTH_TOKEN, else the development key ("" if the
+    database cannot give one)."""
+    line = request.app.state.line
+    if line.settings.twilio_auth_token:
+        return line.settings.twilio_auth_token
+    key = getattr(request.app.state, "dev_signing_key", None)
+    if not key:
+        try:
+            key = await run_in_threadpool(dev_signing_key, line)
+        except SQLAlchemyError:
+            return ""
+        request.app.state.dev_signing_key = key
+    return key
 
 
 def public_url(request: Request, base_url: str) -> str:
@@ -31,9 +90,10 @@ async def verified_form(request: Request) -> FormData:
     form = await request.form()
     signature = request.headers.get(SIGNATURE_HEADER, "")
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    valid = bool(signature and settings.twilio_auth_token) and RequestValidator(
-        settings.twilio_auth_token
-    ).validate(public_url(request, settings.public_base_url), form, signature, algorithm)
+    token = await signing_token(request) if signature else ""
+    valid = bool(signature and token) and RequestValidator(token).validate(
+        public_url(request, settings.public_base_url), form, signature, algorithm
+    )
     if not valid:
         # No phone number in this line: only the path and whether a signature was present.
         log.warning(

@@ -16,14 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.context import Line
-from app.web import auth, clients, logs, schedule, settings_page, today
+from app.web import auth, clients, logs, schedule, settings_page, simulator, today
 from app.web.common import HERE, LoginRequired, WebError, render
 from app.web.session import DashboardSessions, is_dashboard_path
 
 log = logging.getLogger("coachline.web")
 
 router = APIRouter(include_in_schema=False)
-for area in (auth, today, clients, schedule, logs, settings_page):
+for area in (auth, today, clients, schedule, logs, settings_page, simulator):
     router.include_router(area.router)
 
 

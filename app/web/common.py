@@ -50,6 +50,7 @@ NAV: list[NavItem] = [
     NavItem("/logs", "Logs"),
     NavItem("/audit", "Audit", admin_only=True),
     NavItem("/settings", "Settings", admin_only=True),
+    NavItem("/simulator", "Simulator", admin_only=True),
 ]
 
 

@@ -1,0 +1,182 @@
+"""The phone simulator (admin only): calls and texts through the real, signed webhooks."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from app.main import create_app
+from app.models import Call
+from app.twilio.signature import dev_signing_key
+from tests.conftest import NOW, PUBLIC_BASE_URL
+from tests.test_web_support import ADMIN_EMAIL, DANA, RILEY, csrf_of, sign_in, texts_of
+
+pytest_plugins = ["tests.test_web_support"]
+
+_CALL = re.compile(r'name="call" value="([^"]+)"')
+_HEARD = re.compile(r"<li data-speak>(.*?)</li>", re.S)
+FALLBACK = "/twilio/voice/fallback"
+PARAMS = {"CallSid": "CA" + "1" * 32, "From": RILEY, "To": "+13145550100"}
+
+
+def heard(page) -> str:
+    """What the caller (or therapist) hears, as the page lists it to be spoken."""
+    return " ".join(_HEARD.findall(page.text)).replace("&#39;", "'")
+
+
+def start(client: TestClient, caller: str):
+    token = csrf_of(client.get("/simulator").text)
+    response = client.post("/simulator/call", data={"caller": caller, "csrf_token": token})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def step(client: TestClient, page, action: str, **extra: str):
+    call = _CALL.search(page.text)
+    assert call, "no call on the page"
+    data = {"call": call.group(1), "action": action, "csrf_token": csrf_of(page.text), **extra}
+    response = client.post("/simulator/step", data=data)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_the_admin_runs_a_call_the_therapist_accepts(as_admin, people):
+    page = as_admin.get("/simulator")
+    assert page.status_code == 200
+    assert 'href="/simulator" aria-current="page"' in page.text
+    assert "Riley Tran (client)" in page.text and "Dana Whitfield (therapist)" in page.text
+    assert '<script src="/static/simulator.js"' in page.text
+    ringing = start(as_admin, RILEY)
+    text = texts_of(ringing.text)
+    assert "HTTP 403" not in text and "The caller hears" in text
+    assert f"The line is ringing {DANA}" in text
+    assert "&lt;Dial" in ringing.text and "<pre>" in ringing.text  # the TwiML, escaped
+    assert f"From={RILEY}" in ringing.text
+    done = step(as_admin, ringing, "accept")
+    text = texts_of(done.text)
+    assert "The therapist hears" in text and "Press 1" in text  # the screening prompt
+    assert "The therapist presses 1" in text and "Dial action: accepted, bridged" in text
+    assert "DialBridged=true" in done.text and "DialCallStatus=completed" in done.text
+    assert "Call over" in text
+    assert as_admin.get("/static/simulator.js").status_code == 200
+
+
+def test_no_answer_plays_the_wait_time_script_with_crisis_resources(as_admin, people):
+    ringing = start(as_admin, RILEY)
+    missed = step(as_admin, ringing, "no-answer")
+    text = texts_of(missed.text)
+    assert "DialCallStatus=no-answer" in missed.text
+    assert "has been sent a message that you called" in text and "9 8 8" in text
+    assert "Take good care. Goodbye." not in heard(missed)  # not yet: the Record waits first
+    assert "Leave a voice message" in missed.text
+    ended = step(as_admin, missed, "silence")
+    text = texts_of(ended.text)
+    assert "Twilio goes on" in text and heard(ended).endswith("Take good care. Goodbye.")
+    assert "Call over: the line hung up" in text
+
+
+def test_leaving_a_voice_message(as_admin, people):
+    missed = step(as_admin, start(as_admin, RILEY), "no-answer")
+    saved = step(as_admin, missed, "message")
+    text = texts_of(saved.text)
+    assert "Record action: a message was left" in text and "your message was saved" in text
+
+
+def test_an_unknown_caller_hears_crisis_resources(as_admin, people):
+    page = start(as_admin, "+15555550199")
+    text = texts_of(page.text)
+    assert "we can't see your number" in text and "9 8 8" in text
+    assert "Call over: the line hung up" in text
+
+
+def test_hanging_up_posts_the_status_callback(as_admin, people, db):
+    ringing = start(as_admin, RILEY)
+    ended = step(as_admin, ringing, "hangup")
+    text = texts_of(ended.text)
+    assert "Status callback: completed" in text and "the caller hung up" in text
+    assert "CallStatus=completed" in ended.text
+    after = step(as_admin, ringing, "hangup")  # the old page's buttons
+    assert "This call has ended" in texts_of(after.text)
+    db.expire_all()
+    call = db.scalars(select(Call)).one()
+    assert call.twilio_status == "completed" and call.duration_seconds == 60
+
+
+def test_pressing_keys_at_a_gather(as_admin, people, db):
+    # a therapist with a missed call to return reaches the keypad menu
+    db.add(
+        Call(
+            call_sid="CA" + "7" * 32,
+            client_id=people["riley"],
+            route="coaching",
+            outcome="wait_script",
+            started_at=NOW - timedelta(minutes=30),
+        )
+    )
+    db.commit()
+    page = start(as_admin, DANA)
+    assert "Press keys" in page.text, texts_of(page.text)
+    refused = step(as_admin, page, "keys", keys="x")
+    assert "Press keys on the keypad" in texts_of(refused.text)
+    pressed = step(as_admin, page, "keys", keys="9")
+    assert "Gather action: pressed 9" in texts_of(pressed.text)
+
+
+def test_a_check_in_text_gets_a_skill_prompt(as_admin, people):
+    token = csrf_of(as_admin.get("/simulator").text)
+    response = as_admin.post(
+        "/simulator/text", data={"sender": RILEY, "body": "check-in", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    text = texts_of(response.text)
+    assert "How strong are your urges right now, 0-5?" in text
+    assert "&lt;Message" in response.text and "Body=check-in" in response.text
+
+
+def test_a_therapist_cannot_use_the_simulator(as_dana):
+    assert as_dana.get("/simulator").status_code in (403, 404)
+    assert 'href="/simulator"' not in as_dana.get("/").text
+    token = csrf_of(as_dana.get("/").text)
+    refused = as_dana.post("/simulator/call", data={"caller": RILEY, "csrf_token": token})
+    assert refused.status_code in (403, 404)
+
+
+def test_the_simulator_refuses_a_form_without_csrf(as_admin, people):
+    assert as_admin.post("/simulator/call", data={"caller": RILEY}).status_code == 403
+
+
+@pytest.fixture
+def dev_app(app, settings):
+    """The line as in development: no Twilio credentials (same database as `app`)."""
+    dev = create_app(
+        settings.model_copy(update={"twilio_auth_token": "", "twilio_account_sid": ""})
+    )
+    dev.state.line.clock = lambda: NOW
+    yield dev
+    dev.state.line.engine.dispose()
+
+
+def test_dev_key_signing_works_without_twilio_credentials(dev_app, staff, people, http, line):
+    with TestClient(dev_app, base_url="https://testserver") as client:
+        assert sign_in(client, ADMIN_EMAIL).status_code == 303
+        page = client.get("/simulator")
+        assert "development signing key" in page.text
+        ringing = start(client, RILEY)
+        assert "HTTP 403" not in ringing.text and "The caller hears" in texts_of(ringing.text)
+        # a forged signature is still refused
+        forged = client.post(FALLBACK, data=PARAMS, headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
+        assert forged.status_code == 403
+        assert client.post(FALLBACK, data=PARAMS).status_code == 403
+        key = dev_signing_key(dev_app.state.line)
+        signed = RequestValidator(key).compute_signature(PUBLIC_BASE_URL + FALLBACK, PARAMS)
+        ok = client.post(FALLBACK, data=PARAMS, headers={"X-Twilio-Signature": signed})
+        assert ok.status_code == 200
+    # a deployment with a real token refuses what the development key signed
+    assert dev_signing_key(line) == key
+    refused = http.post(FALLBACK, data=PARAMS, headers={"X-Twilio-Signature": signed})
+    assert refused.status_code == 403
