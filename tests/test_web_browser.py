@@ -280,3 +280,94 @@ def test_keyboard_skip_link_and_a_therapists_view(browser, served):
         assert "Not found" in page.locator("h1").inner_text()
     finally:
         context.close()
+
+
+def _phone_of(line: Line, name: str) -> str:
+    with line.sessions() as session:
+        return session.scalar(select(Client.phone).where(Client.name == name))
+
+
+def _dial_as(page, served: Served, phone: str) -> None:
+    page.goto(served.base + "/simulator")
+    page.get_by_label("Who dials").select_option(phone)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Call", exact=True).click()
+
+
+def test_the_simulator_follows_a_lockout_and_its_lifting(browser, served, shots):
+    riley = _client_id(served.line, "Riley Tran")
+    phone = _phone_of(served.line, "Riley Tran")
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, served)
+        # a self-harm event recorded on Riley's page starts the 24-hour rule
+        page.goto(f"{served.base}/clients/{riley}")
+        page.get_by_label("When it happened").fill("2026-11-27T20:00")
+        page.get_by_role("button", name="Start the 24-hour rule").click()
+        expect(page.locator("#rule")).to_contain_text("Locked out until")
+
+        # dialing as Riley: the 24-hour-rule script, no therapist rung
+        _dial_as(page, served, phone)
+        steps = page.locator(".sim-steps")
+        expect(steps).to_contain_text("The caller hears")
+        expect(steps).to_contain_text("available again")
+        assert "The line is ringing" not in page.locator("main").inner_text()
+        page.screenshot(path=str(shots / "desktop-simulator-locked-out.png"), full_page=True)
+
+        # lift it with a reason on the client page
+        page.goto(f"{served.base}/clients/{riley}")
+        page.get_by_label("Reason for lifting it").fill("Recorded in error")
+        page.get_by_role("button", name="Lift lockout").click()
+        expect(page.locator("#rule")).to_contain_text("Not locked out")
+
+        # dialing again: the line rings the therapist (the Dial step waits on them)
+        _dial_as(page, served, phone)
+        expect(page.locator(".sim-next")).to_contain_text("The line is ringing")
+        page.screenshot(path=str(shots / "desktop-simulator-ringing.png"), full_page=True)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Answer and accept (press 1)").click()
+        expect(steps).to_contain_text("The therapist hears")
+        expect(steps).to_contain_text("The therapist presses 1")
+        expect(steps).to_contain_text("Dial action: accepted, bridged")
+        page.screenshot(path=str(shots / "desktop-simulator-bridged.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_simulator_answers_a_check_in_text(browser, served, shots, size):
+    phone = _phone_of(served.line, "Riley Tran")
+    if size == "phone":
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    else:
+        context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, served)
+        page.goto(served.base + "/simulator")
+        assert "Phone simulator" in page.locator("h1").inner_text()
+        page.get_by_label("Who texts").select_option(phone)
+        page.get_by_label("Message").fill("check-in")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send").click()
+        expect(page.locator(".sim-replies")).to_contain_text(
+            "How strong are your urges right now, 0-5?"
+        )
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        page.screenshot(path=str(shots / f"{size}-simulator-text.png"), full_page=True)
+        if size == "phone":  # a call on the page too, for the screenshot
+            _dial_as(page, served, phone)
+            expect(page.locator(".sim-next")).to_contain_text("The line is ringing")
+            page.screenshot(path=str(shots / "phone-simulator-ringing.png"), full_page=True)
+            overflow = max(
+                overflow,
+                page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                ),
+            )
+        assert overflow <= 1, f"the simulator is {overflow}px wider than the {size} screen"
+    finally:
+        context.close()
