@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -281,6 +281,58 @@ def record_lockout(
     )
 
 
+@cli.command("set-away")
+def set_away(
+    therapist_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
+    until: Annotated[
+        str | None, typer.Option(help="back at this instant, ISO 8601 with offset")
+    ] = None,
+    back: Annotated[bool, typer.Option("--back", help="available again now")] = False,
+) -> None:
+    """Set a therapist away (vacation, time in session) until an instant, or back now."""
+    if back == (until is not None):
+        _fail("give either --until or --back")
+    with _unit_of_work() as (line, session):
+        if back:
+            therapist = records.clear_away(session, cli_actor(), line.now(), therapist_id)
+        else:
+            instant = _parse_instant(until)
+            assert instant is not None
+            therapist = records.set_away(session, cli_actor(), line.now(), therapist_id, instant)
+    if therapist.away_until is None:
+        typer.echo(f"Therapist {therapist.id} is available for coaching calls.")
+    else:
+        typer.echo(f"Therapist {therapist.id} is away until {_local(line, therapist.away_until)}.")
+
+
+@cli.command("set-hours")
+def set_hours(
+    therapist_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
+    windows: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help='weekly windows "DAY HH:MM-HH:MM" (DAY 0 = Monday), e.g. "0 09:00-17:00"'
+        ),
+    ] = None,
+) -> None:
+    """Replace a therapist's weekly coaching hours (in the practice's time zone); no windows
+    means no restriction."""
+    parsed = []
+    for raw in windows or []:
+        try:
+            day, span = raw.split()
+            start, end = span.split("-")
+            parsed.append(
+                records.HoursWindow(int(day), time.fromisoformat(start), time.fromisoformat(end))
+            )
+        except ValueError:
+            _fail(f'not a window: {raw!r} (write "0 09:00-17:00")')
+    with _unit_of_work() as (line, session):
+        hours = records.set_hours(session, cli_actor(), line.now(), therapist_id, parsed)
+        shown = [f"{h.weekday} {h.start:%H:%M}-{h.end:%H:%M}" for h in hours]
+    typer.echo(f"Therapist {therapist_id}'s coaching hours: {', '.join(shown) or 'any time'}.")
+
+
 @cli.command("lift-lockout")
 def lift_lockout(
     lockout_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
@@ -310,6 +362,60 @@ def locked_out() -> None:
 
 
 cli.command("set-password")(set_password_command)
+
+
+# ---- retention and Twilio setup -----------------------------------------------------------
+
+
+@cli.command()
+def purge() -> None:
+    """Delete call records and texts older than RETENTION_DAYS now (audited); the worker also
+    does this once a day."""
+    from app.retention import purge as purge_records
+
+    line = _line()
+    try:
+        done = purge_records(line)
+    except SQLAlchemyError as exc:
+        _fail(f"the database refused ({type(exc).__name__}); run `coachline migrate`")
+    finally:
+        line.engine.dispose()
+    if not done:
+        typer.echo(f"Nothing older than {line.settings.retention_days} days.")
+        return
+    typer.echo(
+        f"Purged {done['calls']} calls and {done['messages']} texts from before {done['before']}."
+    )
+
+
+twilio_cli = typer.Typer(help="Set up the line's Twilio number.", no_args_is_help=True)
+cli.add_typer(twilio_cli, name="twilio")
+
+
+@twilio_cli.command("configure")
+def twilio_configure(
+    dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")] = False,
+) -> None:
+    """Point TWILIO_PHONE_NUMBER's Voice URL, Voice Fallback URL, status callback and
+    Messaging URL at PUBLIC_BASE_URL, through Twilio's REST API."""
+    from app.twilio.configure import ConfigureError, configure
+
+    line = _line()
+    try:
+        result = configure(line, dry_run=dry_run)
+    except ConfigureError as exc:
+        _fail(str(exc))
+    finally:
+        line.engine.dispose()
+    typer.echo(f"{result.phone_number} ({result.number_sid}):")
+    for field in result.fields:
+        typer.echo(f"  {field.describe()}")
+    if not result.changes:
+        typer.echo("Everything is already set.")
+    elif result.updated:
+        typer.echo(f"Updated {len(result.changes)} fields.")
+    else:
+        typer.echo(f"Dry run: {len(result.changes)} fields would change.")
 
 
 def main() -> None:

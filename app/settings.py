@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.phones import to_e164
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     # Threads that run request handlers (each holds a database connection while it works).
-    request_threads: int = 10
+    request_threads: int = 4
     # How long the settings, skills and on-call list are kept between calls (0: never).
     state_cache_seconds: float = 1.0
 
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     notification_max_attempts: int = 8
     twilio_http_timeout_seconds: float = 10.0
+
+    # Call records and texts older than this are purged (daily, by the worker; audited).
+    retention_days: int = Field(default=365, ge=1)
 
     @field_validator("practice_timezone")
     @classmethod

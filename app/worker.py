@@ -10,6 +10,7 @@ from app.context import Line
 from app.errors import describe
 from app.escalation import escalate_unreturned
 from app.notify import deliver_due
+from app.retention import purge_if_due
 
 log = logging.getLogger("coachline.worker")
 
@@ -21,6 +22,10 @@ def run_once(line: Line) -> dict[str, int]:
         escalate_unreturned(line)
     except Exception as exc:
         log.error("escalation pass failed: %s", describe(exc))
+    try:
+        purge_if_due(line)
+    except Exception as exc:
+        log.error("retention pass failed: %s", describe(exc))
     try:
         return deliver_due(line)
     except Exception as exc:

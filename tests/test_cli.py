@@ -343,3 +343,32 @@ def test_worker_once_escalates_and_delivers_what_is_due(use_line, fake_twilio, d
     assert result.exit_code == 0, result.output
     assert "delivered: {'sent': 1}" in result.stdout
     assert [m.form["Body"] for m in fake_twilio.messages] == ["Missed coaching call from Riley."]
+
+
+def test_set_away_and_back(use_line, db, people):
+    away = run("set-away", str(people["dana"]), "--until", "2026-11-30T09:00:00-06:00")
+    assert away.exit_code == 0, away.output
+    assert (
+        away.stdout.strip() == f"Therapist {people['dana']} is away until Mon 2026-11-30 09:00 CST."
+    )
+    db.expire_all()
+    assert db.get(Therapist, people["dana"]).away_until == datetime.fromisoformat(
+        "2026-11-30T15:00:00+00:00"
+    )
+    back = run("set-away", str(people["dana"]), "--back")
+    assert back.exit_code == 0 and "available" in back.stdout
+    db.expire_all()
+    assert db.get(Therapist, people["dana"]).away_until is None
+    assert run("set-away", str(people["dana"])).exit_code == 1
+
+
+def test_set_hours(use_line, db, people):
+    done = run("set-hours", str(people["dana"]), "0 09:00-17:00", "4 20:00-02:00")
+    assert done.exit_code == 0, done.output
+    assert "0 09:00-17:00, 4 20:00-02:00" in done.stdout
+    db.expire_all()
+    assert [(h.weekday, str(h.start)) for h in db.get(Therapist, people["dana"]).hours] == [
+        (0, "09:00:00"),
+        (4, "20:00:00"),
+    ]
+    assert run("set-hours", str(people["dana"]), "Monday 9-5").exit_code == 1
