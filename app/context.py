@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker, utcnow
@@ -18,6 +21,7 @@ from app.settings import Settings
 from ivr.scripts import Practice
 
 T = TypeVar("T")
+log = logging.getLogger("coachline")
 
 
 @dataclass
@@ -61,6 +65,33 @@ class Line:
             return self.settings.with_changes(dict(rows)) if rows else self.settings
 
         return self.cached("settings", load)
+
+    def kept_secret(self, key: str, nbytes: int = 32) -> str:
+        """A random secret kept in practice_settings under `key`, made once by whichever
+        instance asks first, so every worker and instance shares it."""
+        with self.sessions() as session:
+            row = session.get(PracticeSetting, key)
+            if row is not None and isinstance(row.value, str) and len(row.value) >= 32:
+                return row.value
+            secret = secrets.token_urlsafe(nbytes)
+            if row is None:
+                session.add(
+                    PracticeSetting(
+                        key=key, value=secret, updated_at=self.now(), updated_by="coachline"
+                    )
+                )
+            else:  # unreadable: replace it
+                row.value = secret
+            try:
+                session.commit()
+            except IntegrityError:  # another instance made it first: use theirs
+                session.rollback()
+                row = session.get(PracticeSetting, key)
+                if row is None or not isinstance(row.value, str):
+                    raise
+                return row.value
+            log.info("generated the secret %s and kept it in the database", key)
+            return secret
 
     def practice(self, session: Session) -> Practice:
         return self.current_settings(session).practice

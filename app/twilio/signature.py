@@ -12,11 +12,10 @@ token signs (a dev-key signature is refused).
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import (
@@ -36,31 +35,7 @@ DEV_KEY = "_dev_signing_key"
 
 def dev_signing_key(line: Line) -> str:
     """The development signing key kept in the database (made by whichever worker is first)."""
-    from app.models import PracticeSetting
-
-    with line.sessions() as session:
-        row = session.get(PracticeSetting, DEV_KEY)
-        if row is not None and isinstance(row.value, str) and len(row.value) >= 32:
-            return row.value
-        key = secrets.token_urlsafe(32)
-        if row is None:
-            session.add(
-                PracticeSetting(
-                    key=DEV_KEY, value=key, updated_at=line.now(), updated_by="coachline"
-                )
-            )
-        else:
-            row.value = key
-        try:
-            session.commit()
-        except IntegrityError:  # another worker made it first: use theirs
-            session.rollback()
-            row = session.get(PracticeSetting, DEV_KEY)
-            if row is None or not isinstance(row.value, str):
-                raise
-            return row.value
-        log.info("generated the development webhook signing key")
-        return key
+    return line.kept_secret(DEV_KEY)
 
 
 async def signing_token(request: Request) -> str:

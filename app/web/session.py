@@ -12,9 +12,8 @@ go through here (a call never waits on the dashboard's database read).
 from __future__ import annotations
 
 import logging
-import secrets
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,7 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.context import Line
 from app.errors import describe
-from app.models import PracticeSetting
 
 log = logging.getLogger("coachline.web")
 
@@ -61,29 +59,7 @@ def session_secret(line: Line) -> str:
     """SESSION_SECRET, else the one kept in the database (made by whichever worker is first)."""
     if line.settings.session_secret:
         return line.settings.session_secret
-    with line.sessions() as session:
-        row = session.get(PracticeSetting, SECRET_KEY)
-        if row is not None and isinstance(row.value, str) and len(row.value) >= 32:
-            return row.value
-        secret = secrets.token_urlsafe(48)
-        if row is None:
-            session.add(
-                PracticeSetting(
-                    key=SECRET_KEY, value=secret, updated_at=line.now(), updated_by="coachline"
-                )
-            )
-        else:  # unreadable: replace it
-            row.value = secret
-        try:
-            session.commit()
-        except IntegrityError:  # another worker made it first: use theirs
-            session.rollback()
-            row = session.get(PracticeSetting, SECRET_KEY)
-            if row is None or not isinstance(row.value, str):
-                raise
-            return row.value
-        log.info("generated the dashboard's session secret and kept it in the database")
-        return secret
+    return line.kept_secret(SECRET_KEY, 48)
 
 
 UNAVAILABLE = (
