@@ -30,7 +30,7 @@ from app.models import (
     Therapist,
     new_secret,
 )
-from app.records import Invalid, NotFound, as_utc, clean_name, clean_text
+from app.records import Invalid, as_utc, clean_name, clean_text, found, get_therapist
 from ivr import oncall, voice
 
 log = logging.getLogger("coachline.oncall")
@@ -300,10 +300,7 @@ def member_ids(rotation: Rotation) -> list[int]:
 
 
 def get_rotation(session: Session, rotation_id: int) -> Rotation:
-    rotation = session.get(Rotation, rotation_id)
-    if rotation is None:
-        raise NotFound(f"rotation {rotation_id} not found")
-    return rotation
+    return found(session, Rotation, rotation_id, "rotation")
 
 
 def _rotation_fields(rotation: Rotation) -> dict[str, Any]:
@@ -392,10 +389,7 @@ def update_rotation(
 
 
 def get_override(session: Session, override_id: int) -> OnCallOverride:
-    override = session.get(OnCallOverride, override_id)
-    if override is None:
-        raise NotFound(f"on-call override {override_id} not found")
-    return override
+    return found(session, OnCallOverride, override_id, "on-call override")
 
 
 def add_override(
@@ -452,9 +446,7 @@ def reset_therapist_calendar(
     session: Session, actor: str, now: datetime, therapist_id: int
 ) -> Therapist:
     """A new secret for the therapist's calendar feed: the old URL stops working."""
-    therapist = session.get(Therapist, therapist_id)
-    if therapist is None:
-        raise NotFound(f"therapist {therapist_id} not found")
+    therapist = get_therapist(session, therapist_id)
     therapist.ical_token = new_secret()
     session.flush()
     audit(session, actor, "reset_calendar", "therapist", therapist.id, at=now)

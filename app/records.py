@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -105,14 +105,22 @@ def as_utc(value: datetime, field: str) -> datetime:
         raise Invalid(f"{field} is out of range") from exc
 
 
+M = TypeVar("M")
+
+
 # ---- therapists ---------------------------------------------------------------------------
 
 
+def found(session: Session, model: type[M], row_id: int, what: str) -> M:
+    """The row with this id, or NotFound (a 404 in the API) naming what was asked for."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found")
+    return row
+
+
 def get_therapist(session: Session, therapist_id: int) -> Therapist:
-    therapist = session.get(Therapist, therapist_id)
-    if therapist is None:
-        raise NotFound(f"therapist {therapist_id} not found")
-    return therapist
+    return found(session, Therapist, therapist_id, "therapist")
 
 
 def _assignable_therapist(session: Session, therapist_id: int) -> Therapist:
@@ -333,10 +341,7 @@ def add_on_call_shift(
 
 
 def get_client(session: Session, client_id: int) -> Client:
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
-    return client
+    return found(session, Client, client_id, "client")
 
 
 def create_client(
@@ -508,10 +513,7 @@ def record_lockout(
 
 
 def get_lockout(session: Session, lockout_id: int) -> Lockout:
-    lockout = session.get(Lockout, lockout_id)
-    if lockout is None:
-        raise NotFound(f"lockout {lockout_id} not found")
-    return lockout
+    return found(session, Lockout, lockout_id, "lockout")
 
 
 def lift_lockout(
