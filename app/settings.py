@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     notification_max_attempts: int = 8
     twilio_http_timeout_seconds: float = 10.0
+    # How long a worker holds a text it is sending before another worker may take it over (and
+    # first ask Twilio whether it went out). Renewed before each send; keep it well above what
+    # one send can take: a Messages list and a send, each up to TWILIO_HTTP_TIMEOUT_SECONDS.
+    notification_lease_seconds: float = Field(default=60.0, gt=0)
 
     # Call records and texts older than this are purged (daily, by the worker; audited).
     retention_days: int = Field(default=365, ge=1)

@@ -1,9 +1,15 @@
 """A local stand-in for Twilio's REST API, served over real HTTP on 127.0.0.1.
 
 It answers the Messages resource as Twilio documents it (201 with a JSON message, or an
-error body with Twilio's `code`), records every request, and can be told to fail next.
-It also keeps IncomingPhoneNumbers (`add_number`): listed by GET, filtered by PhoneNumber,
-and updated by POST to the number's own resource.
+error body with Twilio's `code`), keeps every message it created, lists them by GET with
+Twilio's filters (To, From, DateSent, DateSent< and DateSent>, i.e. `DateSent<=` and
+`DateSent>=`; newest first, paged), records every request, and can be told to fail next
+(`fail_next`) or to hold a send after creating its message (`hold_send`, for a test that
+kills the sender while it waits). It also keeps IncomingPhoneNumbers (`add_number`): listed
+by GET, filtered by PhoneNumber, and updated by POST to the number's own resource.
+
+It serves real HTTP on 127.0.0.1, so other processes (a worker started by a test) can use it
+through TWILIO_API_BASE_URL.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 @dataclass
@@ -32,6 +40,51 @@ class Failure:
     code: int | None = None
     message: str = "simulated failure"
     delay: float = 0.0
+    method: str = "POST"  # the next request with this method fails
+
+
+@dataclass
+class Hold:
+    """A Messages POST held after its message was created, before it is answered."""
+
+    body: str | None  # only a send with this Body; None: the next send
+    seconds: float
+    held: threading.Event = field(default_factory=threading.Event)  # set once holding
+    release: threading.Event = field(default_factory=threading.Event)  # answers at once
+    used: bool = False
+
+
+def rfc2822(instant: datetime) -> str:
+    """Twilio's date format: `Sat, 28 Nov 2026 03:42:00 +0000`."""
+    return instant.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def _filter_instant(value: str) -> datetime | date:
+    """A DateSent filter value: `YYYY-MM-DD` as Twilio documents it, or the full
+    `YYYY-MM-DDTHH:MM:SSZ` the twilio library sends for a datetime."""
+    if "T" in value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return date.fromisoformat(value)
+
+
+def _matches_date(sent: datetime | None, query: dict[str, str]) -> bool:
+    """Twilio's DateSent filters: `DateSent` is that day, `DateSent>` (sent as `DateSent>=`)
+    on or after, `DateSent<` (sent as `DateSent<=`) on or before. Unsent messages never match."""
+    tests = {"DateSent": "==", "DateSent>": ">=", "DateSent<": "<="}
+    for key, op in tests.items():
+        if key not in query:
+            continue
+        if sent is None:
+            return False
+        bound = _filter_instant(query[key])
+        mine: datetime | date = sent if isinstance(bound, datetime) else sent.date()
+        if op == "==" and mine != bound:
+            return False
+        if op == ">=" and mine < bound:  # type: ignore[operator]
+            return False
+        if op == "<=" and mine > bound:  # type: ignore[operator]
+            return False
+    return True
 
 
 @dataclass
@@ -40,6 +93,13 @@ class FakeTwilio:
     failures: list[Failure] = field(default_factory=list)
     # IncomingPhoneNumbers by sid, as Twilio's JSON has them.
     numbers: dict[str, dict] = field(default_factory=dict)
+    # Every message created by a send, by sid, as Twilio's JSON has them (with date_sent).
+    created: dict[str, dict] = field(default_factory=dict)
+    # Twilio's clock, for date_created and date_sent; a test that stands at a fixed instant
+    # sets it to the same instant.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    holds: list[Hold] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _sids = itertools.count(1)
 
@@ -85,10 +145,108 @@ class FakeTwilio:
 
     @property
     def messages(self) -> list[Recorded]:
-        return [r for r in self.requests if r.path.endswith("/Messages.json")]
+        """Every send (POST to Messages), answered or not."""
+        return [
+            r for r in self.requests if r.method == "POST" and r.path.endswith("/Messages.json")
+        ]
+
+    @property
+    def message_lists(self) -> list[Recorded]:
+        """Every GET of the Messages list (its filters in `form`)."""
+        return [
+            r
+            for r in self.requests
+            if r.method == "GET" and urlsplit(r.path).path.endswith("/Messages.json")
+        ]
 
     def fail_next(self, *failures: Failure) -> None:
         self.failures.extend(failures)
+
+    def hold_send(self, body: str | None = None, seconds: float = 30.0) -> Hold:
+        """Hold the next send (with this Body, if given) for `seconds` after creating its
+        message, before answering: the sender has been accepted by Twilio but does not know
+        it yet. `hold.held` is set once it holds; `hold.release` answers at once."""
+        hold = Hold(body, seconds)
+        self.holds.append(hold)
+        return hold
+
+    def add_message(self, account_sid: str, to: str, from_: str, body: str) -> dict:
+        """A message in the account as if sent now (without a request)."""
+        sid = f"SM{next(self._sids):032x}"
+        now = self.clock()
+        message = {
+            "sid": sid,
+            "account_sid": account_sid,
+            "api_version": "2010-04-01",
+            "to": to,
+            "from": from_,
+            "body": body,
+            "status": "sent",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "num_media": "0",
+            "messaging_service_sid": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "date_created": rfc2822(now),
+            "date_updated": rfc2822(now),
+            "date_sent": rfc2822(now),
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"
+            },
+            "_sent": now,  # for the DateSent filters; not part of the JSON
+        }
+        self.created[sid] = message
+        return message
+
+    def _take_failure(self, method: str) -> Failure | None:
+        with self._lock:
+            for i, failure in enumerate(self.failures):
+                if failure.method == method:
+                    return self.failures.pop(i)
+        return None
+
+    def _take_hold(self, body: str | None) -> Hold | None:
+        with self._lock:
+            for hold in self.holds:
+                if not hold.used and hold.body in (None, body):
+                    hold.used = True
+                    return hold
+        return None
+
+    def _list_messages(self, account: str, prefix: str, query: dict[str, str], uri: str) -> dict:
+        found = [
+            m
+            for m in self.created.values()
+            if m["account_sid"] == account
+            and m["to"] == query.get("To", m["to"])
+            and m["from"] == query.get("From", m["from"])
+            and _matches_date(m["_sent"], query)
+        ]
+        found.sort(key=lambda m: (m["_sent"], m["sid"]), reverse=True)  # newest first
+        page_size = int(query.get("PageSize", 50))
+        page = int(query.get("Page", 0))
+        shown = found[page * page_size : (page + 1) * page_size]
+        kept = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+        def page_uri(number: int) -> str:
+            return f"{prefix}?{urlencode({**kept, 'PageSize': page_size, 'Page': number})}"
+
+        more = (page + 1) * page_size < len(found)
+        return {
+            "messages": [{k: v for k, v in m.items() if k != "_sent"} for m in shown],
+            "page": page,
+            "page_size": page_size,
+            "start": page * page_size,
+            "end": page * page_size + max(len(shown) - 1, 0),
+            "first_page_uri": page_uri(0),
+            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            "next_page_uri": page_uri(page + 1) if more else None,
+            "uri": uri,
+        }
 
     def __enter__(self) -> FakeTwilio:
         fake = self
@@ -108,6 +266,14 @@ class FakeTwilio:
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 account = self._account()
                 fake.requests.append(Recorded("GET", self.path, query, account))
+                failure = fake._take_failure("GET")
+                if failure is not None:
+                    self._fail(failure)
+                    return
+                messages = f"/2010-04-01/Accounts/{account}/Messages.json"
+                if url.path == messages:
+                    self._json(200, fake._list_messages(account, messages, query, self.path))
+                    return
                 prefix = f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers"
                 if url.path != prefix + ".json":
                     self._json(404, {"code": 20404, "message": "not found", "status": 404})
@@ -140,38 +306,22 @@ class FakeTwilio:
                 raw = self.rfile.read(length).decode()
                 form = {k: v[-1] for k, v in parse_qs(raw).items()}
                 account = self._account()
-                if fake.failures:
-                    failure = fake.failures.pop(0)
-                    fake.requests.append(Recorded("POST", self.path, form, account))
-                    if failure.delay or failure.status == 0:
-                        time.sleep(failure.delay or 30)
-                    if failure.status:
-                        self._json(
-                            failure.status,
-                            {
-                                "code": failure.code or failure.status,
-                                "message": failure.message,
-                                "more_info": "https://www.twilio.com/docs/errors",
-                                "status": failure.status,
-                            },
-                        )
-                    return
                 fake.requests.append(Recorded("POST", self.path, form, account))
+                failure = fake._take_failure("POST")
+                if failure is not None:
+                    self._fail(failure)
+                    return
                 if self.path.endswith("/Messages.json"):
-                    sid = f"SM{next(fake._sids):032x}"
-                    self._json(
-                        201,
-                        {
-                            "sid": sid,
-                            "account_sid": account,
-                            "to": form.get("To"),
-                            "from": form.get("From"),
-                            "body": form.get("Body"),
-                            "status": "queued",
-                            "num_segments": "1",
-                            "direction": "outbound-api",
-                        },
+                    message = fake.add_message(
+                        account, form.get("To", ""), form.get("From", ""), form.get("Body", "")
                     )
+                    hold = fake._take_hold(form.get("Body"))
+                    if hold is not None:  # accepted, but the sender does not hear it yet
+                        hold.held.set()
+                        hold.release.wait(hold.seconds)
+                    # Twilio answers a send with the message still queued, not yet sent.
+                    answer = {k: v for k, v in message.items() if k != "_sent"}
+                    self._json(201, {**answer, "status": "queued", "date_sent": None})
                 elif "/IncomingPhoneNumbers/" in self.path:
                     sid = self.path.rsplit("/", 1)[-1].removesuffix(".json")
                     number = fake.numbers.get(sid)
@@ -186,13 +336,30 @@ class FakeTwilio:
                 else:
                     self._json(200, {"sid": "PN" + "0" * 32, **form})
 
+            def _fail(self, failure: Failure) -> None:
+                if failure.delay or failure.status == 0:
+                    time.sleep(failure.delay or 30)
+                if failure.status:
+                    self._json(
+                        failure.status,
+                        {
+                            "code": failure.code or failure.status,
+                            "message": failure.message,
+                            "more_info": "https://www.twilio.com/docs/errors",
+                            "status": failure.status,
+                        },
+                    )
+
             def _json(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client went away (timed out, or was killed)
+                    pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -201,5 +368,7 @@ class FakeTwilio:
 
     def __exit__(self, *exc) -> None:
         assert self._server is not None
+        for hold in self.holds:
+            hold.release.set()
         self._server.shutdown()
         self._server.server_close()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.context import Line
 from app.models import Client, Message
-from app.notify import LEASE, _claim, deliver_due, queue_text
+from app.notify import _claim, deliver_due, queue_text
 from tests.conftest import LINE_NUMBER, NOW
 from tests.fake_twilio import Failure
 
@@ -105,7 +105,7 @@ def test_a_worker_that_dies_mid_send_loses_nothing(line, fake_twilio, settings):
     assert [c.id for c in _claim(line, 10)] == [message_id]  # claimed, then the process dies
     assert _message(line, message_id).status == "sending"
     restarted = Line(settings)
-    restarted.clock = lambda: NOW + LEASE
+    restarted.clock = lambda: NOW + timedelta(seconds=settings.notification_lease_seconds)
     assert deliver_due(restarted) == {"sent": 1}
     assert _message(line, message_id).attempts == 2
     restarted.engine.dispose()
@@ -139,5 +139,9 @@ def test_the_service_delivers_on_its_own_with_the_worker_inside(settings, fake_t
         deadline = time.monotonic() + 5
         while _message(app.state.line, message_id).status != "sent" and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert len(fake_twilio.messages) == 1
-    assert _message(app.state.line, message_id).status == "sent"
+    try:
+        assert len(fake_twilio.messages) == 1
+        assert _message(app.state.line, message_id).status == "sent"
+    finally:  # this app is not the `app` fixture's, which empties the tables after a test
+        with app.state.line.sessions() as session, session.begin():
+            session.execute(delete(Message).where(Message.id == message_id))
