@@ -1,17 +1,39 @@
-"""Loading what the flow needs to decide: who is calling, who is on call, which skills exist."""
+"""Loading what the flow needs to decide: who is calling, who is on call, which skills exist.
+
+The caller is loaded on every incoming call and text, so `enrolled_by_phone` is one Core
+statement built once (SQLAlchemy caches its compiled form): the client, their therapist and
+the therapist's hours, the end of an active 24-hour-rule lockout, and whether a therapist is
+calling them back right now. A profile of the call webhook showed the ORM's per-row work
+(identity map, relationship loading, one query per question) as its largest cost.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Connection, Row, bindparam, exists, func, select
+from sqlalchemy.orm import Session
 
-from app.models import Client, PracticeSkill
+from app.models import Call, Client, CoachingHours, Lockout, PracticeSkill
 from app.models import Therapist as TherapistRow
-from app.records import client_locked_until
+from app.records import possibly_active
 from ivr import voice
+from ivr.callbacks import CALLING_BACK, THERAPIST
 from ivr.skills import Skill, library
+
+# A therapist's call-back counts as "now" for this long after it started.
+CALL_BACK_SPAN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """An enrolled client who called or texted, with what the flow needs about them."""
+
+    caller: voice.Caller
+    sms_opted_out: bool
+    # A therapist is calling this client back through the line at this moment.
+    being_called_back: bool
 
 
 def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
@@ -25,27 +47,92 @@ def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
     )
 
 
-def client_by_phone(session: Session, phone: str) -> Client | None:
-    """The client, their therapist and the therapist's hours, in one query."""
+def _enrolled_statement(by: str):
+    clients, therapists = Client.__table__.c, TherapistRow.__table__.c
+    hours, lockouts, calls = CoachingHours.__table__, Lockout.__table__.c, Call.__table__.c
+    now = bindparam("now", type_=Lockout.__table__.c.starts_at.type)
+    # The end of the latest active lockout: exactly ivr.rules.locked_until, since
+    # `possibly_active` is the rule's own test.
+    locked_until = (
+        select(func.max(lockouts.ends_at))
+        .where(lockouts.client_id == clients.id, possibly_active(now, lockouts))
+        .scalar_subquery()
+    )
+    called_back = exists().where(
+        calls.route == THERAPIST,
+        calls.client_id == clients.id,
+        calls.outcome == CALLING_BACK,
+        calls.started_at >= bindparam("call_back_since", type_=calls.started_at.type),
+    )
     return (
-        session.scalars(
-            select(Client)
-            .where(Client.phone == phone)
-            .options(joinedload(Client.therapist).joinedload(TherapistRow.hours))
+        select(
+            clients.id,
+            clients.name,
+            clients.lockout_rule_applies,
+            clients.last_skill,
+            clients.sms_opted_out,
+            therapists.id.label("therapist_id"),
+            therapists.name.label("therapist_name"),
+            therapists.phone.label("therapist_phone"),
+            therapists.active.label("therapist_active"),
+            therapists.away_until,
+            hours.c.weekday,
+            hours.c.start,
+            hours.c.end,
+            locked_until.label("locked_until"),
+            called_back.label("being_called_back"),
         )
-        .unique()
-        .first()
+        .select_from(
+            Client.__table__.join(
+                TherapistRow.__table__, therapists.id == clients.therapist_id
+            ).outerjoin(hours, hours.c.therapist_id == therapists.id)
+        )
+        .where(clients[by] == bindparam(by))
+        .order_by(hours.c.weekday, hours.c.start)
     )
 
 
-def as_caller(session: Session, client: Client, now: datetime) -> voice.Caller:
-    return voice.Caller(
-        client_id=client.id,
-        name=client.name,
-        primary=as_flow_therapist(client.therapist),
-        locked_until=client_locked_until(session, client, now),
-        last_skill=client.last_skill,
+ENROLLED_BY_PHONE = _enrolled_statement("phone")
+ENROLLED_BY_ID = _enrolled_statement("id")
+
+
+def _enrolled(rows: list[Row]) -> Enrolled:
+    first = rows[0]
+    primary = voice.Therapist(
+        id=first.therapist_id,
+        name=first.therapist_name,
+        phone=first.therapist_phone,
+        active=first.therapist_active,
+        away_until=first.away_until,
+        hours=tuple(voice.Window(r.weekday, r.start, r.end) for r in rows if r.weekday is not None),
     )
+    caller = voice.Caller(
+        client_id=first.id,
+        name=first.name,
+        primary=primary,
+        # A client for whom the 24-hour rule is waived is never locked, whatever was recorded.
+        locked_until=first.locked_until if first.lockout_rule_applies else None,
+        last_skill=first.last_skill,
+    )
+    return Enrolled(caller, bool(first.sms_opted_out), bool(first.being_called_back))
+
+
+def _load(
+    session: Session | Connection, statement, key: str, value: object, now: datetime
+) -> Enrolled | None:
+    rows = session.execute(
+        statement, {key: value, "now": now, "call_back_since": now - CALL_BACK_SPAN}
+    ).all()
+    return _enrolled(rows) if rows else None
+
+
+def enrolled_by_phone(session: Session | Connection, phone: str, now: datetime) -> Enrolled | None:
+    """The enrolled client with this number, as the flow needs them, in one query."""
+    return _load(session, ENROLLED_BY_PHONE, "phone", phone, now)
+
+
+def enrolled_by_id(session: Session | Connection, client_id: int, now: datetime) -> Enrolled | None:
+    return _load(session, ENROLLED_BY_ID, "id", client_id, now)
 
 
 def all_skills(session: Session) -> list[Skill]:

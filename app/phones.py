@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "US"
 
 
+@lru_cache(maxsize=4096)  # every webhook parses its caller's number; callers repeat
 def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     """E.164 for a number as people write it, or None when it is not a valid number.
 

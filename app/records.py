@@ -434,12 +434,13 @@ def lockout_is_active(lockout: Lockout, now: datetime) -> bool:
     return lockout_active(_state(lockout), now)
 
 
-def _possibly_active(now: datetime) -> ColumnElement[bool]:
-    """SQL prefilter for lockouts that may be active at `now`; ivr.rules has the last word."""
+def possibly_active(now: Any, lockouts: Any = Lockout) -> ColumnElement[bool]:
+    """SQL prefilter for lockouts that may be active at `now` (an instant or a bound
+    parameter); ivr.rules has the last word. `lockouts`: the entity, or its table's columns."""
     return (
-        (Lockout.starts_at <= now)
-        & (Lockout.ends_at > now)
-        & or_(Lockout.lifted_at.is_(None), Lockout.lifted_at > now)
+        (lockouts.starts_at <= now)
+        & (lockouts.ends_at > now)
+        & or_(lockouts.lifted_at.is_(None), lockouts.lifted_at > now)
     )
 
 
@@ -453,7 +454,7 @@ def locked_until_by_client(
     ids = [c.id for c in clients if c.lockout_rule_applies]
     if not ids:
         return {}
-    rows = session.scalars(select(Lockout).where(Lockout.client_id.in_(ids), _possibly_active(now)))
+    rows = session.scalars(select(Lockout).where(Lockout.client_id.in_(ids), possibly_active(now)))
     by_client: dict[int, list[LockoutState]] = {}
     for lockout in rows:
         by_client.setdefault(lockout.client_id, []).append(_state(lockout))
@@ -544,7 +545,7 @@ def locked_out_now(session: Session, now: datetime) -> list[tuple[Client, dateti
     """Who cannot reach coaching at `now`, and until when; soonest to end first."""
     clients = session.scalars(
         select(Client)
-        .where(Client.id.in_(select(Lockout.client_id).where(_possibly_active(now))))
+        .where(Client.id.in_(select(Lockout.client_id).where(possibly_active(now))))
         .order_by(Client.id)
     ).all()
     until = locked_until_by_client(session, clients, now)

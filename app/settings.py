@@ -60,11 +60,12 @@ class Settings(BaseSettings):
     request_threads: int = 4
     # How long the settings, skills and on-call list are kept between calls (0: never).
     state_cache_seconds: float = 1.0
+    # After a database failure, webhooks answer without it (the crisis resources) this long.
+    database_rest_seconds: float = Field(default=5.0, ge=0, le=60)
 
-    # Rate limits per calling and texting number ("N per M minutes"), and where they are kept.
+    # Rate limits per calling and texting number ("N per M minutes"), counted per instance.
     call_rate_limit: str = "6 per 10 minutes"
     text_rate_limit: str = "20 per 10 minutes"
-    rate_limit_storage: str = "memory://"
 
     # Notification delivery.
     run_worker: bool = True

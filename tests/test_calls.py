@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from app.main import create_app
 from app.models import Call, Client, Lockout, Message, OnCallShift
@@ -290,6 +292,57 @@ def test_database_down_the_caller_still_hears_the_crisis_resources(settings):
     assert status.status_code == 200 and heard_crisis(status.text)
 
 
+def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line, monkeypatch):
+    """The incoming call waits on the event loop: once the database has failed, calls answer
+    the crisis resources at once for DATABASE_REST_SECONDS instead of waiting on it again."""
+    real_connect, attempts = line.engine.connect, []
+
+    def refused():
+        attempts.append(1)
+        raise OperationalError("connect", {}, Exception("connection refused"))
+
+    def incoming_call(n: int) -> str:
+        return driver.post("/twilio/voice", {"CallSid": f"CA{n:032x}", "From": RILEY}).text
+
+    monkeypatch.setattr(line.engine, "connect", refused)
+    assert heard_crisis(incoming_call(1)) and len(attempts) == 1
+    assert heard_crisis(incoming_call(2)) and len(attempts) == 1  # not tried again
+    monkeypatch.setattr(line.engine, "connect", real_connect)
+    monkeypatch.setattr(line, "_database_rests_until", 0.0)  # the rest is over
+    assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
+
+
+def test_a_bug_does_not_stop_the_next_call_from_ringing(driver, people, monkeypatch):
+    import app.twilio.voice as voice_routes
+
+    real = voice_routes.enrolled_by_phone
+    monkeypatch.setattr(voice_routes, "enrolled_by_phone", lambda *a: 1 / 0)
+    assert heard_crisis(driver.call(from_=RILEY).text)
+    monkeypatch.setattr(voice_routes, "enrolled_by_phone", real)
+    assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
+
+
+def test_a_database_restart_costs_the_caller_nothing(driver, db, people, line, database_url):
+    """Pooled connections that PostgreSQL dropped (a restart) are not pinged before use: the
+    call notices the dropped connection and tries once more on a fresh one."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to restart")
+    assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
+    db.close()
+    admin = create_engine(database_url, poolclass=NullPool)
+    with admin.begin() as conn:
+        dropped = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    admin.dispose()
+    assert dropped >= 1
+    result = driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER))
+    assert result.dials and not heard_crisis(result.said[0])
+
+
 def test_a_bug_mid_call_still_gives_the_crisis_resources(driver, db, people, monkeypatch):
     import app.twilio.voice as voice_routes
 
@@ -307,7 +360,7 @@ def test_a_bug_logs_no_phone_number_or_name(driver, people, monkeypatch, caplog)
     def broken(*args, **kwargs):
         raise RuntimeError(f"lookup failed for {RILEY} Riley Tran")
 
-    monkeypatch.setattr(voice_routes, "client_by_phone", broken)
+    monkeypatch.setattr(voice_routes, "enrolled_by_phone", broken)
     driver.call(from_=RILEY)
     assert "RuntimeError" in caplog.text
     assert "555" not in caplog.text and "Riley" not in caplog.text

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.jsonlog import JsonFormatter, redact
 from app.main import create_app
 from app.models import Call, Lockout, Message
-from app.ratelimit import RateLimits
+from app.ratelimit import MovingWindow, RateLimits
 from app.settings import Settings
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
 from tests.twilio_driver import NO_ANSWER, Scenario, TwilioDriver
@@ -134,3 +134,25 @@ def test_redact_masks_numbers_and_calendar_secrets():
         redact("call 17 took 1200 ms at 2026-11-27T21:42")
         == "call 17 took 1200 ms at 2026-11-27T21:42"
     )
+
+
+def test_the_moving_window_forgets_hits_once_the_window_has_passed():
+    now = [1000.0]
+    window = MovingWindow(2, 60, clock=lambda: now[0])
+    assert window.hit("a") and window.hit("a")
+    assert not window.hit("a")  # a third within the minute
+    assert window.hit("b")  # per key
+    now[0] += 30
+    assert not window.hit("a")  # refused hits do not count, the first two still do
+    now[0] += 30.5
+    assert window.hit("a") and window.hit("a") and not window.hit("a")
+
+
+def test_numbers_gone_quiet_are_forgotten():
+    now = [0.0]
+    window = MovingWindow(1, 10, clock=lambda: now[0])
+    for n in range(1000):
+        window.hit(f"+1314555{n:04d}")
+    now[0] += 11
+    window.hit("+13145550142")
+    assert len(window._hits) == 1  # the sweep keeps memory bounded by the window

@@ -20,10 +20,9 @@ from app.records import DomainError, record_lockout
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import callbacks, voice
+from ivr.callbacks import CALLING_BACK, THERAPIST
 
 WAITING_DAYS = 7  # missed calls older than this no longer fill the menu
-CALLING_BACK = "calling_back"
-THERAPIST = "therapist"
 
 router = APIRouter(
     prefix="/twilio/voice/therapist",

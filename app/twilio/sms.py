@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.callers import all_skills, as_caller, client_by_phone
+from app.callers import all_skills, enrolled_by_phone
 from app.context import Line
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
@@ -110,7 +110,8 @@ def incoming_text(request: Request, form: Annotated[FormData, Depends(verified_f
                 )
                 return twiml(message_twiml(reply))
 
-        client = client_by_phone(session, sender) if sender else None
+        enrolled = enrolled_by_phone(session, sender, now) if sender else None
+        client = session.get(Client, enrolled.caller.client_id) if enrolled else None
         therapist = (
             session.scalar(select(Therapist).where(Therapist.phone == sender))
             if sender and client is None
@@ -130,8 +131,8 @@ def incoming_text(request: Request, form: Annotated[FormData, Depends(verified_f
         )
         session.add(inbound)
 
-        if client is not None:
-            caller = as_caller(session, client, now)
+        if client is not None and enrolled is not None:
+            caller = enrolled.caller
             check_in = _open_check_in(session, client.id)
             state = SmsState.for_client(
                 practice,

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.callers import all_skills, as_caller, client_by_phone
+from app.callers import all_skills, enrolled_by_id, enrolled_by_phone
 from app.context import Line
 from app.errors import describe
 from app.models import Call, Client, Message, Therapist
@@ -52,41 +53,61 @@ def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
 
 
-def _call_for(session: Session, call_sid: str, **fields: Any) -> Call:
-    """The call record for a CallSid, made with `fields` once even when Twilio retries the
-    webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry gets the first record as it is."""
-    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    made = session.scalars(
-        upsert(Call)
-        .values(call_sid=call_sid, **fields)
-        .on_conflict_do_nothing(index_elements=["call_sid"])
-        .returning(Call),
-        execution_options={"populate_existing": True},
-    ).first()
+_NEW_CALL = {
+    dialect: insert(Call.__table__)
+    .on_conflict_do_nothing(index_elements=["call_sid"])
+    .returning(Call.__table__.c.id)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_CALL_ID = select(Call.__table__.c.id).where(Call.__table__.c.call_sid == bindparam("sid"))
+_SET_LAST_SKILL = (
+    update(Client.__table__)
+    .where(Client.__table__.c.id == bindparam("client_id"))
+    .values(last_skill=bindparam("skill"))
+)
+
+
+def _record_call(conn: Connection, call_sid: str, **fields: Any) -> int:
+    """The id of the call record for a CallSid, made with `fields` once even when Twilio
+    retries the webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry keeps the first."""
+    made = conn.execute(_NEW_CALL[conn.dialect.name], {"call_sid": call_sid, **fields}).scalar()
     if made is not None:
         return made
-    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    return conn.execute(_CALL_ID, {"sid": call_sid}).scalar_one()
+
+
+def _call_for(session: Session, call_sid: str, **fields: Any) -> Call:
+    """The call record for a CallSid, as `_record_call` makes it, to change."""
+    call = session.get(Call, _record_call(session.connection(), call_sid, **fields))
     assert call is not None
     return call
 
 
-def _on_call(session: Session, line: Line, now: datetime) -> list[voice.Therapist]:
-    return line.cached("on_call", lambda: on_call_now(session, now, line.settings.tz))
+def _on_call(line: Line, now: datetime) -> list[voice.Therapist]:
+    def load() -> list[voice.Therapist]:
+        with line.sessions() as session:
+            return on_call_now(session, now, line.settings.tz)
+
+    return line.cached("on_call", load)
 
 
-def _skills(session: Session, line: Line) -> list[Skill]:
-    return line.cached("skills", lambda: all_skills(session))
+def _skills(line: Line) -> list[Skill]:
+    def load() -> list[Skill]:
+        with line.sessions() as session:
+            return all_skills(session)
+
+    return line.cached("skills", load)
 
 
 def _notify_once(
-    session: Session, line: Line, call: Call, client_id: int | None, notice: voice.Notice | None
+    session: Session, line: Line, call_id: int, client_id: int | None, notice: voice.Notice | None
 ) -> None:
     """A missed-call text, written in the call record's transaction, at most once per call."""
     if notice is None:
         return
     session.flush()
     exists = session.scalar(
-        select(Message.id).where(Message.call_id == call.id, Message.kind == "notification")
+        select(Message.id).where(Message.call_id == call_id, Message.kind == "notification")
     )
     if exists is None:
         queue_text(
@@ -96,7 +117,7 @@ def _notify_once(
             body=notice.body,
             therapist_id=notice.therapist_id,
             client_id=client_id,
-            call_id=call.id,
+            call_id=call_id,
         )
 
 
@@ -109,65 +130,78 @@ def _apply(call: Call, step: voice.VoiceStep) -> None:
 
 
 @router.post("", summary="Voice URL: an incoming call")
-def incoming_call(request: Request, form: Form) -> Response:
+async def incoming_call(request: Request, form: Form) -> Response:
+    """The hottest path of the line: one read and one write, on the event loop."""
     line = _line(request)
-    now = line.now()
     call_sid = form_field(form, "CallSid")
     caller_phone = to_e164(form_field(form, "From", 40))
     if not line.rate_limits.call_allowed(caller_phone or form_field(form, "From", 40)):
         # A loop or a flood: no ringing and no database, and still the crisis resources.
         log.warning("call rate limit reached for caller %s", mask(caller_phone))
         return twiml(voice.rate_limited(line.settings.practice))
-    with line.sessions() as session, session.begin():
-        practice = line.practice(session)
+    return twiml(line.on_the_loop(lambda: _answer_call(line, call_sid, caller_phone)))
+
+
+def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
+    now = line.now()
+    # Autocommit: the read needs no transaction, and the usual write is one statement.
+    with line.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        practice = line.practice(conn)
         if not call_sid:
-            return twiml(voice.unknown_caller(practice).twiml)
-        client = client_by_phone(session, caller_phone) if caller_phone else None
-        if client is None and caller_phone:
-            therapist = session.scalar(
-                select(Therapist).where(Therapist.phone == caller_phone, Therapist.active.is_(True))
-            )
-            if therapist is not None:  # a therapist never goes through the client flow
-                return twiml(callbacks.menu_for(session, line, therapist, call_sid))
-        if client is None:
+            return voice.unknown_caller(practice).twiml
+        enrolled = enrolled_by_phone(conn, caller_phone, now) if caller_phone else None
+        if enrolled is None and caller_phone:
+            with line.sessions() as session, session.begin():
+                therapist = session.scalar(
+                    select(Therapist).where(
+                        Therapist.phone == caller_phone, Therapist.active.is_(True)
+                    )
+                )
+                if therapist is not None:  # a therapist never goes through the client flow
+                    return callbacks.menu_for(session, line, therapist, call_sid)
+        if enrolled is None:
             step = voice.unknown_caller(practice)
-            call = _call_for(
-                session, call_sid, route=step.route, outcome=step.outcome, started_at=now
-            )
-            return twiml(step.twiml)
-        caller = as_caller(session, client, now)
-        if caller.locked_until is None and callbacks.calling_back_now(session, client.id, now):
-            _call_for(
-                session,
+            _record_call(conn, call_sid, route=step.route, outcome=step.outcome, started_at=now)
+            return step.twiml
+        caller = enrolled.caller
+        if caller.locked_until is None and enrolled.being_called_back:
+            _record_call(
+                conn,
                 call_sid,
-                client_id=client.id,
+                client_id=caller.client_id,
                 route=voice.COACHING,
                 outcome="being_called_back",
                 started_at=now,
             )
-            return twiml(ivr_callbacks.client_busy_with_call_back(practice))
+            return ivr_callbacks.client_busy_with_call_back(practice)
         step = voice.incoming(
             caller,
-            _on_call(session, line, now),
+            _on_call(line, now),
             call_sid,
             now,
             practice,
             _urls(line),
-            _skills(session, line),
+            _skills(line),
         )
-        call = _call_for(
-            session,
-            call_sid,
-            client_id=client.id,
-            route=step.route,
-            outcome=step.outcome,
-            therapist_id=step.ringing.id if step.ringing else None,
-            started_at=now,
-        )
+        record = {
+            "client_id": caller.client_id,
+            "route": step.route,
+            "outcome": step.outcome,
+            "therapist_id": step.ringing.id if step.ringing else None,
+            "started_at": now,
+        }
+        if not step.skill_key and not step.notice:
+            _record_call(conn, call_sid, **record)
+            return step.twiml
+    # Nobody to ring: the call record, the skill offered and the therapist's text, together.
+    with line.sessions() as session, session.begin():
+        call_id = _record_call(session.connection(), call_sid, **record)
         if step.skill_key:
-            client.last_skill = step.skill_key
-        _notify_once(session, line, call, client.id, step.notice)
-    return twiml(step.twiml)
+            session.execute(
+                _SET_LAST_SKILL, {"client_id": caller.client_id, "skill": step.skill_key}
+            )
+        _notify_once(session, line, call_id, caller.client_id, step.notice)
+    return step.twiml
 
 
 @router.post("/dial-result", summary="Dial action: the therapist's leg has ended")
@@ -178,8 +212,8 @@ def dial_result(request: Request, form: Form) -> Response:
     with line.sessions() as session, session.begin():
         practice = line.practice(session)
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        client = session.get(Client, call.client_id) if call and call.client_id else None
-        if call is None or client is None:
+        enrolled = enrolled_by_id(session, call.client_id, now) if call and call.client_id else None
+        if call is None or enrolled is None:
             return twiml(voice.error_fallback(practice))
         result = voice.DialResult(
             call_status=form_field(form, "CallStatus"),
@@ -189,21 +223,21 @@ def dial_result(request: Request, form: Form) -> Response:
             tried=voice.parse_tried(request.query_params.get("tried")),
         )
         step = voice.after_dial(
-            as_caller(session, client, now),
-            _on_call(session, line, now),
+            enrolled.caller,
+            _on_call(line, now),
             result,
             call_sid,
             now,
             practice,
             _urls(line),
-            _skills(session, line),
+            _skills(line),
         )
         _apply(call, step)
         if step.outcome == voice.BRIDGED and call.accepted_therapist_id:
             call.therapist_id = call.accepted_therapist_id
         if step.skill_key:
-            client.last_skill = step.skill_key
-        _notify_once(session, line, call, client.id, step.notice)
+            session.execute(_SET_LAST_SKILL, {"client_id": call.client_id, "skill": step.skill_key})
+        _notify_once(session, line, call.id, call.client_id, step.notice)
     return twiml(step.twiml)
 
 
