@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,20 +71,16 @@ class Line:
         short statements inline. The loop must never wait long, or the Voice Fallback URL
         (same server) could not answer either: every wait is bounded (`app.db`: SQLite's busy
         timeout, PostgreSQL's connect and TCP timeouts), and after the database fails the
-        webhooks don't touch it for DATABASE_REST_SECONDS. A connection the database dropped
-        (it restarted) is retried once on a fresh one.
+        webhooks don't touch it for DATABASE_REST_SECONDS. (A connection the database dropped
+        is not a failure: `app.twilio.safe` runs the webhook again on a fresh one.)
         """
         if time.monotonic() < self._database_rests_until:
             raise DatabaseResting
         try:
-            try:
-                return work()
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-                return work()
-        except (OperationalError, PoolTimeout):
-            self._database_rests_until = time.monotonic() + self.settings.database_rest_seconds
+            return work()
+        except (OperationalError, PoolTimeout) as exc:
+            if not getattr(exc, "connection_invalidated", False):
+                self._database_rests_until = time.monotonic() + self.settings.database_rest_seconds
             raise
 
     def current_settings(self, session: Session | Connection) -> Settings:

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 
 from app.errors import describe
 from ivr.scripts import Practice
@@ -29,14 +30,24 @@ def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
             handler = super().get_route_handler()
 
             async def safe_handler(request: Request) -> Response:
-                try:
-                    return await handler(request)
-                except HTTPException as exc:
-                    if exc.status_code == 403:
-                        raise
-                    log.error("webhook %s answered %s", request.url.path, exc.status_code)
-                except Exception as exc:
-                    log.error("webhook %s failed: %s", request.url.path, describe(exc))
+                for attempt in (1, 2):
+                    try:
+                        return await handler(request)
+                    except HTTPException as exc:
+                        if exc.status_code == 403:
+                            raise
+                        log.error("webhook %s answered %s", request.url.path, exc.status_code)
+                    except DBAPIError as exc:
+                        # Pooled connections are not pinged before use (a round trip each):
+                        # one the database dropped (it restarted) is noticed here, the pool
+                        # has let it go, and the webhook runs once more on a fresh one. Its
+                        # transaction was rolled back, so nothing is done twice.
+                        if exc.connection_invalidated and attempt == 1:
+                            continue
+                        log.error("webhook %s failed: %s", request.url.path, describe(exc))
+                    except Exception as exc:
+                        log.error("webhook %s failed: %s", request.url.path, describe(exc))
+                    break
                 return twiml(fallback(request.app.state.line.settings.practice))
 
             return safe_handler
