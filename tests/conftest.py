@@ -121,7 +121,7 @@ def settings(database_url, fake_twilio) -> Settings:
         # Tests call from the same invented numbers many times; test_observability.py
         # checks the real limits.
         call_rate_limit="10000 per minute",
-        # Tests change the database between calls within a second; test_performance_paths.py
+        # Tests change the database between calls within a second; test_context.py
         # checks the cache itself.
         state_cache_seconds=0,
         text_rate_limit="10000 per minute",

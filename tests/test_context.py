@@ -1,0 +1,61 @@
+"""The running line's own state: what it caches between calls, and how it rests a failed
+database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+import app.context as context
+from app.context import DatabaseResting, Line
+from app.settings import Settings
+
+
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    now = [100.0]
+    monkeypatch.setattr(context.time, "monotonic", lambda: now[0])
+    return now
+
+
+def a_line(**changes) -> Line:
+    return Line(Settings(_env_file=None, database_url="sqlite://", **changes))
+
+
+def test_state_is_kept_for_state_cache_seconds_then_read_again(clock):
+    line, loads = a_line(state_cache_seconds=1), []
+    load = lambda: loads.append(1) or len(loads)  # noqa: E731
+    assert line.cached("skills", load) == 1
+    clock[0] += 0.9
+    assert line.cached("skills", load) == 1  # within the second: not read again
+    clock[0] += 0.2
+    assert line.cached("skills", load) == 2  # a change is seen within STATE_CACHE_SECONDS
+
+
+def test_without_a_cache_every_call_reads_the_state(clock):
+    line, loads = a_line(state_cache_seconds=0), []
+    assert [line.cached("skills", lambda: loads.append(1) or len(loads)) for _ in "ab"] == [1, 2]
+
+
+def test_a_failed_database_rests_then_is_tried_again(clock):
+    line, tries = a_line(database_rest_seconds=5), []
+
+    def down():
+        tries.append(1)
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with pytest.raises(OperationalError):
+        line.on_the_loop(down)
+    clock[0] += 4.9
+    with pytest.raises(DatabaseResting):
+        line.on_the_loop(down)
+    assert len(tries) == 1  # resting: the database was not waited on again
+    clock[0] += 0.2
+    assert line.on_the_loop(lambda: "answered") == "answered"
+
+
+def test_a_bug_is_not_a_database_failure(clock):
+    line = a_line()
+    with pytest.raises(ZeroDivisionError):
+        line.on_the_loop(lambda: 1 / 0)
+    assert line.on_the_loop(lambda: "answered") == "answered"
