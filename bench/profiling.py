@@ -93,61 +93,6 @@ def any_of(*matchers: Matcher) -> Matcher:
     return lambda frame: any(m(frame) for m in matchers)
 
 
-# The costs worth naming for the incoming-call webhook, each an inclusive share.
-WEBHOOK_COSTS: list[tuple[str, Matcher]] = [
-    (
-        "event-loop thread: uvicorn, routing, form, signature, response",
-        fn("_run_module_as_main", "runpy"),
-    ),
-    ("thread-pool workers: the sync endpoint, and the hop to it", fn("WorkerThread.run", "anyio/")),
-    ("whole incoming_call handler (app/twilio/voice.py)", fn("incoming_call", "app/twilio")),
-    ("  client_by_phone: Client + selectinload therapist.hours", fn("client_by_phone")),
-    ("  as_caller: lockout query + flow objects", fn("as_caller")),
-    (
-        "  on_call_now: rotations, overrides, shifts, their therapists + hours",
-        fn("on_call_now", "app/"),
-    ),
-    ("  all_skills: practice_skills query + library", fn("all_skills")),
-    ("  calling_back_now: a therapist calling this client back?", fn("calling_back_now")),
-    ("  dashboard session middleware (app/web)", in_file("app/web/")),
-    ("  Line.practice: the practice's settings read per request", fn("current_settings")),
-    ("  _call_for: CallSid lookup + SAVEPOINT insert", fn("_call_for")),
-    ("  _notify_once: flush + message lookup + queue", fn("_notify_once")),
-    ("  ivr.voice.incoming: the flow and its TwiML", fn("incoming", "ivr/voice")),
-    ("  session commit (flush + COMMIT)", any_of(fn("commit", "sqlalchemy/orm"))),
-    ("  to_e164 (phonenumbers)", fn("to_e164")),
-    ("verified_form: form parse + signature check", fn("verified_form")),
-    ("  request.form() (form parsing)", fn("form", "starlette/requests")),
-    ("  RequestValidator.validate (HMAC and URL variants)", fn("validate", "request_validator")),
-    ("SQLAlchemy ORM (sqlalchemy/orm)", in_file("sqlalchemy/orm/")),
-    ("SQLAlchemy statement building (sqlalchemy/sql)", in_file("sqlalchemy/sql/")),
-    (
-        "SQLAlchemy engine + pool (sqlalchemy/engine, pool)",
-        any_of(in_file("sqlalchemy/engine/"), in_file("sqlalchemy/pool/")),
-    ),
-    (
-        "  DBAPI execute (driver and database)",
-        any_of(
-            fn("do_execute", "sqlalchemy/engine"),
-            fn("do_executemany", "sqlalchemy/engine"),
-            fn("do_execute_no_params", "sqlalchemy/engine"),
-        ),
-    ),
-    (
-        "  new connections (connect, and SQLite's PRAGMAs)",
-        any_of(fn("connect", "sqlalchemy/engine/default"), fn("_sqlite_pragmas", "app/db")),
-    ),
-    (
-        "  connection checkout (pool, pre-ping)",
-        any_of(fn("_checkout", "sqlalchemy/pool"), fn("do_ping", "sqlalchemy/engine")),
-    ),
-    ("twilio TwiML building (twilio/twiml)", in_file("twilio/twiml/")),
-    ("FastAPI/Starlette request handling", any_of(in_file("fastapi/"), in_file("starlette/"))),
-    ("  dependency solving (fastapi/dependencies)", in_file("fastapi/dependencies/")),
-    ("uvicorn HTTP protocol", in_file("uvicorn/")),
-    ("anyio thread pool hop", in_file("anyio/")),
-]
-
 # Where a sample's innermost frame is: what the CPU was doing, by library.
 SELF_GROUPS: list[tuple[str, Matcher]] = [
     ("app/", in_file("app/")),
@@ -186,7 +131,9 @@ def _label(frame: Frame) -> str:
     return f"{func} ({file})" if file else func
 
 
-def summarize(text: str, top: int = 15) -> Profile:
+def summarize(text: str, costs: list[tuple[str, Matcher]], top: int = 15) -> Profile:
+    """py-spy's collapsed stacks summed up: each of the named `costs` (label, matcher) as the
+    inclusive share of samples with a frame it matches, self time by library, hottest frames."""
     stacks = parse(text)
     total = sum(count for _, count in stacks)
     if not total:
@@ -195,9 +142,10 @@ def summarize(text: str, top: int = 15) -> Profile:
     def share(n: int) -> float:
         return 100.0 * n / total
 
-    costs = []
-    for label, matcher in WEBHOOK_COSTS:
-        costs.append((label, share(sum(c for frames, c in stacks if any(map(matcher, frames))))))
+    named = [
+        (label, share(sum(c for frames, c in stacks if any(map(matcher, frames)))))
+        for label, matcher in costs
+    ]
     groups: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     ours: Counter[str] = Counter()
@@ -210,7 +158,7 @@ def summarize(text: str, top: int = 15) -> Profile:
             ours[label] += count
     return Profile(
         samples=total,
-        costs=costs,
+        costs=named,
         self_groups=[(g, share(n)) for g, n in groups.most_common()],
         top_self=[(f, share(n)) for f, n in leaves.most_common(top)],
         top_ours=[(f, share(n)) for f, n in ours.most_common(top)],

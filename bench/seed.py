@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from app.db import Base, make_engine
 from app.models import (
     Call,
+    CheckIn,
     Client,
     CoachingHours,
     Lockout,
@@ -43,6 +44,7 @@ from app.models import (
     PracticeSkill,
     Rotation,
     RotationMember,
+    Success,
     Therapist,
 )
 from app.phones import to_e164
@@ -693,3 +695,236 @@ def _seed_all(
             write_rows(conn, _table(Message), MESSAGE_COLUMNS, messages)
         progress(f"{len(messages):,} missed-call texts")
     return people
+
+
+# --- a year of texts (the SMS benchmark's full database) -------------------------------------
+
+TEXT_HISTORY_REPLIES = {
+    "check_in": "A skill to try now, Paced Breathing: breathe out longer than you breathe in. "
+    "How strong are your urges right now, 0-5? Reply with a number.",
+    "rating": "Thanks for checking in. Noticing how you are is a skill too.",
+    "win": "Thank you for sharing your win! Using skills when it is hard takes real effort. "
+    "Your therapist will see it.",
+    "help": "Coaching line: text CHECK-IN for a skill, WIN and what went well to share a "
+    "success, or STOP to opt out.",
+}
+TEXT_HISTORY_BODIES = {
+    "check_in": ("check-in", "Check in", "checkin", "hi, check in please"),
+    "win": (
+        "win: used opposite action and went to group",
+        "Win - called my sister instead of isolating",
+        "small win: did TIPP before the meeting",
+    ),
+    "help": ("help", "info"),
+    "other": ("ok thanks", "running late to group tonight", "thank you!"),
+}
+TEXT_COLUMNS = (*MESSAGE_COLUMNS, "reply_to_id")
+
+
+def seed_text_history(
+    url: str,
+    texts: int,
+    *,
+    seed_value: int = 3,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> dict[str, int]:
+    """Add a year of texting to a seeded database: `texts` inbound texts from random clients
+    (check-ins, most answered with a rating, wins, help, other text), each with the line's
+    reply, and the check-ins, successes and daily success digests that went with them. Ends a
+    day before `now`, so nothing is open or sent today. Returns the rows added by table."""
+    rng = random.Random(f"{seed_value}-texts")
+    now = now or datetime.now(UTC)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            clients = conn.execute(
+                select(Client.id, Client.phone, Client.therapist_id).order_by(Client.id)
+            ).all()
+            therapist_phone = dict(conn.execute(select(Therapist.id, Therapist.phone)).all())
+            first_id = int(conn.scalar(select(func.max(Message.id))) or 0) + 1
+            if not clients or texts <= 0:
+                return {}
+            rows = _text_history(rng, texts, clients, therapist_phone, now, first_id)
+            conn.rollback()  # end the reads' transaction
+            if conn.dialect.name == "sqlite":  # only while seeding, as in `seed`
+                conn.exec_driver_sql("PRAGMA synchronous=OFF")
+                conn.exec_driver_sql("PRAGMA cache_size=-262144")
+                conn.commit()
+            with conn.begin():
+                added = {
+                    "messages": write_rows(conn, _table(Message), TEXT_COLUMNS, rows.messages),
+                    "check_ins": write_rows(
+                        conn,
+                        _table(CheckIn),
+                        ("client_id", "asked_at", "expires_at", "urge_rating", "answered_at"),
+                        rows.check_ins,
+                    ),
+                    "successes": write_rows(
+                        conn, _table(Success), ("client_id", "body", "received_at"), rows.successes
+                    ),
+                }
+            progress(
+                f"{added['messages']:,} text rows ({texts:,} inbound), "
+                f"{added['check_ins']:,} check-ins, {added['successes']:,} successes"
+            )
+            if conn.dialect.name == "postgresql":
+                with conn.begin():
+                    _fix_sequences(conn, [_table(Message), _table(CheckIn), _table(Success)])
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            else:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.commit()
+    finally:
+        engine.dispose()
+    return added
+
+
+@dataclass
+class _TextRows:
+    messages: list[Row] = field(default_factory=list)
+    check_ins: list[Row] = field(default_factory=list)
+    successes: list[Row] = field(default_factory=list)
+
+
+def _text_history(
+    rng: random.Random,
+    texts: int,
+    clients: Sequence[Row],
+    therapist_phone: dict[int, str],
+    now: datetime,
+    first_id: int,
+) -> _TextRows:
+    out = _TextRows()
+    start, end = now - timedelta(days=366), now - timedelta(days=1)
+    step = (end - start).total_seconds() / texts
+    digested: set[tuple[int, Any]] = set()
+    next_id = first_id
+    inbound = 0
+
+    def exchange(client: Row, at: datetime, kind: str, body: str) -> None:
+        nonlocal next_id, inbound
+        client_id, phone, _therapist = client
+        sid = f"SM{rng.getrandbits(128):032x}"
+        out.messages.append(
+            (next_id, "inbound", "inbound", client_id, None, None, phone, LINE_NUMBER, body,
+             "received", 0, None, None, sid, at, None, None)
+        )  # fmt: skip
+        out.messages.append(
+            (next_id + 1, "outbound", "reply", client_id, None, None, LINE_NUMBER, phone,
+             TEXT_HISTORY_REPLIES.get(kind, TEXT_HISTORY_REPLIES["help"]), "replied", 0, None,
+             None, None, at, None, next_id)
+        )  # fmt: skip
+        next_id += 2
+        inbound += 1
+
+    i = 0
+    while inbound < texts:
+        at = start + timedelta(seconds=(i + rng.random()) * step)
+        i += 1
+        client = clients[rng.randrange(len(clients))]
+        client_id, _phone, therapist_id = client
+        draw = rng.random()
+        if draw < 0.40:
+            exchange(client, at, "check_in", rng.choice(TEXT_HISTORY_BODIES["check_in"]))
+            answered = rng.random() < 0.8 and inbound < texts
+            rating = rng.choice((0, 1, 1, 2, 2, 2, 3, 3, 4, 5)) if answered else None
+            answered_at = at + timedelta(seconds=rng.randint(30, 600)) if answered else None
+            out.check_ins.append((client_id, at, at + timedelta(minutes=30), rating, answered_at))
+            if answered_at is not None:
+                exchange(client, answered_at, "rating", str(rating))
+        elif draw < 0.62:
+            body = rng.choice(TEXT_HISTORY_BODIES["win"])
+            exchange(client, at, "win", body)
+            out.successes.append((client_id, body.split(" ", 1)[1].lstrip(":- "), at))
+            day = (therapist_id, (at - timedelta(hours=6)).date())
+            if day not in digested:
+                digested.add(day)
+                out.messages.append(
+                    (next_id, "outbound", "success_digest", None, therapist_id, None, LINE_NUMBER,
+                     therapist_phone[therapist_id], "You have new success reports from clients "
+                     "to read in coachline.", "sent", 1, None, None,
+                     f"SM{rng.getrandbits(128):032x}", at, at + timedelta(seconds=2), None)
+                )  # fmt: skip
+                next_id += 1
+        elif draw < 0.72:
+            exchange(client, at, "help", rng.choice(TEXT_HISTORY_BODIES["help"]))
+        else:
+            exchange(client, at, "other", rng.choice(TEXT_HISTORY_BODIES["other"]))
+    return out
+
+
+# --- a backlog of missed-call texts (the notification benchmark) ----------------------------
+
+
+def seed_queued_texts(
+    url: str,
+    count: int,
+    *,
+    due_at: datetime,
+    seed_value: int = 3,
+    now: datetime | None = None,
+) -> int:
+    """Add `count` missed calls from random seeded clients, ended a minute ago (inside the
+    call-back window, so nothing escalates), each with its missed-call text to the client's
+    therapist, queued and due at `due_at` (set it in the future to hold them back, then
+    `release_queued_texts`). Returns the texts added."""
+    rng = random.Random(f"{seed_value}-queued")
+    now = now or datetime.now(UTC)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            clients = conn.execute(
+                select(Client.id, Client.name, Client.therapist_id).order_by(Client.id)
+            ).all()
+            therapist_phone = dict(conn.execute(select(Therapist.id, Therapist.phone)).all())
+            first_call = int(conn.scalar(select(func.max(Call.id))) or 0) + 1
+            first_message = int(conn.scalar(select(func.max(Message.id))) or 0) + 1
+            conn.rollback()
+            calls, messages = [], []
+            for i in range(count):
+                client_id, name, therapist_id = clients[rng.randrange(len(clients))]
+                started = now - timedelta(seconds=rng.randint(60, 600))
+                local = started.astimezone(ZoneInfo(PRACTICE_TZ))
+                call_id = first_call + i
+                calls.append(
+                    (call_id, f"CA{rng.getrandbits(128):032x}", client_id, "coaching",
+                     "wait_script", therapist_id, None, "completed", None, started, None,
+                     started + timedelta(seconds=45), 45)
+                )  # fmt: skip
+                body = (
+                    f"Missed coaching call from {name.split()[0]} at "
+                    f"{local.strftime('%I:%M %p').lstrip('0')}."
+                )
+                messages.append(
+                    (first_message + i, "outbound", "notification", client_id, therapist_id,
+                     call_id, LINE_NUMBER, therapist_phone[therapist_id], body, "queued", 0,
+                     due_at, None, None, due_at, None)
+                )  # fmt: skip
+            with conn.begin():
+                write_rows(conn, _table(Call), CALL_COLUMNS, calls)
+                written = write_rows(conn, _table(Message), MESSAGE_COLUMNS, messages)
+                if conn.dialect.name == "postgresql":
+                    _fix_sequences(conn, [_table(Call), _table(Message)])
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+    return written
+
+
+def release_queued_texts(url: str, at: datetime | None = None) -> tuple[datetime, int]:
+    """Make every queued text due now, as if all were queued at this instant (created_at too).
+    Returns the instant and how many."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            at = at or datetime.now(UTC)
+            released = conn.execute(
+                Message.__table__.update()
+                .where(Message.status == "queued")
+                .values(next_attempt_at=at, created_at=at)
+            ).rowcount
+    finally:
+        engine.dispose()
+    return at, int(released)

@@ -49,7 +49,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _server_env(database_url: str) -> dict[str, str]:
+def server_env(database_url: str) -> dict[str, str]:
     # Only the benchmark's settings: none of the caller's own line settings leak in.
     known = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in known}
@@ -122,7 +122,7 @@ class Server:
             self.process = subprocess.Popen(
                 command,
                 cwd=self.workdir,
-                env=_server_env(self.database_url),
+                env=server_env(self.database_url),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
