@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -90,3 +92,20 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed whole, or rolled back whole."""
     with factory() as session, session.begin():
         yield session
+
+
+class InsertOnce:
+    """INSERT .. ON CONFLICT (key) DO NOTHING RETURNING id, built once for each database:
+    a webhook Twilio retries writes its row once."""
+
+    def __init__(self, table: Table, key: str) -> None:
+        self._by_dialect = {
+            dialect: insert(table)
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c.id)
+            for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+        }
+
+    def __call__(self, conn: Connection, values: dict) -> int | None:
+        """The new row's id, or None when a row with this key was already there."""
+        return conn.execute(self._by_dialect[conn.dialect.name], values).scalar()

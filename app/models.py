@@ -240,6 +240,9 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_created_at", "created_at"),
         Index("ix_messages_delivery", "status", "next_attempt_at"),
+        # A therapist's texts by time: the daily success text's "sent today?" and the
+        # therapist_id foreign key.
+        Index("ix_messages_therapist_created", "therapist_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

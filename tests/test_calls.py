@@ -344,12 +344,12 @@ def test_a_database_restart_costs_the_caller_nothing(driver, db, people, line, d
 
 
 def test_a_bug_mid_call_still_gives_the_crisis_resources(driver, db, people, monkeypatch):
-    import app.twilio.voice as voice_routes
+    import app.oncall as oncall
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(voice_routes, "on_call_now", broken)
+    monkeypatch.setattr(oncall, "on_call_now", broken)
     result = driver.call(from_=RILEY)
     assert not result.application_error and heard_crisis(result.text)
 

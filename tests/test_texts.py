@@ -7,12 +7,16 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import text as sql
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from app.main import create_app
 from app.models import CheckIn, Client, Lockout, Message, Success
 from app.notify import queue_text
 from ivr.gsm import is_gsm7
+from ivr.scripts import crisis_texted
 from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
 from tests.twilio_driver import TwilioDriver
@@ -251,6 +255,94 @@ def test_database_down_still_answers_with_the_crisis_resources(settings):
         result = driver.sms(from_=RILEY, body="check-in")
     assert result.error is None
     assert "988" in result.bodies[0] and "911" in result.bodies[0]
+
+
+def test_a_retried_win_stores_the_success_and_the_therapists_text_once(driver, db, people):
+    result = driver.sms(from_=RILEY, body="win I called a friend")
+    again = driver.replay(result.exchanges[0])
+    assert again.status_code == 200 and again.text == result.exchanges[0].body
+    assert "sharing your win" in again.text
+    assert db.scalar(select(func.count()).select_from(Success)) == 1
+    assert len(notices(db, "success_digest")) == 1
+    assert db.scalar(select(func.count()).select_from(Message)) == 3  # in, reply, digest
+
+
+def test_a_retried_text_from_an_unknown_sender_is_answered_the_same_once(driver, db, people):
+    result = driver.sms(from_="+13145550188", body="hello?")
+    again = driver.replay(result.exchanges[0])
+    assert again.status_code == 200 and again.text == result.exchanges[0].body
+    assert "enrolled clients" in again.text
+    assert db.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_a_failure_mid_text_writes_nothing_and_still_gives_the_crisis_resources(
+    driver, db, people, monkeypatch
+):
+    """The inbound text, the reply, the check-in and the therapist's text are one
+    transaction: a failure on the way leaves none of them half-written."""
+    import app.twilio.sms as sms_routes
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sms_routes, "queue_text", broken)
+    text(driver, "check-in")
+    reply = text(driver, "I want to kill myself")
+    assert "988" in reply and "911" in reply
+    db.expire_all()
+    assert db.scalars(select(Message.body).where(Message.direction == "inbound")).all() == [
+        "check-in"
+    ]
+    assert db.scalar(select(func.count()).select_from(Message)) == 2
+    assert notices(db) == []
+
+
+def test_after_a_database_failure_texts_skip_it_for_a_while(driver, db, people, line, monkeypatch):
+    """The text is answered on the event loop: once the database has failed, texts get the
+    crisis resources at once for DATABASE_REST_SECONDS instead of waiting on it again."""
+    real_connect, attempts = line.engine.connect, []
+
+    def refused():
+        attempts.append(1)
+        raise OperationalError("connect", {}, Exception("connection refused"))
+
+    safe_reply = crisis_texted(line.settings.practice)
+    monkeypatch.setattr(line.engine, "connect", refused)
+    assert text(driver, "check-in") == safe_reply and len(attempts) == 1
+    assert text(driver, "check-in") == safe_reply and len(attempts) == 1  # not tried again
+    monkeypatch.setattr(line.engine, "connect", real_connect)
+    monkeypatch.setattr(line, "_database_rests_until", 0.0)  # the rest is over
+    assert "How strong are your urges" in text(driver, "check-in")
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Message)) == 2  # only the last one
+
+
+def test_a_database_restart_costs_the_texter_nothing(driver, db, people, line, database_url):
+    """Pooled connections that PostgreSQL dropped (a restart) are not pinged before use: the
+    text notices the dropped connection and is answered on a fresh one, saved once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to restart")
+    assert "How strong are your urges" in text(driver, "check-in")
+    db.close()
+    admin = create_engine(database_url, poolclass=NullPool)
+    with admin.begin() as conn:
+        dropped = conn.execute(
+            sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    admin.dispose()
+    assert dropped >= 1
+    disconnects = []
+    event.listen(line.engine, "handle_error", lambda ctx: disconnects.append(ctx.is_disconnect))
+    reply = text(driver, "4")
+    assert True in disconnects  # the text did meet a dropped connection
+    assert reply is not None and "Thanks for" in reply
+    assert reply != crisis_texted(line.settings.practice)
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Message)) == 4
+    assert db.scalar(select(CheckIn.urge_rating)) == 4
 
 
 def test_unsigned_texts_are_refused(driver, people):

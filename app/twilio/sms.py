@@ -1,23 +1,36 @@
 """The Messaging webhook: loads who texted, asks `ivr.sms_flow`, saves the decision and the
-messages in one transaction, and replies with TwiML. On any failure: the crisis resources."""
+messages in one transaction, and replies with TwiML. On any failure: the crisis resources.
+
+Like the incoming call (`app.twilio.voice.incoming_call`), a text is answered on the event
+loop (`Line.on_the_loop`) with prebuilt Core statements: one read for the client, their
+therapist, their lockout and their open check-in (`app.callers.texter_by_phone`), the practice's
+skills and settings from the line's cache, then the rows the decision writes, in one
+transaction. The inbound text is written first, once per MessageSid (INSERT .. ON CONFLICT DO
+NOTHING RETURNING id): when Twilio retries, the insert writes nothing and the webhook answers
+the reply it gave the first time, doing nothing twice. The ORM is used only where `app.notify`
+and the therapists' commands need it (crisis notices, the daily success text, therapists' texts),
+in the same transaction.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.callers import all_skills, enrolled_by_phone
+from app.callers import Texter, skills_cached, texter_by_phone
 from app.context import Line
+from app.db import InsertOnce
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
-from app.oncall import on_call_now
+from app.oncall import on_call_cached
 from app.phones import mask, to_e164
 from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
@@ -47,15 +60,272 @@ router = APIRouter(
     prefix="/twilio/sms", route_class=crisis_on_error(crisis_reply_twiml), tags=["twilio"]
 )
 
+# --- the statements, built once --------------------------------------------------------------
 
-def _open_check_in(session: Session, client_id: int) -> CheckIn | None:
-    """The client's latest unanswered check-in, expired or not (the flow decides)."""
-    return session.scalar(
-        select(CheckIn)
-        .where(CheckIn.client_id == client_id, CheckIn.answered_at.is_(None))
-        .order_by(CheckIn.asked_at.desc(), CheckIn.id.desc())
-        .limit(1)
+_messages = Message.__table__
+_m = _messages.c
+_check_ins = CheckIn.__table__
+_clients = Client.__table__
+
+# The inbound text, once per MessageSid: nothing (no id) when Twilio retries it.
+_NEW_INBOUND = InsertOnce(_messages, "twilio_sid")
+_NEW_REPLY = insert(_messages)
+_INBOUND_ID = select(_m.id).where(_m.twilio_sid == bindparam("sid"))
+# The reply was written after its inbound text, in the same transaction: its id is larger, so
+# the primary key finds it among the few rows after the inbound one (reply_to_id has no index).
+_EARLIER_REPLY = (
+    select(_m.body)
+    .where(_m.reply_to_id == bindparam("inbound_id"), _m.id > bindparam("inbound_id"))
+    .order_by(_m.id)
+    .limit(1)
+)
+_THERAPIST_BY_PHONE = select(Therapist.__table__.c.id).where(
+    Therapist.__table__.c.phone == bindparam("phone")
+)
+_SET_LAST_SKILL = (
+    update(_clients)
+    .where(_clients.c.id == bindparam("client_id"))
+    .values(last_skill=bindparam("skill"))
+)
+_SET_OPTED_OUT = (
+    update(_clients)
+    .where(_clients.c.id == bindparam("client_id"))
+    .values(sms_opted_out=bindparam("opted_out"))
+)
+_CLOSE_CHECK_IN = (
+    update(_check_ins)
+    .where(_check_ins.c.id == bindparam("check_in_id"))
+    .values(expires_at=bindparam("until"))
+)
+_ANSWER_CHECK_IN = (
+    update(_check_ins)
+    .where(_check_ins.c.id == bindparam("check_in_id"))
+    .values(urge_rating=bindparam("rating"), answered_at=bindparam("at"))
+)
+_NEW_CHECK_IN = insert(_check_ins)
+_NEW_SUCCESS = insert(Success.__table__)
+_DIGEST_SENT = (
+    select(_m.id)
+    .where(
+        _m.kind == "success_digest",
+        _m.therapist_id == bindparam("therapist_id"),
+        _m.created_at >= bindparam("since", type_=_m.created_at.type),
     )
+    .limit(1)
+)
+
+
+# --- the webhook -------------------------------------------------------------------------------
+
+
+@router.post("", summary="Messaging URL: an incoming text")
+async def incoming_text(
+    request: Request, form: Annotated[FormData, Depends(verified_form)]
+) -> Response:
+    line: Line = request.app.state.line
+    sid = form_field(form, "MessageSid")
+    sender = to_e164(form_field(form, "From", 40))
+    body = form_field(form, "Body", MAX_BODY)
+    if not line.rate_limits.text_allowed(sender or form_field(form, "From", 40)):
+        # A loop with an auto-responder, or a flood: answering would feed it. Crisis language
+        # still gets the crisis resources. No database either way.
+        log.warning("text rate limit reached for sender %s", mask(sender))
+        reply = crisis_texted(line.settings.practice) if crisis_match(body) else None
+        return twiml(message_twiml(reply))
+    reply = line.on_the_loop(lambda: _answer_text(line, sid, sender, body))
+    return twiml(message_twiml(reply))
+
+
+def _answer_text(line: Line, sid: str, sender: str | None, body: str) -> str | None:
+    """The reply to one text (None: no reply), with everything it changes saved, together."""
+    now = line.now()
+    with line.engine.begin() as conn:
+        practice = line.practice(conn)
+        texter = texter_by_phone(conn, sender, now) if sender else None
+        inbound = {
+            "direction": "inbound",
+            "kind": "inbound",
+            "client_id": texter.enrolled.caller.client_id if texter else None,
+            "therapist_id": None,
+            "from_phone": sender,
+            "to_phone": line.settings.twilio_phone_number or None,
+            "body": body,
+            "status": "received",
+            "twilio_sid": sid or None,
+            "created_at": now,
+        }
+        if texter is not None:
+            return _client_text(line, conn, practice, texter, inbound, sid, body, now)
+        therapist_id = conn.scalar(_THERAPIST_BY_PHONE, {"phone": sender}) if sender else None
+        if therapist_id is None:
+            decision = handle_sms(SmsState.for_unknown(practice), body, now)
+            return _save_messages(conn, inbound, decision.reply, now)
+        inbound["therapist_id"] = therapist_id
+        inbound_id = _record_inbound(conn, inbound)
+        if inbound_id is None:
+            return _earlier_reply(conn, sid)
+        with _orm(line, conn) as session:
+            therapist = session.get(Therapist, therapist_id)
+            assert therapist is not None
+            # Crisis language first, then the therapists' text commands, then the usual flow.
+            command_reply = (
+                None
+                if crisis_match(body)
+                else handle_therapist_text(session, line, therapist, body, now)
+            )
+            session.flush()
+        decision = (
+            handle_sms(SmsState.for_therapist(practice), body, now)
+            if command_reply is None
+            else SmsDecision(IntentKind.UNKNOWN, command_reply)
+        )
+        _save_reply(conn, inbound, inbound_id, decision.reply, now)
+        return decision.reply
+
+
+def _client_text(
+    line: Line,
+    conn: Connection,
+    practice: Practice,
+    texter: Texter,
+    inbound: dict[str, Any],
+    sid: str,
+    body: str,
+    now: datetime,
+) -> str | None:
+    enrolled, check_in = texter.enrolled, texter.check_in
+    caller = enrolled.caller
+    state = SmsState.for_client(
+        practice,
+        ClientState(
+            first_name=first_name(caller.name),
+            last_skill=caller.last_skill,
+            opted_out=enrolled.sms_opted_out,
+            locked_until=caller.locked_until,
+            check_in_expires_at=check_in.expires_at if check_in else None,
+        ),
+        skills=skills_cached(line),
+        seed=sid,
+    )
+    decision = handle_sms(state, body, now)
+    # What needs reading is read before the first write (SQLite's write lock is held from the
+    # first write to the commit).
+    primary = caller.primary
+    digest_due = (
+        decision.success_body is not None
+        and primary.active
+        and not decision.under_lockout
+        and _digest_due(conn, line, primary.id, now)
+    )
+    notice_to = (
+        voice.notice_recipient(caller, on_call_cached(line, now), now) if decision.notice else None
+    )
+
+    inbound_id = _record_inbound(conn, inbound)
+    if inbound_id is None:  # Twilio retried: the same reply, nothing done twice
+        return _earlier_reply(conn, sid)
+    _save_reply(conn, inbound, inbound_id, decision.reply, now)
+    client_id = caller.client_id
+    if decision.skill_key:
+        conn.execute(_SET_LAST_SKILL, {"client_id": client_id, "skill": decision.skill_key})
+    if decision.opt_out or decision.opt_in:
+        conn.execute(_SET_OPTED_OUT, {"client_id": client_id, "opted_out": decision.opt_out})
+    if check_in is not None:
+        if (decision.close_check_in or decision.open_check_in_until) and check_in.expires_at > now:
+            conn.execute(_CLOSE_CHECK_IN, {"check_in_id": check_in.id, "until": now})
+        if decision.urge_rating is not None:
+            conn.execute(
+                _ANSWER_CHECK_IN,
+                {"check_in_id": check_in.id, "rating": decision.urge_rating, "at": now},
+            )
+    if decision.open_check_in_until:
+        conn.execute(
+            _NEW_CHECK_IN,
+            {"client_id": client_id, "asked_at": now, "expires_at": decision.open_check_in_until},
+        )
+    if decision.success_body is not None:
+        # Successes are for the client's own therapist. Nothing reaches the therapist during
+        # a lockout: the success waits in the log.
+        conn.execute(
+            _NEW_SUCCESS,
+            {"client_id": client_id, "body": decision.success_body, "received_at": now},
+        )
+    if digest_due or (decision.notice and notice_to is not None):
+        with _orm(line, conn) as session:
+            if digest_due:
+                queue_text(
+                    session,
+                    line,
+                    to_phone=primary.phone,
+                    body=replies.therapist_success_digest(),
+                    kind="success_digest",
+                    therapist_id=primary.id,
+                )
+            if decision.notice and notice_to is not None:
+                queue_text(
+                    session,
+                    line,
+                    to_phone=notice_to.phone,
+                    body=decision.notice.body,
+                    therapist_id=notice_to.id,
+                    client_id=client_id,
+                )
+            session.flush()
+    return decision.reply
+
+
+# --- the pieces --------------------------------------------------------------------------------
+
+
+def _orm(line: Line, conn: Connection) -> Session:
+    """A Session inside `conn`'s transaction (for code written for the ORM): it writes when
+    flushed and never commits; the webhook's transaction commits or rolls back everything."""
+    return line.sessions(bind=conn, join_transaction_mode="rollback_only")
+
+
+def _record_inbound(conn: Connection, inbound: dict[str, Any]) -> int | None:
+    """The inbound text's id; None when this MessageSid was recorded before (a retry)."""
+    return _NEW_INBOUND(conn, inbound)
+
+
+def _earlier_reply(conn: Connection, sid: str) -> str | None:
+    """What the line answered the first time this MessageSid came in."""
+    inbound_id = conn.scalar(_INBOUND_ID, {"sid": sid})
+    if inbound_id is None:
+        return None
+    return conn.scalar(_EARLIER_REPLY, {"inbound_id": inbound_id})
+
+
+def _save_reply(
+    conn: Connection, inbound: dict[str, Any], inbound_id: int, reply: str | None, now: datetime
+) -> None:
+    if reply:
+        conn.execute(
+            _NEW_REPLY,
+            {
+                "direction": "outbound",
+                "kind": "reply",
+                "client_id": inbound["client_id"],
+                "therapist_id": inbound["therapist_id"],
+                "reply_to_id": inbound_id,
+                "from_phone": inbound["to_phone"],
+                "to_phone": inbound["from_phone"],
+                "body": reply,
+                "status": "replied",
+                "created_at": now,
+            },
+        )
+
+
+def _save_messages(
+    conn: Connection, inbound: dict[str, Any], reply: str | None, now: datetime
+) -> str | None:
+    """The inbound text and the reply to it, for a text that changes nothing else."""
+    inbound_id = _record_inbound(conn, inbound)
+    if inbound_id is None:
+        return _earlier_reply(conn, inbound["twilio_sid"])
+    _save_reply(conn, inbound, inbound_id, reply, now)
+    return reply
 
 
 def _start_of_local_day(now: datetime, practice: Practice) -> datetime:
@@ -63,162 +333,7 @@ def _start_of_local_day(now: datetime, practice: Practice) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _queue_success_digest(session: Session, line: Line, therapist: Therapist) -> None:
+def _digest_due(conn: Connection, line: Line, therapist_id: int, now: datetime) -> bool:
     """At most one text a day (the practice's day) saying there are successes to read."""
-    since = _start_of_local_day(line.now(), line.settings.practice)
-    sent_today = session.scalar(
-        select(Message.id).where(
-            Message.kind == "success_digest",
-            Message.therapist_id == therapist.id,
-            Message.created_at >= since,
-        )
-    )
-    if sent_today is None:
-        queue_text(
-            session,
-            line,
-            to_phone=therapist.phone,
-            body=replies.therapist_success_digest(),
-            kind="success_digest",
-            therapist_id=therapist.id,
-        )
-
-
-@router.post("", summary="Messaging URL: an incoming text")
-def incoming_text(request: Request, form: Annotated[FormData, Depends(verified_form)]) -> Response:
-    line: Line = request.app.state.line
-    now = line.now()
-    sid = form_field(form, "MessageSid")
-    sender = to_e164(form_field(form, "From", 40))
-    body = form_field(form, "Body", MAX_BODY)
-    if not line.rate_limits.text_allowed(sender or form_field(form, "From", 40)):
-        # A loop with an auto-responder, or a flood: answering would feed it. Crisis language
-        # still gets the crisis resources.
-        log.warning("text rate limit reached for sender %s", mask(sender))
-        reply = crisis_texted(line.settings.practice) if crisis_match(body) else None
-        return twiml(message_twiml(reply))
-
-    with line.sessions() as session, session.begin():
-        practice = line.practice(session)
-        if sid:
-            earlier = session.scalar(
-                select(Message).where(Message.twilio_sid == sid, Message.direction == "inbound")
-            )
-            if earlier is not None:  # Twilio retried: the same reply, nothing done twice
-                reply = session.scalar(
-                    select(Message.body).where(Message.reply_to_id == earlier.id)
-                )
-                return twiml(message_twiml(reply))
-
-        enrolled = enrolled_by_phone(session, sender, now) if sender else None
-        client = session.get(Client, enrolled.caller.client_id) if enrolled else None
-        therapist = (
-            session.scalar(select(Therapist).where(Therapist.phone == sender))
-            if sender and client is None
-            else None
-        )
-        inbound = Message(
-            direction="inbound",
-            kind="inbound",
-            client_id=client.id if client else None,
-            therapist_id=therapist.id if therapist else None,
-            from_phone=sender,
-            to_phone=line.settings.twilio_phone_number or None,
-            body=body,
-            status="received",
-            twilio_sid=sid or None,
-            created_at=now,
-        )
-        session.add(inbound)
-
-        if client is not None and enrolled is not None:
-            caller = enrolled.caller
-            check_in = _open_check_in(session, client.id)
-            state = SmsState.for_client(
-                practice,
-                ClientState(
-                    first_name=first_name(client.name),
-                    last_skill=client.last_skill,
-                    opted_out=client.sms_opted_out,
-                    locked_until=caller.locked_until,
-                    check_in_expires_at=check_in.expires_at if check_in else None,
-                ),
-                skills=all_skills(session),
-                seed=sid,
-            )
-            decision = handle_sms(state, body, now)
-            _apply(session, line, decision, client, caller, check_in, now)
-        elif therapist is not None:
-            # Crisis language first, then the therapists' text commands, then the usual flow.
-            command_reply = (
-                None
-                if crisis_match(body)
-                else handle_therapist_text(session, line, therapist, body, now)
-            )
-            decision = (
-                handle_sms(SmsState.for_therapist(practice), body, now)
-                if command_reply is None
-                else SmsDecision(IntentKind.UNKNOWN, command_reply)
-            )
-        else:
-            decision = handle_sms(SmsState.for_unknown(practice), body, now)
-
-        if decision.reply:
-            session.flush()
-            session.add(
-                Message(
-                    direction="outbound",
-                    kind="reply",
-                    client_id=inbound.client_id,
-                    therapist_id=inbound.therapist_id,
-                    reply_to_id=inbound.id,
-                    from_phone=inbound.to_phone,
-                    to_phone=sender,
-                    body=decision.reply,
-                    status="replied",
-                    created_at=now,
-                )
-            )
-    return twiml(message_twiml(decision.reply))
-
-
-def _apply(
-    session: Session,
-    line: Line,
-    decision: SmsDecision,
-    client: Client,
-    caller: voice.Caller,
-    check_in: CheckIn | None,
-    now: datetime,
-) -> None:
-    if decision.skill_key:
-        client.last_skill = decision.skill_key
-    if decision.opt_out:
-        client.sms_opted_out = True
-    if decision.opt_in:
-        client.sms_opted_out = False
-    if check_in is not None and (decision.close_check_in or decision.open_check_in_until):
-        check_in.expires_at = min(check_in.expires_at, now)
-    if decision.urge_rating is not None and check_in is not None:
-        check_in.urge_rating, check_in.answered_at = decision.urge_rating, now
-    if decision.open_check_in_until:
-        session.add(
-            CheckIn(client_id=client.id, asked_at=now, expires_at=decision.open_check_in_until)
-        )
-    if decision.success_body is not None:
-        session.add(Success(client_id=client.id, body=decision.success_body, received_at=now))
-        # Successes are for the client's own therapist. Nothing reaches the therapist during
-        # a lockout: the success waits in the log.
-        if client.therapist.active and not decision.under_lockout:
-            _queue_success_digest(session, line, client.therapist)
-    if decision.notice:
-        recipient = voice.notice_recipient(caller, on_call_now(session, now, line.settings.tz), now)
-        if recipient is not None:
-            queue_text(
-                session,
-                line,
-                to_phone=recipient.phone,
-                body=decision.notice.body,
-                therapist_id=recipient.id,
-                client_id=client.id,
-            )
+    since = _start_of_local_day(now, line.settings.practice)
+    return conn.scalar(_DIGEST_SENT, {"therapist_id": therapist_id, "since": since}) is None

@@ -8,23 +8,21 @@ gets a 403.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.callers import all_skills, enrolled_by_id, enrolled_by_phone
+from app.callers import enrolled_by_id, enrolled_by_phone, skills_cached
 from app.context import Line
+from app.db import InsertOnce
 from app.errors import describe
 from app.models import Call, Client, Message, Therapist
 from app.notify import queue_text
-from app.oncall import on_call_now
+from app.oncall import on_call_cached
 from app.phones import mask, to_e164
 from app.twilio import callbacks
 from app.twilio.safe import crisis_on_error, twiml
@@ -32,7 +30,6 @@ from app.twilio.signature import form_field, verified_form
 from ivr import callbacks as ivr_callbacks
 from ivr import voice
 from ivr.scripts import first_name
-from ivr.skills import Skill
 
 log = logging.getLogger("coachline.voice")
 
@@ -53,12 +50,7 @@ def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
 
 
-_NEW_CALL = {
-    dialect: insert(Call.__table__)
-    .on_conflict_do_nothing(index_elements=["call_sid"])
-    .returning(Call.__table__.c.id)
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_NEW_CALL = InsertOnce(Call.__table__, "call_sid")
 _CALL_ID = select(Call.__table__.c.id).where(Call.__table__.c.call_sid == bindparam("sid"))
 _SET_LAST_SKILL = (
     update(Client.__table__)
@@ -70,7 +62,7 @@ _SET_LAST_SKILL = (
 def _record_call(conn: Connection, call_sid: str, **fields: Any) -> int:
     """The id of the call record for a CallSid, made with `fields` once even when Twilio
     retries the webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry keeps the first."""
-    made = conn.execute(_NEW_CALL[conn.dialect.name], {"call_sid": call_sid, **fields}).scalar()
+    made = _NEW_CALL(conn, {"call_sid": call_sid, **fields})
     if made is not None:
         return made
     return conn.execute(_CALL_ID, {"sid": call_sid}).scalar_one()
@@ -81,22 +73,6 @@ def _call_for(session: Session, call_sid: str, **fields: Any) -> Call:
     call = session.get(Call, _record_call(session.connection(), call_sid, **fields))
     assert call is not None
     return call
-
-
-def _on_call(line: Line, now: datetime) -> list[voice.Therapist]:
-    def load() -> list[voice.Therapist]:
-        with line.sessions() as session:
-            return on_call_now(session, now, line.settings.tz)
-
-    return line.cached("on_call", load)
-
-
-def _skills(line: Line) -> list[Skill]:
-    def load() -> list[Skill]:
-        with line.sessions() as session:
-            return all_skills(session)
-
-    return line.cached("skills", load)
 
 
 def _notify_once(
@@ -176,12 +152,12 @@ def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
             return ivr_callbacks.client_busy_with_call_back(practice)
         step = voice.incoming(
             caller,
-            _on_call(line, now),
+            on_call_cached(line, now),
             call_sid,
             now,
             practice,
             _urls(line),
-            _skills(line),
+            skills_cached(line),
         )
         record = {
             "client_id": caller.client_id,
@@ -224,13 +200,13 @@ def dial_result(request: Request, form: Form) -> Response:
         )
         step = voice.after_dial(
             enrolled.caller,
-            _on_call(line, now),
+            on_call_cached(line, now),
             result,
             call_sid,
             now,
             practice,
             _urls(line),
-            _skills(line),
+            skills_cached(line),
         )
         _apply(call, step)
         if step.outcome == voice.BRIDGED and call.accepted_therapist_id:
