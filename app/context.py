@@ -35,6 +35,8 @@ class Line:
     # The one clock of the service; tests replace it to stand at a fixed instant.
     clock: Callable[[], datetime] = utcnow
     engine: Engine = field(init=False)
+    # The incoming call's and text's own engine (see `app.db.make_engine`).
+    webhook_engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
     rate_limits: RateLimits = field(init=False)
     _cache: dict[str, tuple[Any, float]] = field(init=False, default_factory=dict)
@@ -42,6 +44,7 @@ class Line:
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database_url)
+        self.webhook_engine = make_engine(self.settings.database_url, webhooks=True)
         self.sessions = make_sessionmaker(self.engine)
         self.rate_limits = RateLimits(self.settings)
 

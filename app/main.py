@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker:
                 worker.stop()
             line.engine.dispose()
+            line.webhook_engine.dispose()
 
     app = FastAPI(
         title="coachline",

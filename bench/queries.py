@@ -59,7 +59,7 @@ def census(database_url: str, requests: Sequence[Prepared]) -> Census:
         _env_file=None, **{k.lower(): v for k, v in line_settings(database_url).items()}
     )
     app = create_app(settings)
-    engine = app.state.line.engine
+    engines = (app.state.line.engine, app.state.line.webhook_engine)
     times: dict[str, list[float]] = defaultdict(list)
 
     def before(conn: Any, _cursor: Any, _statement: str, _params: Any, _ctx: Any, _many: bool):
@@ -72,8 +72,9 @@ def census(database_url: str, requests: Sequence[Prepared]) -> Census:
     with TestClient(app) as client:
         for request in requests[:10]:  # warm: pools, caches, prepared statements
             client.post(request.path, content=request.body, headers=dict(request.headers))
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", before)
+            event.listen(engine, "after_cursor_execute", after)
         measured = requests[10:]
         started = time.perf_counter()
         for request in measured:
@@ -83,8 +84,9 @@ def census(database_url: str, requests: Sequence[Prepared]) -> Census:
             if response.status_code != 200:
                 raise RuntimeError(f"the webhook answered {response.status_code} in process")
         wall = (time.perf_counter() - started) * 1000
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine, "after_cursor_execute", after)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", before)
+            event.remove(engine, "after_cursor_execute", after)
     n = max(1, len(measured))
     statements = [
         Statement(_short(sql), len(ms) / n, sum(ms) / len(ms), sum(ms) / n)

@@ -90,8 +90,8 @@ def dispose_engines(monkeypatch) -> Iterator[None]:
     made = []
     real = app.context.make_engine
 
-    def tracked(url: str):
-        engine = real(url)
+    def tracked(url: str, **options):
+        engine = real(url, **options)
         made.append(engine)
         return engine
 
@@ -142,6 +142,7 @@ def app(settings) -> Iterator[FastAPI]:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
     line.engine.dispose()
+    line.webhook_engine.dispose()
 
 
 @pytest.fixture

@@ -295,7 +295,7 @@ def test_database_down_the_caller_still_hears_the_crisis_resources(settings):
 def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line, monkeypatch):
     """The incoming call waits on the event loop: once the database has failed, calls answer
     the crisis resources at once for DATABASE_REST_SECONDS instead of waiting on it again."""
-    real_connect, attempts = line.engine.connect, []
+    real_connect, attempts = line.webhook_engine.connect, []
 
     def refused():
         attempts.append(1)
@@ -304,10 +304,10 @@ def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line
     def incoming_call(n: int) -> str:
         return driver.post("/twilio/voice", {"CallSid": f"CA{n:032x}", "From": RILEY}).text
 
-    monkeypatch.setattr(line.engine, "connect", refused)
+    monkeypatch.setattr(line.webhook_engine, "connect", refused)
     assert heard_crisis(incoming_call(1)) and len(attempts) == 1
     assert heard_crisis(incoming_call(2)) and len(attempts) == 1  # not tried again
-    monkeypatch.setattr(line.engine, "connect", real_connect)
+    monkeypatch.setattr(line.webhook_engine, "connect", real_connect)
     monkeypatch.setattr(line, "_database_rests_until", 0.0)  # the rest is over
     assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
 

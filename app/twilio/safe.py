@@ -19,6 +19,10 @@ from ivr.scripts import Practice
 
 log = logging.getLogger("coachline.twilio")
 
+# A database restart can meet a webhook once in each of the line's two pools (`Line.engine`,
+# `Line.webhook_engine`).
+ATTEMPTS = 3
+
 
 def twiml(body: str) -> Response:
     return Response(content=body, media_type="application/xml")
@@ -30,7 +34,7 @@ def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
             handler = super().get_route_handler()
 
             async def safe_handler(request: Request) -> Response:
-                for attempt in (1, 2):
+                for attempt in range(1, ATTEMPTS + 1):
                     try:
                         return await handler(request)
                     except HTTPException as exc:
@@ -39,10 +43,10 @@ def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
                         log.error("webhook %s answered %s", request.url.path, exc.status_code)
                     except DBAPIError as exc:
                         # Pooled connections are not pinged before use (a round trip each):
-                        # one the database dropped (it restarted) is noticed here, the pool
-                        # has let it go, and the webhook runs once more on a fresh one. Its
+                        # one the database dropped (it restarted) is noticed here, its pool
+                        # has let them all go, and the webhook runs again on fresh ones. Its
                         # transaction was rolled back, so nothing is done twice.
-                        if exc.connection_invalidated and attempt == 1:
+                        if exc.connection_invalidated and attempt < ATTEMPTS:
                             continue
                         log.error("webhook %s failed: %s", request.url.path, describe(exc))
                     except Exception as exc:

@@ -139,7 +139,7 @@ async def incoming_text(
 def _answer_text(line: Line, sid: str, sender: str | None, body: str) -> str | None:
     """The reply to one text (None: no reply), with everything it changes saved, together."""
     now = line.now()
-    with line.engine.begin() as conn:
+    with line.webhook_engine.begin() as conn:
         practice = line.practice(conn)
         texter = texter_by_phone(conn, sender, now) if sender else None
         inbound = {

@@ -121,7 +121,7 @@ async def incoming_call(request: Request, form: Form) -> Response:
 def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
     now = line.now()
     # Autocommit: the read needs no transaction, and the usual write is one statement.
-    with line.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with line.webhook_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         practice = line.practice(conn)
         if not call_sid:
             return voice.unknown_caller(practice).twiml
