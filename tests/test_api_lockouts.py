@@ -78,6 +78,8 @@ def test_occurred_at_with_an_offset_is_the_instant_it_names(http, admin, people)
         {"occurred_at": "yesterday"},
         {"occurred_at": "2026-13-01T00:00:00Z"},
         {"occurred_at": 1764300000.5e30},
+        {"occurred_at": 1795821300},  # seconds since 1970 (or milliseconds?): ISO 8601 only
+        {"occurred_at": "1795821300"},
         {"occurred_at": (NOW + timedelta(minutes=5, seconds=1)).isoformat()},  # future
         {"occurred_at": "2027-11-27T18:15:00-06:00"},
         {"occurred_at": "0001-01-01T00:00:00+05:00"},  # before the start of time in UTC
@@ -92,6 +94,16 @@ def test_bad_lockout_input_is_422_and_records_nothing(http, admin, db, people, b
     assert response.status_code == 422
     assert audit_log(db) == []
     assert _locked_until(http, admin, people["riley"]) is None
+
+
+def test_half_a_surrogate_pair_in_a_note_is_422_and_records_nothing(http, admin, db, people):
+    response = http.post(
+        f"/api/clients/{people['riley']}/lockouts",
+        content=rb'{"note": "cut \udfff"}',
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert audit_log(db) == []
 
 
 def test_a_few_minutes_of_clock_skew_into_the_future_is_accepted(http, admin, people):

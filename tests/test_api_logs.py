@@ -155,6 +155,14 @@ def test_the_audit_log_is_newest_first_and_filters(http, admin, people):
     assert by_id.json()["total"] == 1
 
 
+@pytest.mark.parametrize("entity", ["\x00", "client\x00", "Client", "on call", "x" * 41])
+def test_the_audit_filters_by_a_kind_of_record_or_says_422(http, admin, people, entity):
+    # PostgreSQL refuses a NUL in text, even in a query: it must not get that far.
+    response = http.get("/api/audit", params={"entity": entity}, headers=admin)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "entity"]
+
+
 def test_notifications_and_audit_are_admin_only(http, db, people):
     as_dana = user_headers(db, "dana@example.org", therapist_id=people["dana"])
     assert http.get("/api/notifications", headers=as_dana).status_code == 403
@@ -237,6 +245,36 @@ def test_every_route_needs_a_known_token(http, people, auth):
     for method, path in sorted(api_routes(http)):
         response = http.request(method, path, json={}, headers=headers)
         assert response.status_code == 401, (method, path)
+
+
+def test_every_route_documents_401_and_422_with_what_their_detail_holds(http):
+    document = http.get("/openapi.json").json()
+    api_paths = {p: ops for p, ops in document["paths"].items() if p.startswith("/api/")}
+    for path, operations in api_paths.items():
+        for method, operation in operations.items():
+            assert {"401", "422"} <= set(operation["responses"]), (method, path)
+    # A 422 explains itself in a sentence (the records) or field by field (FastAPI).
+    detail = document["components"]["schemas"]["BadInput"]["properties"]["detail"]
+    assert [alternative["type"] for alternative in detail["anyOf"]] == ["string", "array"]
+
+
+def test_every_body_must_be_unicode_json(http, admin, people):
+    # Half of a UTF-16 surrogate pair: valid JSON syntax, but not text (each area's router must
+    # make its routes `ApiRoute`s).
+    paths = http.get("/openapi.json").json()["paths"]
+    with_body = [
+        (method, re.sub(r"\{[^}]+\}", "1", path))
+        for path, operations in paths.items()
+        if path.startswith("/api/")
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) > 10
+    headers = {**admin, "Content-Type": "application/json"}
+    for method, path in with_body:
+        response = http.request(method, path, content=rb'{"name": "\ud800"}', headers=headers)
+        assert response.status_code == 422, (method, path)
+        assert response.json()["detail"][0]["type"] == "json_invalid", (method, path)
 
 
 def test_no_answer_carries_a_token_or_its_hash(http, admin, admin_token, db, people):

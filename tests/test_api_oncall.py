@@ -119,6 +119,8 @@ def test_admin_creates_a_rotation(http, admin, db, people, rotation):
         {"starts_on": "someday"},
         {"starts_on": "1900-01-01"},
         {"starts_on": "9999-12-31"},
+        {"starts_on": 1795737600},  # midnight, in seconds since 1970: ISO 8601 text only
+        {"handoff_time": "09:00\n"},
         {"name": ""},
         {"name": "x" * 121},
         {"name": "night\x00"},
@@ -277,6 +279,7 @@ def test_admin_adds_lists_and_deletes_an_override(http, admin, db, people):
         {"ends_at": "2026-11-27T23:00:00+00:00"},  # the same instant as starts_at
         {"starts_at": "2026-11-27T17:00:00"},
         {"starts_at": "friday"},
+        {"starts_at": 1795737600},
         {"starts_at": "2500-01-01T00:00:00Z", "ends_at": "2500-01-02T00:00:00Z"},
         {"therapist_id": 999},
         {"therapist_id": "dana"},
@@ -368,7 +371,14 @@ def test_an_override_wins_and_shifts_keep_working(http, admin, db, people, priya
 
 
 @pytest.mark.parametrize(
-    "at", ["2026-11-27T21:42:00", "tonight", "2500-01-01T00:00:00Z", "1800-01-01T00:00:00Z"]
+    "at",
+    [
+        "2026-11-27T21:42:00",
+        "tonight",
+        "2500-01-01T00:00:00Z",
+        "1800-01-01T00:00:00Z",
+        "1795821300",  # seconds since 1970: ISO 8601 text only
+    ],
 )
 def test_a_bad_at_is_422(http, admin, at):
     assert http.get("/api/on-call", params={"at": at}, headers=admin).status_code == 422

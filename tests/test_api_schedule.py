@@ -78,6 +78,8 @@ def test_putting_hours_replaces_them(http, admin, db, people):
         [{"weekday": 1, "start": "24:00", "end": "10:00"}],
         [{"weekday": 1, "start": "09:00:00", "end": "10:00"}],
         [{"weekday": 1, "start": "09:00+02:00", "end": "10:00"}],
+        [{"weekday": 1, "start": "09:00\n", "end": "10:00"}],
+        [{"weekday": 1, "start": "0\u0669:0\u0660", "end": "10:00"}],  # Arabic-Indic digits
         [{"weekday": 1, "start": 900, "end": "10:00"}],
         [{"weekday": 1, "start": "09:00", "end": "09:00"}],  # empty window
         [{"weekday": 1, "start": "09:00"}],
@@ -145,6 +147,7 @@ def test_admin_adds_an_on_call_shift(http, admin, db, people):
         ({"ends_at": "2026-11-27T23:00:00+00:00"}, 422),  # the same instant, other offset
         ({"starts_at": "2026-11-27T17:00:00"}, 422),  # naive
         ({"starts_at": "friday"}, 422),
+        ({"starts_at": 1795737600}, 422),  # seconds since 1970: ISO 8601 text only
         ({"therapist_id": 999}, 422),
         ({"therapist_id": "marcus"}, 422),
         ({"therapist_id": 2**40}, 422),

@@ -63,6 +63,35 @@ def test_bad_therapist_input_is_422_and_saves_nothing(http, admin, db, body):
     assert audit_log(db) == []
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # JSON can escape half of a UTF-16 surrogate pair; it is not text, so no database can
+        # store it and no answer can quote it back.
+        rb'{"name": "Ines\ud800", "phone": "314.555.0160"}',
+        rb'{"name": "Ines", "phone": "314.555.0160\udfff"}',
+        rb'{"name": "Ines", "phone": "314.555.0160", "\ud800": true}',
+        # Nesting and numbers beyond what any field needs.
+        b'{"name": "Ines", "phone": "314.555.0160", "active": ' + b"[" * 300 + b"]" * 300 + b"}",
+        b'{"name": "Ines", "phone": "314.555.0160", "active": ' + b"1" * 5000 + b"}",
+    ],
+)
+def test_a_body_that_is_not_unicode_json_is_422_and_saves_nothing(http, admin, db, raw):
+    headers = {**admin, "Content-Type": "application/json"}
+    response = http.post("/api/therapists", content=raw, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert audit_log(db) == []
+
+
+def test_a_whole_surrogate_pair_is_just_a_character(http, admin):
+    raw = rb'{"name": "Ines \ud83c\udf3b", "phone": "314.555.0160"}'
+    headers = {**admin, "Content-Type": "application/json"}
+    response = http.post("/api/therapists", content=raw, headers=headers)
+    assert response.status_code == 201
+    assert response.json()["name"] == "Ines \U0001f33b"
+
+
 def test_a_phone_already_in_use_is_409(http, admin, people):
     # Another therapist's number, and a client's, written differently.
     for phone in ("314-555-0111", "+1 314 555 0142"):
@@ -221,6 +250,8 @@ def test_a_therapist_sets_their_own_away_but_not_a_colleagues(http, as_dana, db,
         {"until": "next tuesday"},
         {"until": (NOW - timedelta(minutes=1)).isoformat()},  # already past
         {"until": NOW.isoformat()},
+        {"until": 1796137200},  # seconds since 1970 (or milliseconds?): ISO 8601 text only
+        {"until": "1796137200"},
         {},
         {"until": "2026-12-01T09:00:00Z", "reason": "x"},
     ],

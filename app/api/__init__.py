@@ -3,9 +3,15 @@
 from fastapi import APIRouter, Depends
 
 from app.api import clients, lockouts, logs, oncall, schedule, therapists
-from app.api.deps import domain_errors
+from app.api.deps import domain_errors, refusals
 
-# Every route turns the records' refusals (not found, conflict, invalid) into 404/409/422.
-router = APIRouter(prefix="/api", dependencies=[Depends(domain_errors)])
+# Every route turns the records' refusals (not found, conflict, invalid) into 404/409/422, and
+# every route needs a token and may be given bad input. Each area's router makes its routes
+# `ApiRoute`s, which read JSON bodies strictly.
+router = APIRouter(
+    prefix="/api",
+    dependencies=[Depends(domain_errors)],
+    responses=refusals(401, 422),
+)
 for area in (therapists, clients, lockouts, schedule, logs, oncall):
     router.include_router(area.router)

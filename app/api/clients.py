@@ -10,11 +10,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import records
-from app.api.deps import AdminDep, LineDep, PagingDep, PathId, SessionDep, actor, paginate
+from app.api.deps import (
+    AdminDep,
+    ApiRoute,
+    LineDep,
+    PagingDep,
+    PathId,
+    SessionDep,
+    actor,
+    paginate,
+    refusals,
+)
 from app.api.schemas import MAX_ID, ClientCreate, ClientOut, ClientPatch, Page
 from app.models import Client
 
-router = APIRouter(prefix="/clients", tags=["clients"])
+router = APIRouter(prefix="/clients", tags=["clients"], route_class=ApiRoute)
 
 
 def client_out(client: Client, locked_until: datetime | None) -> ClientOut:
@@ -27,7 +37,7 @@ def _one(session: Session, client: Client, now: datetime) -> ClientOut:
     return client_out(client, records.client_locked_until(session, client, now))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=refusals(403, 409))
 def create_client(
     body: ClientCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> ClientOut:
@@ -37,7 +47,7 @@ def create_client(
     return _one(session, client, now)
 
 
-@router.get("")
+@router.get("", responses=refusals(403))
 def list_clients(
     line: LineDep,
     session: SessionDep,
@@ -58,12 +68,12 @@ def list_clients(
     )
 
 
-@router.get("/{client_id}")
+@router.get("/{client_id}", responses=refusals(403, 404))
 def get_client(client_id: PathId, line: LineDep, session: SessionDep, _user: AdminDep) -> ClientOut:
     return _one(session, records.get_client(session, client_id), line.now())
 
 
-@router.patch("/{client_id}")
+@router.patch("/{client_id}", responses=refusals(403, 404, 409))
 def update_client(
     client_id: PathId, body: ClientPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> ClientOut:

@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Query, Request
+import pydantic_core
+from fastapi import Depends, HTTPException, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import records
-from app.api.schemas import MAX_ID
+from app.api.schemas import MAX_ID, BadInput, Refusal
 from app.auth import user_for_token
 from app.context import Line
 from app.models import Client, User
 from app.records import Conflict, Invalid, NotFound
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `coachline create-user`")
+
+
+class UnicodeJSONRequest(Request):
+    """A request whose JSON body must be Unicode text throughout.
+
+    JSON may escape half of a UTF-16 surrogate pair ("\\ud800"). Python's json module turns it
+    into a str that neither database can store and no response can echo back, so pydantic's
+    parser reads the body instead: it refuses that, nesting deeper than 200 and numbers longer
+    than 4300 digits, and FastAPI answers each like any other malformed JSON, with a 422.
+    """
+
+    async def json(self) -> Any:
+        body = await self.body()
+        try:
+            return pydantic_core.from_json(body)
+        except ValueError as exc:
+            raise json.JSONDecodeError(str(exc), body.decode(errors="replace"), 0) from None
+
+
+class ApiRoute(APIRoute):
+    """Every admin API route: its JSON body is read by `UnicodeJSONRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def unicode_json(request: Request) -> Response:
+            return await handler(UnicodeJSONRequest(request.scope, request.receive))
+
+        return unicode_json
 
 
 def get_line(request: Request) -> Line:
@@ -74,6 +106,21 @@ def domain_errors() -> Iterator[None]:
         raise HTTPException(status_code=422, detail=exc.message) from exc
     except IntegrityError as exc:
         raise HTTPException(status_code=409, detail="conflicts with an existing record") from exc
+
+
+# What the API answers when it refuses a request, for the OpenAPI document.
+REFUSALS: dict[int, dict[str, Any]] = {
+    401: {"model": Refusal, "description": "Missing or unknown API token"},
+    403: {"model": Refusal, "description": "Admin only, or the therapist's own"},
+    404: {"model": Refusal, "description": "No such record, or not one the caller may see"},
+    409: {"model": Refusal, "description": "Conflicts with an existing record"},
+    422: {"model": BadInput, "description": "Bad input"},
+}
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented refusals of a route, beyond the 401 and 422 every route may give."""
+    return {code: REFUSALS[code] for code in codes}
 
 
 def actor(user: User) -> str:

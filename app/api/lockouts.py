@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app import records
 from app.api.deps import (
+    ApiRoute,
     LineDep,
     PagingDep,
     PathId,
@@ -16,13 +17,14 @@ from app.api.deps import (
     UserDep,
     actor,
     paginate,
+    refusals,
     visible_client,
 )
 from app.api.schemas import LiftIn, LockoutCreate, LockoutOut, Page
 from app.models import Lockout
 from app.records import NotFound
 
-router = APIRouter(tags=["lockouts"])
+router = APIRouter(tags=["lockouts"], route_class=ApiRoute)
 
 
 def lockout_out(lockout: Lockout, now: datetime) -> LockoutOut:
@@ -30,7 +32,7 @@ def lockout_out(lockout: Lockout, now: datetime) -> LockoutOut:
     return LockoutOut(**fields, active=records.lockout_is_active(lockout, now))
 
 
-@router.post("/clients/{client_id}/lockouts", status_code=201)
+@router.post("/clients/{client_id}/lockouts", status_code=201, responses=refusals(404, 409))
 def record_lockout(
     client_id: PathId, body: LockoutCreate, line: LineDep, session: SessionDep, user: UserDep
 ) -> LockoutOut:
@@ -44,7 +46,7 @@ def record_lockout(
     return lockout_out(lockout, now)
 
 
-@router.get("/clients/{client_id}/lockouts")
+@router.get("/clients/{client_id}/lockouts", responses=refusals(404))
 def list_lockouts(
     client_id: PathId, line: LineDep, session: SessionDep, user: UserDep, paging: PagingDep
 ) -> Page[LockoutOut]:
@@ -60,7 +62,7 @@ def list_lockouts(
     )
 
 
-@router.post("/lockouts/{lockout_id}/lift")
+@router.post("/lockouts/{lockout_id}/lift", responses=refusals(404, 409))
 def lift_lockout(
     lockout_id: PathId, body: LiftIn, line: LineDep, session: SessionDep, user: UserDep
 ) -> LockoutOut:

@@ -9,20 +9,22 @@ from sqlalchemy import select
 
 from app.api.deps import (
     AdminDep,
+    ApiRoute,
     PagingDep,
     SessionDep,
     UserDep,
     is_admin,
     paginate,
+    refusals,
     visible_client,
 )
 from app.api.schemas import MAX_ID, AuditOut, CallOut, NotificationOut, Page
 from app.models import AuditEntry, Call, Client, Message
 
-router = APIRouter(tags=["logs"])
+router = APIRouter(tags=["logs"], route_class=ApiRoute)
 
 
-@router.get("/calls")
+@router.get("/calls", responses=refusals(404))
 def list_calls(
     session: SessionDep,
     user: UserDep,
@@ -46,7 +48,7 @@ def list_calls(
     )
 
 
-@router.get("/notifications")
+@router.get("/notifications", responses=refusals(403))
 def list_notifications(
     session: SessionDep, _user: AdminDep, paging: PagingDep
 ) -> Page[NotificationOut]:
@@ -61,12 +63,19 @@ def list_notifications(
     )
 
 
-@router.get("/audit")
+@router.get("/audit", responses=refusals(403))
 def list_audit(
     session: SessionDep,
     _user: AdminDep,
     paging: PagingDep,
-    entity: Annotated[str | None, Query(max_length=40)] = None,
+    entity: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            pattern=r"^[a-z_]+$",
+            description="a kind of record: client, therapist, lockout, on_call_override, ...",
+        ),
+    ] = None,
     entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[AuditOut]:
     stmt = select(AuditEntry)

@@ -9,12 +9,13 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from app import oncall
 from app.api.deps import (
     AdminDep,
+    ApiRoute,
     LineDep,
     PagingDep,
     PathId,
@@ -22,14 +23,17 @@ from app.api.deps import (
     UserDep,
     actor,
     paginate,
+    refusals,
     require_self_or_admin,
 )
 from app.api.schemas import (
     MAX_ID,
     ClockTime,
     ClockTimeOut,
+    Day,
     DbId,
     Flag,
+    Instant,
     Page,
     Patch,
 )
@@ -39,7 +43,7 @@ from app.records import Invalid
 from app.records import get_therapist as get_therapist_row
 from ivr.oncall import Gap
 
-router = APIRouter(tags=["on call"])
+router = APIRouter(tags=["on call"], route_class=ApiRoute)
 
 
 class Body(BaseModel):
@@ -66,7 +70,7 @@ MemberIds = Annotated[
 
 class RotationCreate(Body):
     name: RotationName
-    starts_on: date = Field(description="the local date of the first handoff")
+    starts_on: Day = Field(description="the local date of the first handoff")
     handoff_time: ClockTime = Field(description="local time of each handoff, HH:MM")
     turn_days: TurnDays = 7
     therapist_ids: MemberIds
@@ -75,7 +79,7 @@ class RotationCreate(Body):
 
 class RotationPatch(Patch):
     name: RotationName | None = None
-    starts_on: date | None = None
+    starts_on: Day | None = None
     handoff_time: ClockTime | None = None
     turn_days: TurnDays | None = None
     therapist_ids: MemberIds | None = None
@@ -96,8 +100,8 @@ class RotationOut(BaseModel):
 
 class OverrideCreate(Body):
     therapist_id: DbId
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     reason: Annotated[str, Field(max_length=4000)] | None = None
 
 
@@ -186,7 +190,7 @@ def _gap_out(gap: Gap) -> GapOut:
 # ---- rotations ----------------------------------------------------------------------------
 
 
-@router.post("/rotations", status_code=201)
+@router.post("/rotations", status_code=201, responses=refusals(403))
 def create_rotation(
     body: RotationCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
@@ -217,14 +221,14 @@ def list_rotations(
     )
 
 
-@router.get("/rotations/{rotation_id}")
+@router.get("/rotations/{rotation_id}", responses=refusals(404))
 def get_rotation(
     rotation_id: PathId, line: LineDep, session: SessionDep, _user: UserDep
 ) -> RotationOut:
     return rotation_out(line, oncall.get_rotation(session, rotation_id))
 
 
-@router.patch("/rotations/{rotation_id}")
+@router.patch("/rotations/{rotation_id}", responses=refusals(403, 404))
 def update_rotation(
     rotation_id: PathId, body: RotationPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
@@ -234,7 +238,7 @@ def update_rotation(
     return rotation_out(line, rotation)
 
 
-@router.post("/rotations/{rotation_id}/calendar/reset")
+@router.post("/rotations/{rotation_id}/calendar/reset", responses=refusals(403, 404))
 def reset_rotation_calendar(
     rotation_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
@@ -247,7 +251,7 @@ def reset_rotation_calendar(
 # ---- a therapist's calendar feed ----------------------------------------------------------
 
 
-@router.get("/therapists/{therapist_id}/calendar")
+@router.get("/therapists/{therapist_id}/calendar", responses=refusals(403, 404))
 def therapist_calendar(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> CalendarOut:
@@ -257,7 +261,7 @@ def therapist_calendar(
     return CalendarOut(url=calendar_url(line, "therapists", therapist.ical_token))
 
 
-@router.post("/therapists/{therapist_id}/calendar/reset")
+@router.post("/therapists/{therapist_id}/calendar/reset", responses=refusals(403, 404))
 def reset_therapist_calendar(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> CalendarOut:
@@ -271,7 +275,7 @@ def reset_therapist_calendar(
 # ---- overrides ----------------------------------------------------------------------------
 
 
-@router.post("/on-call-overrides", status_code=201)
+@router.post("/on-call-overrides", status_code=201, responses=refusals(403))
 def add_override(
     body: OverrideCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> OverrideOut:
@@ -302,7 +306,7 @@ def list_overrides(
     )
 
 
-@router.delete("/on-call-overrides/{override_id}", status_code=204)
+@router.delete("/on-call-overrides/{override_id}", status_code=204, responses=refusals(403, 404))
 def delete_override(
     override_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
 ) -> Response:
@@ -320,7 +324,7 @@ def who_is_on_call(
     session: SessionDep,
     _user: UserDep,
     at: Annotated[
-        AwareDatetime | None, Query(description="an instant with a UTC offset; default now")
+        Instant | None, Query(description="an instant with a UTC offset; default now")
     ] = None,
 ) -> OnCallOut:
     """Who is on call at `at` and until when, in ring order, and who is on call next.
@@ -352,9 +356,9 @@ def coverage_gaps(
     line: LineDep,
     session: SessionDep,
     _user: UserDep,
-    from_: Annotated[AwareDatetime | None, Query(alias="from", description="default now")] = None,
+    from_: Annotated[Instant | None, Query(alias="from", description="default now")] = None,
     to: Annotated[
-        AwareDatetime | None, Query(description="default 7 days after `from`; at most 92")
+        Instant | None, Query(description="default 7 days after `from`; at most 92")
     ] = None,
 ) -> list[GapOut]:
     """The periods in [from, to) when no active therapist is on call."""

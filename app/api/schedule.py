@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import records
 from app.api.deps import (
     AdminDep,
+    ApiRoute,
     LineDep,
     PagingDep,
     PathId,
@@ -17,24 +18,25 @@ from app.api.deps import (
     UserDep,
     actor,
     paginate,
+    refusals,
     require_self_or_admin,
 )
 from app.api.schemas import MAX_ID, HoursWindowIn, HoursWindowOut, Page, ShiftCreate, ShiftOut
 from app.models import OnCallShift
 
-router = APIRouter(tags=["schedule"])
+router = APIRouter(tags=["schedule"], route_class=ApiRoute)
 
 # A week of split shifts fits easily; a list longer than this is a mistake.
 MAX_WINDOWS = 50
 
 
-@router.get("/therapists/{therapist_id}/hours")
+@router.get("/therapists/{therapist_id}/hours", responses=refusals(404))
 def get_hours(therapist_id: PathId, session: SessionDep, _user: UserDep) -> list[HoursWindowOut]:
     """Weekly coaching hours, in the practice's time zone."""
     return [HoursWindowOut.model_validate(h) for h in records.get_hours(session, therapist_id)]
 
 
-@router.put("/therapists/{therapist_id}/hours")
+@router.put("/therapists/{therapist_id}/hours", responses=refusals(403, 404))
 def set_hours(
     therapist_id: PathId,
     windows: Annotated[list[HoursWindowIn], Body(max_length=MAX_WINDOWS)],
@@ -55,7 +57,7 @@ def set_hours(
     return [HoursWindowOut.model_validate(h) for h in hours]
 
 
-@router.post("/on-call-shifts", status_code=201)
+@router.post("/on-call-shifts", status_code=201, responses=refusals(403))
 def add_shift(body: ShiftCreate, line: LineDep, session: SessionDep, user: AdminDep) -> ShiftOut:
     shift = records.add_on_call_shift(session, actor(user), line.now(), **body.model_dump())
     session.commit()

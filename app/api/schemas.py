@@ -7,7 +7,7 @@ Requests forbid unknown fields (a typo is a 422, not a silent no-op) and reuse t
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -45,27 +46,41 @@ Reason = Annotated[
     AfterValidator(lambda v: records.clean_text(v, "reason", required=True)),
 ]
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def _parse_hhmm(value: Any) -> Any:
     if isinstance(value, str):
-        match = _HHMM.match(value)
+        match = _HHMM.fullmatch(value)
         if not match:
             raise ValueError('expected a time as "HH:MM", 00:00 to 23:59')
         return time(int(match[1]), int(match[2]))
     raise ValueError('expected a time as "HH:MM"')
 
 
-_HHMM_SCHEMA = {"type": "string", "pattern": _HHMM.pattern, "example": "18:00"}
+# Documented as what it is, a string "HH:MM" (not JSON Schema's "time", which has seconds).
+_HHMM_SCHEMA = WithJsonSchema({"type": "string", "pattern": _HHMM.pattern, "examples": ["18:00"]})
 # In: exactly "HH:MM" (no seconds, no offset: hours are wall-clock times in the practice's zone).
-ClockTime = Annotated[time, BeforeValidator(_parse_hhmm), Field(json_schema_extra=_HHMM_SCHEMA)]
+ClockTime = Annotated[time, BeforeValidator(_parse_hhmm), _HHMM_SCHEMA]
 # Out: the same "HH:MM".
 ClockTimeOut = Annotated[
-    time,
-    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
-    Field(json_schema_extra=_HHMM_SCHEMA),
+    time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str), _HHMM_SCHEMA
 ]
+
+_NUMBER = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+
+
+def _iso_8601(value: Any) -> Any:
+    """pydantic would also read a number, or a string of digits, as seconds (or, by its size,
+    milliseconds) since 1970: a guess the API does not make."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected ISO 8601 text, e.g. 2026-11-27T21:42:00-06:00 or 2026-11-27")
+    return value
+
+
+# Instants and dates in: ISO 8601 text, never a number. An instant has its UTC offset.
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+Day = Annotated[date, BeforeValidator(_iso_8601)]
 
 
 class Request(BaseModel):
@@ -102,6 +117,27 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+# ---- refusals -----------------------------------------------------------------------------
+
+
+class Refusal(BaseModel):
+    detail: str = Field(description="why, in words safe to show the person who asked")
+
+
+class FieldError(BaseModel):
+    """One value FastAPI refused (its entries may carry more keys, such as `input`)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class BadInput(BaseModel):
+    detail: str | list[FieldError] = Field(
+        description="a sentence for a value the records refuse, or one entry per malformed field"
+    )
+
+
 # ---- therapists ---------------------------------------------------------------------------
 
 
@@ -127,7 +163,7 @@ class TherapistOut(Response):
 
 
 class AwayIn(Request):
-    until: AwareDatetime
+    until: Instant
 
 
 class HoursWindowIn(Request):
@@ -178,7 +214,7 @@ class ClientOut(Response):
 
 
 class LockoutCreate(Request):
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Instant | None = Field(
         default=None, description="when the self-harm happened, with a UTC offset; default now"
     )
     note: Note | None = None
@@ -207,8 +243,8 @@ class LockoutOut(Response):
 
 class ShiftCreate(Request):
     therapist_id: DbId
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
 
 
 class ShiftOut(Response):

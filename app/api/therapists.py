@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import records
 from app.api.deps import (
     AdminDep,
+    ApiRoute,
     LineDep,
     PagingDep,
     PathId,
@@ -17,15 +18,16 @@ from app.api.deps import (
     UserDep,
     actor,
     paginate,
+    refusals,
     require_self_or_admin,
 )
 from app.api.schemas import AwayIn, Page, TherapistCreate, TherapistOut, TherapistPatch
 from app.models import Therapist
 
-router = APIRouter(prefix="/therapists", tags=["therapists"])
+router = APIRouter(prefix="/therapists", tags=["therapists"], route_class=ApiRoute)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=refusals(403, 409))
 def create_therapist(
     body: TherapistCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> TherapistOut:
@@ -53,12 +55,12 @@ def list_therapists(
     )
 
 
-@router.get("/{therapist_id}")
+@router.get("/{therapist_id}", responses=refusals(404))
 def get_therapist(therapist_id: PathId, session: SessionDep, _user: UserDep) -> TherapistOut:
     return TherapistOut.model_validate(records.get_therapist(session, therapist_id))
 
 
-@router.patch("/{therapist_id}")
+@router.patch("/{therapist_id}", responses=refusals(403, 404, 409))
 def update_therapist(
     therapist_id: PathId, body: TherapistPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> TherapistOut:
@@ -69,7 +71,7 @@ def update_therapist(
     return TherapistOut.model_validate(therapist)
 
 
-@router.post("/{therapist_id}/away")
+@router.post("/{therapist_id}/away", responses=refusals(403, 404))
 def set_away(
     therapist_id: PathId, body: AwayIn, line: LineDep, session: SessionDep, user: UserDep
 ) -> TherapistOut:
@@ -80,7 +82,7 @@ def set_away(
     return TherapistOut.model_validate(therapist)
 
 
-@router.delete("/{therapist_id}/away")
+@router.delete("/{therapist_id}/away", responses=refusals(403, 404))
 def clear_away(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> TherapistOut:
