@@ -1,11 +1,12 @@
-"""Small helpers for the admin API and CLI tests (fixtures stay in conftest)."""
+"""Small helpers for the tests (fixtures stay in conftest)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from app.auth import issue_token
 from app.models import AuditEntry, User
@@ -42,3 +43,19 @@ def fresh(db: Session, model, row_id: int):
 def instant(text: str) -> datetime:
     """An ISO 8601 instant from a response (which ends in Z)."""
     return datetime.fromisoformat(text)
+
+
+def restart_postgresql_connections(database_url: str) -> int:
+    """What a PostgreSQL restart does to the line's pooled connections: every other
+    connection to the database is dropped. Returns how many were."""
+    admin = create_engine(database_url, poolclass=NullPool)
+    try:
+        with admin.begin() as conn:
+            return conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        admin.dispose()

@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from app.main import create_app
 from app.models import Call, Client, Lockout, Message, OnCallShift
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.helpers import restart_postgresql_connections
 from tests.twilio_driver import (
     BUSY,
     FAILED,
@@ -329,16 +329,7 @@ def test_a_database_restart_costs_the_caller_nothing(driver, db, people, line, d
         pytest.skip("SQLite has no server to restart")
     assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
     db.close()
-    admin = create_engine(database_url, poolclass=NullPool)
-    with admin.begin() as conn:
-        dropped = conn.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    admin.dispose()
-    assert dropped >= 1
+    assert restart_postgresql_connections(database_url) >= 1
     result = driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER))
     assert result.dials and not heard_crisis(result.said[0])
 

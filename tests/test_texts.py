@@ -7,10 +7,8 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy import text as sql
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from app.main import create_app
 from app.models import CheckIn, Client, Lockout, Message, Success
@@ -19,6 +17,7 @@ from ivr.gsm import is_gsm7
 from ivr.scripts import crisis_texted
 from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.helpers import restart_postgresql_connections
 from tests.twilio_driver import TwilioDriver
 
 RILEY = "+13145550142"
@@ -324,16 +323,7 @@ def test_a_database_restart_costs_the_texter_nothing(driver, db, people, line, d
         pytest.skip("SQLite has no server to restart")
     assert "How strong are your urges" in text(driver, "check-in")
     db.close()
-    admin = create_engine(database_url, poolclass=NullPool)
-    with admin.begin() as conn:
-        dropped = conn.execute(
-            sql(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    admin.dispose()
-    assert dropped >= 1
+    assert restart_postgresql_connections(database_url) >= 1
     disconnects = []
     event.listen(
         line.webhook_engine, "handle_error", lambda ctx: disconnects.append(ctx.is_disconnect)
