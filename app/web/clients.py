@@ -24,12 +24,12 @@ from app.web.common import (
     Page,
     PageDep,
     Pager,
-    as_id,
     field_checked,
     field_text,
     not_found,
     page_number,
     parse_local,
+    row_or_404,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -40,10 +40,7 @@ SEARCH_MAX = 100  # matches shown for a search (one page)
 
 def visible(ctx: Page, client_id: int | str) -> Client:
     """A client the signed-in user may see; anyone else's is "not found"."""
-    number = as_id(client_id)
-    client = ctx.db.get(Client, number) if number is not None else None
-    if client is None:
-        raise not_found("client")
+    client = row_or_404(ctx.db, Client, client_id, "client")
     if not ctx.is_admin and client.therapist_id != ctx.therapist_id:
         raise not_found("client")
     return client
@@ -297,10 +294,7 @@ def record_lockout(ctx: PageDep, form: Form, client_id: str):
 
 @router.post("/lockouts/{lockout_id}/lift")
 def lift_lockout(ctx: PageDep, form: Form, lockout_id: str):
-    number = as_id(lockout_id)
-    lockout = ctx.db.get(Lockout, number) if number is not None else None
-    if lockout is None:
-        raise not_found("lockout")
+    lockout = row_or_404(ctx.db, Lockout, lockout_id, "lockout")
     client = visible(ctx, lockout.client_id)
     try:
         records.lift_lockout(ctx.db, ctx.actor, ctx.now, lockout.id, field_text(form, "reason"))

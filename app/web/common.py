@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
@@ -254,6 +254,18 @@ class Pager:
     @property
     def older(self) -> str | None:
         return self.href(self.number + 1) if self.number < self.pages else None
+
+
+M = TypeVar("M")
+
+
+def row_or_404(db: Session, model: type[M], raw: int | str, what: str) -> M:
+    """The row a URL names by id, or the dashboard's "not found" naming what was asked for."""
+    number = as_id(raw)
+    row = db.get(model, number) if number is not None else None
+    if row is None:
+        raise not_found(what)
+    return row
 
 
 def as_id(raw: int | str) -> int | None:

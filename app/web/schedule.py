@@ -27,8 +27,8 @@ from app.web.common import (
     WebError,
     as_id,
     field_text,
-    not_found,
     parse_local,
+    row_or_404,
 )
 from ivr import oncall as ivr_oncall
 
@@ -48,11 +48,7 @@ class Stretch:
 
 
 def _therapist(ctx: Page, raw: str) -> Therapist:
-    number = as_id(raw)
-    therapist = ctx.db.get(Therapist, number) if number is not None else None
-    if therapist is None:
-        raise not_found("therapist")
-    return therapist
+    return row_or_404(ctx.db, Therapist, raw, "therapist")
 
 
 def _may_manage(ctx: Page, therapist: Therapist) -> None:
@@ -280,10 +276,8 @@ def add_override(ctx: AdminPageDep, form: Form):
 
 @router.post("/schedule/overrides/{override_id}/delete")
 def delete_override(ctx: AdminPageDep, _form: Form, override_id: str):
-    number = as_id(override_id)
-    if number is None or ctx.db.get(OnCallOverride, number) is None:
-        raise not_found("override")
-    oncall.delete_override(ctx.db, ctx.actor, ctx.now, number)
+    override = row_or_404(ctx.db, OnCallOverride, override_id, "override")
+    oncall.delete_override(ctx.db, ctx.actor, ctx.now, override.id)
     ctx.db.commit()
     ctx.flash("Override removed.")
     return ctx.redirect("/schedule#overrides")
@@ -374,11 +368,7 @@ def create_rotation(ctx: AdminPageDep, form: Form):
 
 
 def _rotation(ctx: Page, raw: str) -> Rotation:
-    number = as_id(raw)
-    rotation = ctx.db.get(Rotation, number) if number is not None else None
-    if rotation is None:
-        raise not_found("rotation")
-    return rotation
+    return row_or_404(ctx.db, Rotation, raw, "rotation")
 
 
 @router.get("/schedule/rotations/{rotation_id}")
