@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, bindparam, exists, func, select
+from sqlalchemy import Connection, Row, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.context import Line
@@ -118,12 +118,20 @@ def _enrolled(rows: list[Row]) -> Enrolled:
     return Enrolled(caller, bool(first.sms_opted_out), bool(first.being_called_back))
 
 
+def _rows(
+    session: Session | Connection, statement, key: str, value: object, now: datetime
+) -> list[Row]:
+    return list(
+        session.execute(
+            statement, {key: value, "now": now, "call_back_since": now - CALL_BACK_SPAN}
+        ).all()
+    )
+
+
 def _load(
     session: Session | Connection, statement, key: str, value: object, now: datetime
 ) -> Enrolled | None:
-    rows = session.execute(
-        statement, {key: value, "now": now, "call_back_since": now - CALL_BACK_SPAN}
-    ).all()
+    rows = _rows(session, statement, key, value, now)
     return _enrolled(rows) if rows else None
 
 
@@ -173,9 +181,7 @@ TEXTER_BY_PHONE = ENROLLED_BY_PHONE.add_columns(
 
 def texter_by_phone(conn: Session | Connection, phone: str, now: datetime) -> Texter | None:
     """The enrolled client with this number and their open check-in, in one query."""
-    rows = conn.execute(
-        TEXTER_BY_PHONE, {"phone": phone, "now": now, "call_back_since": now - CALL_BACK_SPAN}
-    ).all()
+    rows = _rows(conn, TEXTER_BY_PHONE, "phone", phone, now)
     if not rows:
         return None
     first = rows[0]
@@ -185,6 +191,14 @@ def texter_by_phone(conn: Session | Connection, phone: str, now: datetime) -> Te
         else None
     )
     return Texter(_enrolled(rows), check_in)
+
+
+# The skill offered to a client, so that the next one differs.
+SET_LAST_SKILL = (
+    update(Client.__table__)
+    .where(Client.__table__.c.id == bindparam("client_id"))
+    .values(last_skill=bindparam("skill"))
+)
 
 
 def skills_cached(line: Line) -> list[Skill]:

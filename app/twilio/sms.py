@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.callers import Texter, skills_cached, texter_by_phone
+from app.callers import SET_LAST_SKILL, Texter, skills_cached, texter_by_phone
 from app.context import Line
 from app.db import InsertOnce
 from app.models import CheckIn, Client, Message, Success, Therapist
@@ -81,11 +81,6 @@ _EARLIER_REPLY = (
 )
 _THERAPIST_BY_PHONE = select(Therapist.__table__.c.id).where(
     Therapist.__table__.c.phone == bindparam("phone")
-)
-_SET_LAST_SKILL = (
-    update(_clients)
-    .where(_clients.c.id == bindparam("client_id"))
-    .values(last_skill=bindparam("skill"))
 )
 _SET_OPTED_OUT = (
     update(_clients)
@@ -227,7 +222,7 @@ def _client_text(
     _save_reply(conn, inbound, inbound_id, decision.reply, now)
     client_id = caller.client_id
     if decision.skill_key:
-        conn.execute(_SET_LAST_SKILL, {"client_id": client_id, "skill": decision.skill_key})
+        conn.execute(SET_LAST_SKILL, {"client_id": client_id, "skill": decision.skill_key})
     if decision.opt_out or decision.opt_in:
         conn.execute(_SET_OPTED_OUT, {"client_id": client_id, "opted_out": decision.opt_out})
     if check_in is not None:

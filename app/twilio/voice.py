@@ -11,12 +11,12 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.callers import enrolled_by_id, enrolled_by_phone, skills_cached
+from app.callers import SET_LAST_SKILL, enrolled_by_id, enrolled_by_phone, skills_cached
 from app.context import Line
 from app.db import InsertOnce
 from app.errors import describe
@@ -52,11 +52,6 @@ def _urls(line: Line) -> voice.Urls:
 
 _NEW_CALL = InsertOnce(Call.__table__, "call_sid")
 _CALL_ID = select(Call.__table__.c.id).where(Call.__table__.c.call_sid == bindparam("sid"))
-_SET_LAST_SKILL = (
-    update(Client.__table__)
-    .where(Client.__table__.c.id == bindparam("client_id"))
-    .values(last_skill=bindparam("skill"))
-)
 
 
 def _record_call(conn: Connection, call_sid: str, **fields: Any) -> int:
@@ -174,7 +169,7 @@ def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
         call_id = _record_call(session.connection(), call_sid, **record)
         if step.skill_key:
             session.execute(
-                _SET_LAST_SKILL, {"client_id": caller.client_id, "skill": step.skill_key}
+                SET_LAST_SKILL, {"client_id": caller.client_id, "skill": step.skill_key}
             )
         _notify_once(session, line, call_id, caller.client_id, step.notice)
     return step.twiml
@@ -212,7 +207,7 @@ def dial_result(request: Request, form: Form) -> Response:
         if step.outcome == voice.BRIDGED and call.accepted_therapist_id:
             call.therapist_id = call.accepted_therapist_id
         if step.skill_key:
-            session.execute(_SET_LAST_SKILL, {"client_id": call.client_id, "skill": step.skill_key})
+            session.execute(SET_LAST_SKILL, {"client_id": call.client_id, "skill": step.skill_key})
         _notify_once(session, line, call.id, call.client_id, step.notice)
     return twiml(step.twiml)
 
