@@ -66,8 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
-    app.include_router(api_router)
+    # Twilio's webhooks first: the router tries routes in order, and a caller waits on these.
     app.include_router(twilio_router)
+    app.include_router(api_router)
     app.include_router(ical_router)
     install_dashboard(app, line)
     install_metrics(app, line)

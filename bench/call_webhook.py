@@ -5,8 +5,8 @@
 
 For an empty database and then a full one (each fresh: created, migrated, seeded), it serves
 the real app with uvicorn in its own process and measures, at each concurrency, closed-loop:
-the static ceiling (`POST /bench/static` on the same server) and the webhook, signed as Twilio
-signs. Then it profiles the webhook under load with py-spy. It prints a plain table, the
+the static ceiling (`POST /twilio/bench-static` on the same server) and the webhook, signed
+as Twilio signs. Then it profiles the webhook under load with py-spy. It prints a plain table, the
 targets with PASS/FAIL, and the profile, and saves them under bench/results/. The measuring is
 `bench/harness.py`'s; this module says what an incoming call is. See README.md.
 """
@@ -105,7 +105,7 @@ CALL_COSTS: harness.Costs = [
     ("  to_e164 (phonenumbers, cached)", fn("to_e164")),
     ("  Line.on_the_loop: _answer_call, inline (no thread)", fn("on_the_loop", "app/context")),
     (
-        "    connections: pool checkout, autocommit, return",
+        "    connections: pool checkout and return",
         any_of(
             fn("Engine.connect", "sqlalchemy/engine"),
             fn("Connection.execution_options", "sqlalchemy/engine"),
