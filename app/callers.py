@@ -1,10 +1,11 @@
 """Loading what the flow needs to decide: who is calling, who is on call, which skills exist.
 
 The caller is loaded on every incoming call and text, so `enrolled_by_phone` is one Core
-statement built once (SQLAlchemy caches its compiled form): the client, their therapist and
-the therapist's hours, the end of an active 24-hour-rule lockout, and whether a therapist is
-calling them back right now. A profile of the call webhook showed the ORM's per-row work
-(identity map, relationship loading, one query per question) as its largest cost.
+statement, compiled once and run on the driver (`app.db.DriverStatement`): the client, their
+therapist and the therapist's hours, the end of an active 24-hour-rule lockout, and whether a
+therapist is calling them back right now. A profile of the call webhook showed the ORM's
+per-row work (identity map, relationship loading, one query per question) as its largest
+cost, and then SQLAlchemy's execution layer.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, bindparam, exists, func, select, update
+from sqlalchemy import Connection, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.context import Line
+from app.db import DriverStatement
 from app.models import Call, CheckIn, Client, CoachingHours, Lockout, PracticeSkill
 from app.models import Therapist as TherapistRow
 from app.records import possibly_active
@@ -93,11 +95,12 @@ def _enrolled_statement(by: str):
     )
 
 
-ENROLLED_BY_PHONE = _enrolled_statement("phone")
-ENROLLED_BY_ID = _enrolled_statement("id")
+_BY_PHONE = _enrolled_statement("phone")
+ENROLLED_BY_PHONE = DriverStatement(_BY_PHONE)
+ENROLLED_BY_ID = DriverStatement(_enrolled_statement("id"))
 
 
-def _enrolled(rows: list[Row]) -> Enrolled:
+def _enrolled(rows: list) -> Enrolled:
     first = rows[0]
     primary = voice.Therapist(
         id=first.therapist_id,
@@ -119,17 +122,22 @@ def _enrolled(rows: list[Row]) -> Enrolled:
 
 
 def _rows(
-    session: Session | Connection, statement, key: str, value: object, now: datetime
-) -> list[Row]:
-    return list(
-        session.execute(
-            statement, {key: value, "now": now, "call_back_since": now - CALL_BACK_SPAN}
-        ).all()
-    )
+    session: Session | Connection,
+    statement: DriverStatement,
+    key: str,
+    value: object,
+    now: datetime,
+) -> list:
+    conn = session.connection() if isinstance(session, Session) else session
+    return statement.all(conn, {key: value, "now": now, "call_back_since": now - CALL_BACK_SPAN})
 
 
 def _load(
-    session: Session | Connection, statement, key: str, value: object, now: datetime
+    session: Session | Connection,
+    statement: DriverStatement,
+    key: str,
+    value: object,
+    now: datetime,
 ) -> Enrolled | None:
     rows = _rows(session, statement, key, value, now)
     return _enrolled(rows) if rows else None
@@ -173,9 +181,11 @@ def _latest_open_check_in(column):
 
 # `enrolled_by_phone`'s statement with the client's open check-in beside it: one round trip
 # for everything the text flow needs about a client.
-TEXTER_BY_PHONE = ENROLLED_BY_PHONE.add_columns(
-    _latest_open_check_in(CheckIn.__table__.c.id).label("check_in_id"),
-    _latest_open_check_in(CheckIn.__table__.c.expires_at).label("check_in_expires_at"),
+TEXTER_BY_PHONE = DriverStatement(
+    _BY_PHONE.add_columns(
+        _latest_open_check_in(CheckIn.__table__.c.id).label("check_in_id"),
+        _latest_open_check_in(CheckIn.__table__.c.expires_at).label("check_in_expires_at"),
+    )
 )
 
 

@@ -200,6 +200,9 @@ class Call(Base):
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_unreturned", "outcome", "returned_at"),
         Index("ix_calls_client_started", "client_id", "started_at"),
+        # "Is a therapist calling this client back?", asked on every incoming call and text:
+        # straight to those rows, however many calls the client made.
+        Index("ix_calls_client_outcome_started", "client_id", "outcome", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

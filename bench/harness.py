@@ -74,6 +74,7 @@ class Options:
     quiet_wait: float
     seed: int
     postgres_url: str
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class Serving:
             load.run(
                 spec,
                 port=self.server.port,
-                server_pid=self.server.pid,
+                server_pids=self.server.pids,
                 client=self.options.client,
                 classify=classify,
                 db_pids=self.db_pids,
@@ -356,9 +357,9 @@ def bench_state(
         backends = Backends(db.url) if options.db == "postgresql" else None
         db_pids = backends.pids if backends else None
         try:
-            with Server(db.url, workdir) as server:
+            with Server(db.url, workdir, workers=options.workers) as server:
                 serving = Serving(webhook, options, server, runner, seeded, rng, db_pids)
-                result.rss_idle_mb = rss_mb(server.pid)
+                result.rss_idle_mb = max(rss_mb(pid) for pid in server.worker_pids)
                 rate_bound: float | None = None
                 for concurrency in options.concurrency:
                     log(f"{options.db} {state}: concurrency {concurrency}")
@@ -371,8 +372,9 @@ def bench_state(
                         f"  static {static.throughput:,.0f} req/s, webhook "
                         f"{run.throughput:,.0f} req/s, p99 {run.percentile_ms(0.99):.1f} ms"
                     )
-                result.rss_after_mb = rss_mb(server.pid)
-                for concurrency in PROFILE_AT if profile_it else ():
+                result.rss_after_mb = max(rss_mb(pid) for pid in server.worker_pids)
+                # py-spy follows one process: the profile is of a single worker's server.
+                for concurrency in PROFILE_AT if profile_it and options.workers == 1 else ():
                     log(
                         f"{options.db} {state}: profiling with py-spy, {concurrency} concurrent, "
                         f"{options.profile_seconds:.0f} s"
@@ -511,7 +513,8 @@ def runs_report(result: StateResult, label: str) -> list[str]:
 def server_report(result: StateResult, sql_title: str) -> list[str]:
     """The server's RSS and log, and the SQL of one request under `sql_title`."""
     lines = [
-        f"  server RSS: {result.rss_idle_mb:.1f} MB at start, {result.rss_after_mb:.1f} MB after "
+        f"  server RSS (the largest worker): {result.rss_idle_mb:.1f} MB at start, "
+        f"{result.rss_after_mb:.1f} MB after "
         f"the runs; server log lines (warnings and errors): {result.server_log_lines}"
     ]
     if result.census is not None:
@@ -595,6 +598,7 @@ def environment(options: Options) -> str:
         f"sqlalchemy {sqlalchemy.__version__}",
         f"{cpus()} cores",
         f"client {options.client}",
+        f"{options.workers} uvicorn worker" + ("s" if options.workers > 1 else ""),
     ]
     try:
         import uvloop  # noqa: F401
@@ -716,6 +720,9 @@ def parse_args(
     )
     parser.add_argument("--seed", type=int, default=3, help="random seed of data and requests")
     parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn workers (1: per-worker figures)"
+    )
+    parser.add_argument(
         "--postgres-url",
         default=POSTGRES_SERVER_URL,
         help="server to create the benchmark database on (db `test`)",
@@ -753,7 +760,10 @@ def parse_args(
         quiet_wait=args.quiet_wait if args.quiet_wait is not None else (5.0 if quick else 15.0),
         seed=args.seed,
         postgres_url=args.postgres_url,
+        workers=args.workers,
     )
+    if not 1 <= options.workers <= 16:
+        parser.error("--workers: 1 to 16")
     return options, args
 
 

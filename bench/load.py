@@ -326,7 +326,7 @@ async def run(
     spec: LoadSpec,
     *,
     port: int,
-    server_pid: int,
+    server_pids: Sequence[int],
     client: str,
     classify: Classifier,
     db_pids: Callable[[], list[int]] | None = None,
@@ -351,7 +351,7 @@ async def run(
         await _closed_loop(connections, spec.warmup, spec.warmup_seconds, classify)
         db0 = _cpu_of(db_pids()) if db_pids else {}
         server0, client0, (busy0, total0) = (
-            cpu_seconds(server_pid),
+            sum(_cpu_of(server_pids).values()),
             time.process_time(),
             machine_busy(),
         )
@@ -359,7 +359,7 @@ async def run(
             connections, spec.pool, spec.seconds, classify
         )
         server1, client1, (busy1, total1) = (
-            cpu_seconds(server_pid),
+            sum(_cpu_of(server_pids).values()),
             time.process_time(),
             machine_busy(),
         )

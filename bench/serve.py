@@ -1,4 +1,5 @@
-"""The server under test: `uvicorn bench.server:app`, one worker, in a process of its own."""
+"""The server under test: `uvicorn bench.server:app` in a process of its own, with one worker
+(per-worker figures) or several (`--workers N`, as the Dockerfile runs it)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -89,8 +98,11 @@ class Server:
     on its path, logs (warnings and up, no access log) to `workdir/server-<port>.log`.
     """
 
-    def __init__(self, database_url: str, workdir: Path, *, startup_timeout: float = 60.0):
+    def __init__(
+        self, database_url: str, workdir: Path, *, workers: int = 1, startup_timeout: float = 60.0
+    ):
         self.database_url = database_url
+        self.workers = workers
         self.workdir = workdir
         self.port = free_port()
         self.startup_timeout = startup_timeout
@@ -101,6 +113,19 @@ class Server:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The processes that answer requests: uvicorn itself with one worker, else the
+        workers its supervisor started."""
+        if self.workers == 1:
+            return [self.pid]
+        return _children(self.pid)
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process of the server (its CPU time is theirs together)."""
+        return [self.pid] if self.workers == 1 else [self.pid, *_children(self.pid)]
 
     def __enter__(self) -> Server:
         command = [
@@ -117,6 +142,7 @@ class Server:
             "--no-access-log",
             "--log-level",
             "warning",
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -153,7 +179,7 @@ class Server:
                 conn.request("GET", "/healthz")
                 status = conn.getresponse().status
                 conn.close()
-                if status == 200:
+                if status == 200 and len(self.worker_pids) >= self.workers:
                     return
             except OSError:
                 pass

@@ -85,6 +85,20 @@ async def verified_form(request: Request) -> FormData:
     return form
 
 
+class _FormValues(dict[str, list[str]]):
+    """The form's values by name, read by the library as a multidict's (`getall`).
+    Starlette's `getlist` scans every field for each name: for Twilio's 30 fields that was
+    a quarter of the signature check's time."""
+
+    def __init__(self, form: FormData) -> None:
+        super().__init__()
+        for name, value in form.multi_items():
+            self.setdefault(name, []).append(value)
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
 def _valid(
     validator: RequestValidator, url: str, form: FormData, signature: str, algorithm: str
 ) -> bool:
@@ -92,12 +106,13 @@ def _valid(
     Only a mismatch goes through the library's whole check (the URL with and without a
     default port, which Twilio's own signing is not consistent about), so nothing it would
     accept is refused."""
+    values = _FormValues(form)
     try:
-        if compare(validator.compute_signature(url, form, algorithm), signature):
+        if compare(validator.compute_signature(url, values, algorithm), signature):
             return True
     except ValueError:  # an algorithm the library does not know: its check says no
         pass
-    return validator.validate(url, form, signature, algorithm)
+    return validator.validate(url, values, signature, algorithm)
 
 
 def form_field(form: FormData, name: str, limit: int = 64) -> str:

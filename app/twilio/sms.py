@@ -27,7 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from app.callers import SET_LAST_SKILL, Texter, skills_cached, texter_by_phone
 from app.context import Line
-from app.db import InsertOnce
+from app.db import DriverStatement, InsertOnce
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
 from app.oncall import on_call_cached
@@ -68,7 +68,23 @@ _check_ins = CheckIn.__table__
 _clients = Client.__table__
 
 # The inbound text, once per MessageSid: nothing (no id) when Twilio retries it.
-_NEW_INBOUND = InsertOnce(_messages, "twilio_sid")
+_NEW_INBOUND = InsertOnce(
+    _messages,
+    "twilio_sid",
+    (
+        "direction",
+        "kind",
+        "client_id",
+        "therapist_id",
+        "from_phone",
+        "to_phone",
+        "body",
+        "status",
+        "attempts",
+        "twilio_sid",
+        "created_at",
+    ),
+)
 _NEW_REPLY = insert(_messages)
 _INBOUND_ID = select(_m.id).where(_m.twilio_sid == bindparam("sid"))
 # The reply was written after its inbound text, in the same transaction: its id is larger, so
@@ -79,8 +95,8 @@ _EARLIER_REPLY = (
     .order_by(_m.id)
     .limit(1)
 )
-_THERAPIST_BY_PHONE = select(Therapist.__table__.c.id).where(
-    Therapist.__table__.c.phone == bindparam("phone")
+_THERAPIST_BY_PHONE = DriverStatement(
+    select(Therapist.__table__.c.id).where(Therapist.__table__.c.phone == bindparam("phone"))
 )
 _SET_OPTED_OUT = (
     update(_clients)
@@ -134,28 +150,35 @@ async def incoming_text(
 def _answer_text(line: Line, sid: str, sender: str | None, body: str) -> str | None:
     """The reply to one text (None: no reply), with everything it changes saved, together."""
     now = line.now()
-    with line.webhook_engine.begin() as conn:
+    # Who texted: one read on the webhook engine (autocommit); the writes, together, in one
+    # transaction on the main engine.
+    with line.webhook_engine.connect() as conn:
         practice = line.practice(conn)
         texter = texter_by_phone(conn, sender, now) if sender else None
-        inbound = {
-            "direction": "inbound",
-            "kind": "inbound",
-            "client_id": texter.enrolled.caller.client_id if texter else None,
-            "therapist_id": None,
-            "from_phone": sender,
-            "to_phone": line.settings.twilio_phone_number or None,
-            "body": body,
-            "status": "received",
-            "twilio_sid": sid or None,
-            "created_at": now,
-        }
+        therapist_id = (
+            _THERAPIST_BY_PHONE.scalar(conn, {"phone": sender})
+            if sender and texter is None
+            else None
+        )
+    inbound = {
+        "direction": "inbound",
+        "kind": "inbound",
+        "client_id": texter.enrolled.caller.client_id if texter else None,
+        "therapist_id": therapist_id,
+        "from_phone": sender,
+        "to_phone": line.settings.twilio_phone_number or None,
+        "body": body,
+        "status": "received",
+        "attempts": 0,
+        "twilio_sid": sid or None,
+        "created_at": now,
+    }
+    with line.engine.begin() as conn:
         if texter is not None:
             return _client_text(line, conn, practice, texter, inbound, sid, body, now)
-        therapist_id = conn.scalar(_THERAPIST_BY_PHONE, {"phone": sender}) if sender else None
         if therapist_id is None:
             decision = handle_sms(SmsState.for_unknown(practice), body, now)
             return _save_messages(conn, inbound, decision.reply, now)
-        inbound["therapist_id"] = therapist_id
         inbound_id = _record_inbound(conn, inbound)
         if inbound_id is None:
             return _earlier_reply(conn, sid)

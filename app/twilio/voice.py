@@ -8,6 +8,7 @@ gets a 403.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -18,7 +19,7 @@ from starlette.datastructures import FormData
 
 from app.callers import SET_LAST_SKILL, enrolled_by_id, enrolled_by_phone, skills_cached
 from app.context import Line
-from app.db import InsertOnce
+from app.db import DriverStatement, InsertOnce
 from app.errors import describe
 from app.models import Call, Client, Message, Therapist
 from app.notify import queue_text
@@ -50,17 +51,42 @@ def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
 
 
-_NEW_CALL = InsertOnce(Call.__table__, "call_sid")
-_CALL_ID = select(Call.__table__.c.id).where(Call.__table__.c.call_sid == bindparam("sid"))
+_NEW_CALL = InsertOnce(
+    Call.__table__,
+    "call_sid",
+    ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at"),
+)
+_CALL_ID = DriverStatement(
+    select(Call.__table__.c.id).where(Call.__table__.c.call_sid == bindparam("sid"))
+)
 
 
-def _record_call(conn: Connection, call_sid: str, **fields: Any) -> int:
-    """The id of the call record for a CallSid, made with `fields` once even when Twilio
-    retries the webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry keeps the first."""
-    made = _NEW_CALL(conn, {"call_sid": call_sid, **fields})
+def _record_call(
+    conn: Connection,
+    call_sid: str,
+    *,
+    route: str,
+    outcome: str,
+    started_at: datetime,
+    client_id: int | None = None,
+    therapist_id: int | None = None,
+) -> int:
+    """The id of the call record for a CallSid, made once even when Twilio retries the
+    webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry keeps the first."""
+    made = _NEW_CALL(
+        conn,
+        {
+            "call_sid": call_sid,
+            "client_id": client_id,
+            "route": route,
+            "outcome": outcome,
+            "therapist_id": therapist_id,
+            "started_at": started_at,
+        },
+    )
     if made is not None:
         return made
-    return conn.execute(_CALL_ID, {"sid": call_sid}).scalar_one()
+    return _CALL_ID.scalar(conn, {"sid": call_sid})
 
 
 def _call_for(session: Session, call_sid: str, **fields: Any) -> Call:
@@ -115,8 +141,9 @@ async def incoming_call(request: Request, form: Form) -> Response:
 
 def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
     now = line.now()
-    # Autocommit: the read needs no transaction, and the usual write is one statement.
-    with line.webhook_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    # The webhook engine's autocommit: the read needs no transaction, and the usual write is
+    # one statement.
+    with line.webhook_engine.connect() as conn:
         practice = line.practice(conn)
         if not call_sid:
             return voice.unknown_caller(practice).twiml

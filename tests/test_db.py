@@ -1,0 +1,164 @@
+"""`app.db.DriverStatement`: the hot webhooks' statements, run on the driver's own cursor,
+must give exactly what SQLAlchemy gives, write inside the caller's transaction, and fail as
+SQLAlchemy fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, time, timedelta
+
+import pytest
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from app.callers import CALL_BACK_SPAN, ENROLLED_BY_PHONE, TEXTER_BY_PHONE
+from app.db import DriverStatement, InsertOnce
+from app.models import Call, CheckIn, CoachingHours, Lockout, Message, Therapist
+from ivr.callbacks import CALLING_BACK, THERAPIST
+from tests.conftest import NOW
+from tests.helpers import restart_postgresql_connections
+
+RILEY_PHONE = "+13145550142"
+CALL_COLUMNS = ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at")
+
+
+@pytest.fixture
+def riley_in_full(db, people):
+    """Riley with everything the caller lookup reads: her therapist's hours, an active
+    lockout, a therapist calling her back right now, and an open check-in."""
+    db.add_all(
+        [
+            CoachingHours(therapist_id=people["dana"], weekday=0, start=time(9), end=time(17)),
+            CoachingHours(therapist_id=people["dana"], weekday=3, start=time(8, 30), end=time(12)),
+            Lockout(
+                client_id=people["riley"],
+                created_by="Dana Whitfield",
+                starts_at=NOW - timedelta(hours=2),
+                ends_at=NOW + timedelta(hours=22),
+            ),
+            Call(
+                call_sid="CA" + "b" * 32,
+                client_id=people["riley"],
+                route=THERAPIST,
+                outcome=CALLING_BACK,
+                therapist_id=people["dana"],
+                started_at=NOW - timedelta(minutes=5),
+            ),
+            CheckIn(
+                client_id=people["riley"],
+                asked_at=NOW - timedelta(minutes=3),
+                expires_at=NOW + timedelta(minutes=57),
+            ),
+        ]
+    )
+    db.commit()
+    return people
+
+
+def test_rows_are_what_sqlalchemy_gives(line, riley_in_full):
+    params = {"phone": RILEY_PHONE, "now": NOW, "call_back_since": NOW - CALL_BACK_SPAN}
+    for statement in (ENROLLED_BY_PHONE, TEXTER_BY_PHONE):
+        core = statement.statement("sqlite")  # one statement for every database
+        with line.webhook_engine.connect() as conn:
+            driven = statement.all(conn, params)
+            expected = conn.execute(core, params).all()
+        assert len(driven) == 2  # one row per coaching-hours window
+        assert [tuple(r) for r in driven] == [tuple(r) for r in expected]
+        first = driven[0]
+        assert first._fields == tuple(expected[0]._fields)
+        # The types converted the driver's values: aware UTC instants, times, booleans.
+        assert first.locked_until == NOW + timedelta(hours=22)
+        assert first.locked_until.tzinfo == UTC
+        assert first.being_called_back is True and first.therapist_active is True
+        assert (first.weekday, first.start, first.end) == (0, time(9), time(17))
+        assert first.name == "Riley Tran"
+
+
+def test_nobody_with_that_number_is_no_rows(line, people):
+    params = {"phone": "+13145550199", "now": NOW, "call_back_since": NOW}
+    with line.webhook_engine.connect() as conn:
+        assert ENROLLED_BY_PHONE.all(conn, params) == []
+        assert ENROLLED_BY_PHONE.first(conn, params) is None
+
+
+def test_insert_once_writes_one_row_and_a_retry_writes_nothing(line, db, people):
+    new_call = InsertOnce(Call.__table__, "call_sid", CALL_COLUMNS)
+    values = {
+        "call_sid": "CA" + "c" * 32,
+        "client_id": people["riley"],
+        "route": "coaching",
+        "outcome": "ringing",
+        "therapist_id": None,
+        "started_at": NOW,
+    }
+    # The webhook engine runs in autocommit: the row is saved without a commit.
+    with line.webhook_engine.connect() as conn:
+        made = new_call(conn, values)
+        assert made is not None
+        assert new_call(conn, {**values, "outcome": "bridged"}) is None
+    saved = db.scalars(select(Call)).one()
+    assert (saved.id, saved.outcome, saved.started_at, saved.therapist_id) == (
+        made,
+        "ringing",
+        NOW,
+        None,
+    )
+
+
+def test_it_writes_inside_the_callers_transaction(line, db, people):
+    new_call = InsertOnce(Call.__table__, "call_sid", CALL_COLUMNS)
+    with line.engine.connect() as conn, conn.begin() as transaction:
+        values = dict.fromkeys(CALL_COLUMNS) | {
+            "call_sid": "CA" + "d" * 32,
+            "route": "unknown_caller",
+            "outcome": "crisis_resources",
+            "started_at": NOW,
+        }
+        assert new_call(conn, values) is not None
+        transaction.rollback()
+    assert db.scalar(select(func.count()).select_from(Call)) == 0
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(line, people):
+    therapist = insert(Therapist.__table__).values(
+        name=bindparam("name"),
+        phone=bindparam("phone"),
+        active=True,
+        ical_token=bindparam("token"),
+        created_at=bindparam("at"),
+    )
+    statement = DriverStatement(therapist)
+    ines = {"name": "Ines Calder", "phone": "+13145550131", "at": NOW}
+    with line.webhook_engine.connect() as conn:
+        statement.all(conn, ines | {"token": "a" * 20})
+        with pytest.raises(IntegrityError) as refused:  # the same phone number
+            statement.all(conn, ines | {"token": "b" * 20})
+    assert not refused.value.connection_invalidated
+    # The driver's own exception stays attached (as SQLAlchemy attaches it).
+    assert isinstance(refused.value.orig, conn.dialect.loaded_dbapi.IntegrityError)
+
+
+def test_a_column_left_to_its_default_is_refused_when_compiled(line):
+    # Message.attempts has a Python-side default, which only SQLAlchemy's execution makes.
+    statement = DriverStatement(insert(Message.__table__), keys=("direction", "kind", "body"))
+    with line.webhook_engine.connect() as conn, pytest.raises(ValueError, match="default"):
+        statement.all(conn, {"direction": "inbound", "kind": "inbound", "body": "hi"})
+
+
+def test_a_dropped_connection_is_invalidated_with_its_pool(line, db, people, database_url):
+    """After a PostgreSQL restart the pooled connections are dead: the statement that meets
+    one raises SQLAlchemy's error marked `connection_invalidated` (what `app.twilio.safe`
+    retries on), and the next connection is a fresh one."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to restart")
+    params = {"phone": RILEY_PHONE, "now": NOW, "call_back_since": NOW}
+    with line.webhook_engine.connect() as first, line.webhook_engine.connect() as second:
+        assert ENROLLED_BY_PHONE.first(first, params) is not None
+        assert ENROLLED_BY_PHONE.first(second, params) is not None
+    db.close()
+    line.engine.dispose()  # only the webhook engine's pool is under test
+    assert restart_postgresql_connections(database_url) >= 2
+    with line.webhook_engine.connect() as conn, pytest.raises(DBAPIError) as dropped:
+        ENROLLED_BY_PHONE.first(conn, params)
+    assert dropped.value.connection_invalidated
+    with line.webhook_engine.connect() as conn:  # the other dead one went with the pool
+        assert ENROLLED_BY_PHONE.first(conn, params).name == "Riley Tran"
