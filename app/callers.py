@@ -204,7 +204,7 @@ def texter_by_phone(conn: Session | Connection, phone: str, now: datetime) -> Te
 
 
 # The skill offered to a client, so that the next one differs.
-SET_LAST_SKILL = (
+SET_LAST_SKILL = DriverStatement(
     update(Client.__table__)
     .where(Client.__table__.c.id == bindparam("client_id"))
     .values(last_skill=bindparam("skill"))

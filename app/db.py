@@ -181,6 +181,10 @@ class DriverStatement:
                 cursor.close()
         return [compiled.row(r) for r in rows]
 
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """Run a statement that returns nothing (an UPDATE, an INSERT without RETURNING)."""
+        self.all(conn, params)
+
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple | None:
         rows = self.all(conn, params)
         return rows[0] if rows else None

@@ -2,14 +2,15 @@
 messages in one transaction, and replies with TwiML. On any failure: the crisis resources.
 
 Like the incoming call (`app.twilio.voice.incoming_call`), a text is answered on the event
-loop (`Line.on_the_loop`) with prebuilt Core statements: one read for the client, their
-therapist, their lockout and their open check-in (`app.callers.texter_by_phone`), the practice's
-skills and settings from the line's cache, then the rows the decision writes, in one
-transaction. The inbound text is written first, once per MessageSid (INSERT .. ON CONFLICT DO
-NOTHING RETURNING id): when Twilio retries, the insert writes nothing and the webhook answers
-the reply it gave the first time, doing nothing twice. The ORM is used only where `app.notify`
-and the therapists' commands need it (crisis notices, the daily success text, therapists' texts),
-in the same transaction.
+loop (`Line.on_the_loop`) with Core statements compiled once and run on the driver
+(`app.db.DriverStatement`): one read for the client, their therapist, their lockout and their
+open check-in (`app.callers.texter_by_phone`, on the autocommit webhook engine), the
+practice's skills and settings from the line's cache, then the rows the decision writes, in
+one transaction on the main engine. The inbound text is written first, once per MessageSid
+(INSERT .. ON CONFLICT DO NOTHING RETURNING id): when Twilio retries, the insert writes nothing
+and the webhook answers the reply it gave the first time, doing nothing twice. The ORM is used
+only where `app.notify` and the therapists' commands need it (crisis notices, the daily success
+text, therapists' texts), in the same transaction.
 """
 
 from __future__ import annotations
@@ -85,11 +86,26 @@ _NEW_INBOUND = InsertOnce(
         "created_at",
     ),
 )
-_NEW_REPLY = insert(_messages)
-_INBOUND_ID = select(_m.id).where(_m.twilio_sid == bindparam("sid"))
+_NEW_REPLY = DriverStatement(
+    insert(_messages),
+    keys=(
+        "direction",
+        "kind",
+        "client_id",
+        "therapist_id",
+        "reply_to_id",
+        "from_phone",
+        "to_phone",
+        "body",
+        "status",
+        "attempts",
+        "created_at",
+    ),
+)
+_INBOUND_ID = DriverStatement(select(_m.id).where(_m.twilio_sid == bindparam("sid")))
 # The reply was written after its inbound text, in the same transaction: its id is larger, so
 # the primary key finds it among the few rows after the inbound one (reply_to_id has no index).
-_EARLIER_REPLY = (
+_EARLIER_REPLY = DriverStatement(
     select(_m.body)
     .where(_m.reply_to_id == bindparam("inbound_id"), _m.id > bindparam("inbound_id"))
     .order_by(_m.id)
@@ -98,24 +114,24 @@ _EARLIER_REPLY = (
 _THERAPIST_BY_PHONE = DriverStatement(
     select(Therapist.__table__.c.id).where(Therapist.__table__.c.phone == bindparam("phone"))
 )
-_SET_OPTED_OUT = (
+_SET_OPTED_OUT = DriverStatement(
     update(_clients)
     .where(_clients.c.id == bindparam("client_id"))
     .values(sms_opted_out=bindparam("opted_out"))
 )
-_CLOSE_CHECK_IN = (
+_CLOSE_CHECK_IN = DriverStatement(
     update(_check_ins)
     .where(_check_ins.c.id == bindparam("check_in_id"))
     .values(expires_at=bindparam("until"))
 )
-_ANSWER_CHECK_IN = (
+_ANSWER_CHECK_IN = DriverStatement(
     update(_check_ins)
     .where(_check_ins.c.id == bindparam("check_in_id"))
     .values(urge_rating=bindparam("rating"), answered_at=bindparam("at"))
 )
-_NEW_CHECK_IN = insert(_check_ins)
-_NEW_SUCCESS = insert(Success.__table__)
-_DIGEST_SENT = (
+_NEW_CHECK_IN = DriverStatement(insert(_check_ins), keys=("client_id", "asked_at", "expires_at"))
+_NEW_SUCCESS = DriverStatement(insert(Success.__table__), keys=("client_id", "body", "received_at"))
+_DIGEST_SENT = DriverStatement(
     select(_m.id)
     .where(
         _m.kind == "success_digest",
@@ -245,28 +261,26 @@ def _client_text(
     _save_reply(conn, inbound, inbound_id, decision.reply, now)
     client_id = caller.client_id
     if decision.skill_key:
-        conn.execute(SET_LAST_SKILL, {"client_id": client_id, "skill": decision.skill_key})
+        SET_LAST_SKILL.execute(conn, {"client_id": client_id, "skill": decision.skill_key})
     if decision.opt_out or decision.opt_in:
-        conn.execute(_SET_OPTED_OUT, {"client_id": client_id, "opted_out": decision.opt_out})
+        _SET_OPTED_OUT.execute(conn, {"client_id": client_id, "opted_out": decision.opt_out})
     if check_in is not None:
         if (decision.close_check_in or decision.open_check_in_until) and check_in.expires_at > now:
-            conn.execute(_CLOSE_CHECK_IN, {"check_in_id": check_in.id, "until": now})
+            _CLOSE_CHECK_IN.execute(conn, {"check_in_id": check_in.id, "until": now})
         if decision.urge_rating is not None:
-            conn.execute(
-                _ANSWER_CHECK_IN,
-                {"check_in_id": check_in.id, "rating": decision.urge_rating, "at": now},
+            _ANSWER_CHECK_IN.execute(
+                conn, {"check_in_id": check_in.id, "rating": decision.urge_rating, "at": now}
             )
     if decision.open_check_in_until:
-        conn.execute(
-            _NEW_CHECK_IN,
+        _NEW_CHECK_IN.execute(
+            conn,
             {"client_id": client_id, "asked_at": now, "expires_at": decision.open_check_in_until},
         )
     if decision.success_body is not None:
         # Successes are for the client's own therapist. Nothing reaches the therapist during
         # a lockout: the success waits in the log.
-        conn.execute(
-            _NEW_SUCCESS,
-            {"client_id": client_id, "body": decision.success_body, "received_at": now},
+        _NEW_SUCCESS.execute(
+            conn, {"client_id": client_id, "body": decision.success_body, "received_at": now}
         )
     if digest_due or (decision.notice and notice_to is not None):
         with _orm(line, conn) as session:
@@ -308,18 +322,18 @@ def _record_inbound(conn: Connection, inbound: dict[str, Any]) -> int | None:
 
 def _earlier_reply(conn: Connection, sid: str) -> str | None:
     """What the line answered the first time this MessageSid came in."""
-    inbound_id = conn.scalar(_INBOUND_ID, {"sid": sid})
+    inbound_id = _INBOUND_ID.scalar(conn, {"sid": sid})
     if inbound_id is None:
         return None
-    return conn.scalar(_EARLIER_REPLY, {"inbound_id": inbound_id})
+    return _EARLIER_REPLY.scalar(conn, {"inbound_id": inbound_id})
 
 
 def _save_reply(
     conn: Connection, inbound: dict[str, Any], inbound_id: int, reply: str | None, now: datetime
 ) -> None:
     if reply:
-        conn.execute(
-            _NEW_REPLY,
+        _NEW_REPLY.execute(
+            conn,
             {
                 "direction": "outbound",
                 "kind": "reply",
@@ -330,6 +344,7 @@ def _save_reply(
                 "to_phone": inbound["from_phone"],
                 "body": reply,
                 "status": "replied",
+                "attempts": 0,
                 "created_at": now,
             },
         )
@@ -354,4 +369,4 @@ def _start_of_local_day(now: datetime, practice: Practice) -> datetime:
 def _digest_due(conn: Connection, line: Line, therapist_id: int, now: datetime) -> bool:
     """At most one text a day (the practice's day) saying there are successes to read."""
     since = _start_of_local_day(now, line.settings.practice)
-    return conn.scalar(_DIGEST_SENT, {"therapist_id": therapist_id, "since": since}) is None
+    return _DIGEST_SENT.scalar(conn, {"therapist_id": therapist_id, "since": since}) is None

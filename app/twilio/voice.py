@@ -195,8 +195,8 @@ def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
     with line.sessions() as session, session.begin():
         call_id = _record_call(session.connection(), call_sid, **record)
         if step.skill_key:
-            session.execute(
-                SET_LAST_SKILL, {"client_id": caller.client_id, "skill": step.skill_key}
+            SET_LAST_SKILL.execute(
+                session.connection(), {"client_id": caller.client_id, "skill": step.skill_key}
             )
         _notify_once(session, line, call_id, caller.client_id, step.notice)
     return step.twiml
@@ -234,7 +234,9 @@ def dial_result(request: Request, form: Form) -> Response:
         if step.outcome == voice.BRIDGED and call.accepted_therapist_id:
             call.therapist_id = call.accepted_therapist_id
         if step.skill_key:
-            session.execute(SET_LAST_SKILL, {"client_id": call.client_id, "skill": step.skill_key})
+            SET_LAST_SKILL.execute(
+                session.connection(), {"client_id": call.client_id, "skill": step.skill_key}
+            )
         _notify_once(session, line, call.id, call.client_id, step.notice)
     return twiml(step.twiml)
 
