@@ -1,4 +1,5 @@
-"""The database: engine, sessions, and the column type for instants."""
+"""The database: engines, sessions, the column type for instants, and the statements the hot
+webhooks run on the driver (`DriverStatement`)."""
 
 from __future__ import annotations
 
