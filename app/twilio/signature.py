@@ -11,7 +11,10 @@ token signs (a dev-key signature is refused).
 
 from __future__ import annotations
 
+import base64
+import hmac
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
@@ -19,10 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
-    compare,
     get_signature_algorithm,
 )
 
@@ -68,7 +72,7 @@ async def verified_form(request: Request) -> FormData:
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     token = await signing_token(request) if signature else ""
     valid = bool(signature and token) and _valid(
-        RequestValidator(token),
+        token,
         public_url(request, settings.public_base_url),
         form,
         signature,
@@ -85,10 +89,25 @@ async def verified_form(request: Request) -> FormData:
     return form
 
 
+# The digests Twilio signs with, by the name its settings header gives.
+_DIGESTS = {HMAC_SHA1: "sha1", HMAC_SHA256: "sha256"}
+
+
+def expected_signature(
+    token: str, url: str, fields: Iterable[tuple[str, str]], algorithm: str
+) -> str:
+    """Twilio's signature, exactly as `RequestValidator.compute_signature` makes it (the URL,
+    then each distinct field name and value in sorted order, HMAC'd with the token, base64),
+    in one join and one C call. The library's version asks the form for each name's values
+    in a Python loop: about 40 us of a call's 0.5 ms; this is under 10. A test holds the two
+    equal."""
+    data = url + "".join(name + value for name, value in sorted(set(fields)))
+    digest = hmac.digest(token.encode(), data.encode(), _DIGESTS[algorithm])
+    return base64.b64encode(digest).decode()
+
+
 class _FormValues(dict[str, list[str]]):
-    """The form's values by name, read by the library as a multidict's (`getall`).
-    Starlette's `getlist` scans every field for each name: for Twilio's 30 fields that was
-    a quarter of the signature check's time."""
+    """The form's values by name, as the library reads a multidict (`getall`)."""
 
     def __init__(self, form: FormData) -> None:
         super().__init__()
@@ -99,20 +118,19 @@ class _FormValues(dict[str, list[str]]):
         return self[name]
 
 
-def _valid(
-    validator: RequestValidator, url: str, form: FormData, signature: str, algorithm: str
-) -> bool:
+def _valid(token: str, url: str, form: FormData, signature: str, algorithm: str) -> bool:
     """Twilio signs the URL as configured: one HMAC over it settles almost every request.
-    Only a mismatch goes through the library's whole check (the URL with and without a
-    default port, which Twilio's own signing is not consistent about), so nothing it would
-    accept is refused."""
-    values = _FormValues(form)
-    try:
-        if compare(validator.compute_signature(url, values, algorithm), signature):
-            return True
-    except ValueError:  # an algorithm the library does not know: its check says no
-        pass
-    return validator.validate(url, values, signature, algorithm)
+    Only a mismatch (or an algorithm we do not know) goes through the library's whole check
+    (the URL with and without a default port, which Twilio's own signing is not consistent
+    about), so nothing it would accept is refused."""
+    fields = form.multi_items()
+    if not all(isinstance(value, str) for _, value in fields):
+        return False  # a file upload: Twilio's webhooks are plain forms
+    if algorithm.upper() in _DIGESTS and hmac.compare_digest(
+        expected_signature(token, url, fields, algorithm.upper()), signature
+    ):
+        return True
+    return RequestValidator(token).validate(url, _FormValues(form), signature, algorithm)
 
 
 def form_field(form: FormData, name: str, limit: int = 64) -> str:
