@@ -73,7 +73,7 @@ def make_engine(url: str, *, webhooks: bool = False) -> Engine:
     """An engine that connects lazily, so the service starts even while the database is down.
 
     Every wait is bounded well inside Twilio's 15 s webhook timeout, since the hot webhooks
-    wait on the event loop (`Line.on_the_loop`): SQLite's lock wait, PostgreSQL's connect,
+    wait on the event loop (`Line.database_work`): SQLite's lock wait, PostgreSQL's connect,
     TCP (a peer that vanished) and pool waits. No pre-ping (a round trip on every checkout):
     a webhook whose connection the database dropped runs again (`app.twilio.safe`).
 
@@ -207,30 +207,37 @@ class DriverStatement:
         if compiled.insert_prefetch or compiled.update_prefetch:
             # Python-side defaults are made by SQLAlchemy's execution context, not here.
             raise ValueError("a DriverStatement's keys must include every column with a default")
-        # Per placeholder: the parameter it takes (None: the statement's own constant), the
-        # constant, and the type's conversion to the driver's value.
-        slots = []
-        for name in compiled.positiontup or binds:
-            bind = binds[name]
+        # Per bound name (a name may stand in several placeholders: "now" is three in the
+        # caller lookup, and is converted once): the driver's name for it, the parameter it
+        # takes, and the type's conversion to the driver's value; or the statement's own
+        # constant, converted now.
+        constants: dict[str, Any] = {}
+        parameters: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        for name, bind in binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            key = bind.key if bind.required else None
-            constant = None if key else (process(bind.value) if process else bind.value)
-            slots.append((compiled.escaped_bind_names.get(name, name), key, constant, process))
+            driver_name = compiled.escaped_bind_names.get(name, name)
+            if bind.required:
+                parameters.append((driver_name, bind.key, process))
+            else:
+                constants[driver_name] = process(bind.value) if process else bind.value
 
-        def value(params: Mapping[str, Any], key: str | None, constant: Any, process) -> Any:
-            if key is None:
-                return constant
-            raw = params[key]
-            return process(raw) if process and raw is not None else raw
+        def converted(params: Mapping[str, Any]) -> dict[str, Any]:
+            values = dict(constants)
+            for driver_name, key, process in parameters:
+                raw = params[key]
+                values[driver_name] = (
+                    process(raw) if process is not None and raw is not None else raw
+                )
+            return values
 
         if compiled.positiontup is not None:
+            order = [compiled.escaped_bind_names.get(n, n) for n in compiled.positiontup]
 
             def args(params: Mapping[str, Any]) -> tuple | dict:
-                return tuple(value(params, k, c, p) for _, k, c, p in slots)
+                values = converted(params)
+                return tuple([values[name] for name in order])
         else:
-
-            def args(params: Mapping[str, Any]) -> tuple | dict:
-                return {name: value(params, k, c, p) for name, k, c, p in slots}
+            args = converted
 
         # A SELECT's columns, or what an INSERT returns (on PostgreSQL, its new key unasked).
         columns = list(
