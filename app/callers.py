@@ -1,19 +1,20 @@
 """Loading what the flow needs to decide: who is calling, who is on call, which skills exist.
 
-The caller is loaded on every incoming call and text, so `enrolled_by_phone` is one Core
-statement, compiled once and run on the driver (`app.db.DriverStatement`): the client, their
-therapist and the therapist's hours, the end of an active 24-hour-rule lockout, and whether a
-therapist is calling them back right now. A profile of the call webhook showed the ORM's
-per-row work (identity map, relationship loading, one query per question) as its largest
-cost, and then SQLAlchemy's execution layer.
+The caller is loaded on every incoming call and text, so the callers of one moment are one
+Core statement (`callers_by_phone`, `texters_by_phone`), compiled once and run on the driver
+(`app.db.DriverStatement`): each client, their therapist and the therapist's hours, the end
+of an active 24-hour-rule lockout, and whether a therapist is calling them back right now. A
+profile of the call webhook showed the ORM's per-row work (identity map, relationship
+loading, one query per question) as its largest cost, and then SQLAlchemy's execution layer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Connection, bindparam, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.context import Line
@@ -50,7 +51,7 @@ def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
     )
 
 
-def _enrolled_statement(by: str):
+def _enrolled_statement(which: ColumnElement[bool]) -> Select:
     clients, therapists = Client.__table__.c, TherapistRow.__table__.c
     hours, lockouts, calls = CoachingHours.__table__, Lockout.__table__.c, Call.__table__.c
     now = bindparam("now", type_=Lockout.__table__.c.starts_at.type)
@@ -70,6 +71,7 @@ def _enrolled_statement(by: str):
     return (
         select(
             clients.id,
+            clients.phone,
             clients.name,
             clients.lockout_rule_applies,
             clients.last_skill,
@@ -90,14 +92,13 @@ def _enrolled_statement(by: str):
                 TherapistRow.__table__, therapists.id == clients.therapist_id
             ).outerjoin(hours, hours.c.therapist_id == therapists.id)
         )
-        .where(clients[by] == bindparam(by))
+        .where(which)
         .order_by(hours.c.weekday, hours.c.start)
     )
 
 
-_BY_PHONE = _enrolled_statement("phone")
-ENROLLED_BY_PHONE = DriverStatement(_BY_PHONE)
-ENROLLED_BY_ID = DriverStatement(_enrolled_statement("id"))
+_clients = Client.__table__.c
+ENROLLED_BY_ID = DriverStatement(_enrolled_statement(_clients.id == bindparam("id")))
 
 
 def _enrolled(rows: list) -> Enrolled:
@@ -121,35 +122,15 @@ def _enrolled(rows: list) -> Enrolled:
     return Enrolled(caller, bool(first.sms_opted_out), bool(first.being_called_back))
 
 
-def _rows(
-    session: Session | Connection,
-    statement: DriverStatement,
-    key: str,
-    value: object,
-    now: datetime,
-) -> list:
+def enrolled_by_id(session: Session | Connection, client_id: int, now: datetime) -> Enrolled | None:
+    """The enrolled client with this id, as the flow needs them, in one query."""
     conn = session.connection() if isinstance(session, Session) else session
-    return statement.all(conn, {key: value, "now": now, "call_back_since": now - CALL_BACK_SPAN})
-
-
-def _load(
-    session: Session | Connection,
-    statement: DriverStatement,
-    key: str,
-    value: object,
-    now: datetime,
-) -> Enrolled | None:
-    rows = _rows(session, statement, key, value, now)
+    rows = ENROLLED_BY_ID.all(conn, {"id": client_id, **_instants(now)})
     return _enrolled(rows) if rows else None
 
 
-def enrolled_by_phone(session: Session | Connection, phone: str, now: datetime) -> Enrolled | None:
-    """The enrolled client with this number, as the flow needs them, in one query."""
-    return _load(session, ENROLLED_BY_PHONE, "phone", phone, now)
-
-
-def enrolled_by_id(session: Session | Connection, client_id: int, now: datetime) -> Enrolled | None:
-    return _load(session, ENROLLED_BY_ID, "id", client_id, now)
+def _instants(now: datetime) -> dict[str, datetime]:
+    return {"now": now, "call_back_since": now - CALL_BACK_SPAN}
 
 
 @dataclass(frozen=True)
@@ -179,28 +160,55 @@ def _latest_open_check_in(column):
     )
 
 
-# `enrolled_by_phone`'s statement with the client's open check-in beside it: one round trip
-# for everything the text flow needs about a client.
-TEXTER_BY_PHONE = DriverStatement(
-    _BY_PHONE.add_columns(
-        _latest_open_check_in(CheckIn.__table__.c.id).label("check_in_id"),
-        _latest_open_check_in(CheckIn.__table__.c.expires_at).label("check_in_expires_at"),
-    )
-)
+@cache
+def callers_statement(count: int, texters: bool = False) -> DriverStatement:
+    """The callers with `count` numbers (phone_0, phone_1, ...) in one statement; for texters,
+    with their open check-in beside it: everything the flow needs about a client, in one
+    round trip for every call or text of a moment."""
+    numbers = [bindparam(f"phone_{i}", type_=_clients.phone.type) for i in range(count)]
+    statement = _enrolled_statement(_clients.phone.in_(numbers))
+    if texters:
+        statement = statement.add_columns(
+            _latest_open_check_in(CheckIn.__table__.c.id).label("check_in_id"),
+            _latest_open_check_in(CheckIn.__table__.c.expires_at).label("check_in_expires_at"),
+        )
+    return DriverStatement(statement)
 
 
-def texter_by_phone(conn: Session | Connection, phone: str, now: datetime) -> Texter | None:
-    """The enrolled client with this number and their open check-in, in one query."""
-    rows = _rows(conn, TEXTER_BY_PHONE, "phone", phone, now)
-    if not rows:
-        return None
-    first = rows[0]
-    check_in = (
-        OpenCheckIn(first.check_in_id, first.check_in_expires_at)
-        if first.check_in_id is not None
-        else None
-    )
-    return Texter(_enrolled(rows), check_in)
+def _rows_by_phone(
+    conn: Connection, phones: list[str], now: datetime, texters: bool = False
+) -> dict[str, list]:
+    params: dict[str, object] = _instants(now)
+    params.update((f"phone_{i}", phone) for i, phone in enumerate(phones))
+    by_phone: dict[str, list] = {}
+    for row in callers_statement(len(phones), texters).all(conn, params):
+        by_phone.setdefault(row.phone, []).append(row)
+    return by_phone
+
+
+def callers_by_phone(line: Line, phones: list[str]) -> list[Enrolled | None]:
+    """The enrolled client with each of these numbers (None: no client's), in one statement.
+
+    The incoming calls of one turn of the event loop are looked up together through
+    `Line.gather(callers_by_phone)`: on a busy line one round trip answers them all."""
+    with line.webhook_engine.connect() as conn:
+        by_phone = _rows_by_phone(conn, phones, line.now())
+    return [_enrolled(by_phone[phone]) if phone in by_phone else None for phone in phones]
+
+
+def texters_by_phone(conn: Connection, phones: list[str], now: datetime) -> dict[str, Texter]:
+    """The enrolled clients among these numbers, each with their open check-in, in one
+    statement."""
+    texters = {}
+    for phone, rows in _rows_by_phone(conn, phones, now, texters=True).items():
+        first = rows[0]
+        check_in = (
+            OpenCheckIn(first.check_in_id, first.check_in_expires_at)
+            if first.check_in_id is not None
+            else None
+        )
+        texters[phone] = Texter(_enrolled(rows), check_in)
+    return texters
 
 
 # The skill offered to a client, so that the next one differs.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -16,12 +20,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker, utcnow
+from app.gather import Gather
 from app.models import PracticeSetting
 from app.ratelimit import RateLimits
 from app.settings import Settings
 from ivr.scripts import Practice
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 log = logging.getLogger("coachline")
 
 
@@ -40,6 +47,9 @@ class Line:
     sessions: sessionmaker[Session] = field(init=False)
     rate_limits: RateLimits = field(init=False)
     _cache: dict[str, tuple[Any, float]] = field(init=False, default_factory=dict)
+    _gathers: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Callable, Gather]] = field(
+        init=False, default_factory=WeakKeyDictionary
+    )
     _database_rests_until: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
@@ -66,33 +76,51 @@ class Line:
         self._cache[key] = (value, now + ttl)
         return value
 
-    def on_the_loop(self, work: Callable[[], T]) -> T:
-        """Run a webhook's database work on the event loop itself, without a thread.
+    @contextmanager
+    def database_work(self) -> Iterator[None]:
+        """Around a hot webhook's database work, done on the event loop itself.
 
         A hop to a thread and back costs 0.2 ms of CPU (measured; a whole static answer
-        costs 0.5-1 ms here) and makes the threads fight the loop for the GIL, so the hot
-        webhooks do their few short statements inline. The loop must never wait long, or the
-        Voice Fallback URL (same server) could not answer either: every wait is bounded
-        (`app.db`: SQLite's busy timeout, PostgreSQL's connect and TCP timeouts), and after
-        the database fails the webhooks don't touch it for DATABASE_REST_SECONDS. (A
-        connection the database dropped is not a failure: `app.twilio.safe` runs the webhook
-        again on a fresh one.)
+        costs 0.2-0.4 ms here) and makes the threads fight the loop for the GIL, so the hot
+        webhooks do their few short statements inline (and the incoming call's in groups,
+        `gather`). The loop must never wait long, or the Voice Fallback URL (same server)
+        could not answer either: every wait is bounded (`app.db`: SQLite's busy timeout,
+        PostgreSQL's connect and TCP timeouts), and after the database fails the webhooks
+        don't touch it for DATABASE_REST_SECONDS. (A connection the database dropped is not
+        a failure: `app.twilio.safe` runs the webhook again on a fresh one.)
         """
         if time.monotonic() < self._database_rests_until:
             raise DatabaseResting
         try:
-            return work()
+            yield
         except (OperationalError, PoolTimeout) as exc:
             if not getattr(exc, "connection_invalidated", False):
                 self._database_rests_until = time.monotonic() + self.settings.database_rest_seconds
             raise
 
-    def current_settings(self, session: Session | Connection) -> Settings:
-        """The settings with the practice's dashboard changes on top."""
+    def gather(self, answer: Callable[[Line, list[K]], Sequence[V | Exception]]) -> Gather[K, V]:
+        """`answer` for this line on the running event loop: what the webhooks of one turn
+        of the loop ask of it is answered together, by one `answer(line, keys)`."""
+        loop = asyncio.get_running_loop()
+        gathers = self._gathers.setdefault(loop, {})
+        found = gathers.get(answer)
+        if found is None:
+            found = gathers[answer] = Gather(loop, partial(answer, self))
+        return found
+
+    def current_settings(self, session: Session | Connection | None = None) -> Settings:
+        """The settings with the practice's dashboard changes on top (read through `session`,
+        or a connection of the webhooks' own, when the cache has none)."""
+
+        def read(db: Session | Connection) -> Settings:
+            rows = db.execute(select(PracticeSetting.key, PracticeSetting.value)).all()
+            return self.settings.with_changes(dict(rows)) if rows else self.settings
 
         def load() -> Settings:
-            rows = session.execute(select(PracticeSetting.key, PracticeSetting.value)).all()
-            return self.settings.with_changes(dict(rows)) if rows else self.settings
+            if session is not None:
+                return read(session)
+            with self.webhook_engine.connect() as conn:
+                return read(conn)
 
         return self.cached("settings", load)
 
@@ -123,7 +151,7 @@ class Line:
             log.info("generated the secret %s and kept it in the database", key)
             return secret
 
-    def practice(self, session: Session | Connection) -> Practice:
+    def practice(self, session: Session | Connection | None = None) -> Practice:
         return self.current_settings(session).practice
 
     def database_answers(self) -> bool:

@@ -315,10 +315,13 @@ def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line
 def test_a_bug_does_not_stop_the_next_call_from_ringing(driver, people, monkeypatch):
     import app.twilio.voice as voice_routes
 
-    real = voice_routes.enrolled_by_phone
-    monkeypatch.setattr(voice_routes, "enrolled_by_phone", lambda *a: 1 / 0)
+    def broken(line, phones):
+        return 1 / 0
+
+    real = voice_routes.callers_by_phone
+    monkeypatch.setattr(voice_routes, "callers_by_phone", broken)
     assert heard_crisis(driver.call(from_=RILEY).text)
-    monkeypatch.setattr(voice_routes, "enrolled_by_phone", real)
+    monkeypatch.setattr(voice_routes, "callers_by_phone", real)
     assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
 
 
@@ -351,7 +354,7 @@ def test_a_bug_logs_no_phone_number_or_name(driver, people, monkeypatch, caplog)
     def broken(*args, **kwargs):
         raise RuntimeError(f"lookup failed for {RILEY} Riley Tran")
 
-    monkeypatch.setattr(voice_routes, "enrolled_by_phone", broken)
+    monkeypatch.setattr(voice_routes, "callers_by_phone", broken)
     driver.call(from_=RILEY)
     assert "RuntimeError" in caplog.text
     assert "555" not in caplog.text and "Riley" not in caplog.text

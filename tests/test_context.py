@@ -37,6 +37,11 @@ def test_without_a_cache_every_call_reads_the_state(clock):
     assert [line.cached("skills", lambda: loads.append(1) or len(loads)) for _ in "ab"] == [1, 2]
 
 
+def on_the_loop(line: Line, work):
+    with line.database_work():
+        return work()
+
+
 def test_a_failed_database_rests_then_is_tried_again(clock):
     line, tries = a_line(database_rest_seconds=5), []
 
@@ -45,17 +50,17 @@ def test_a_failed_database_rests_then_is_tried_again(clock):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     with pytest.raises(OperationalError):
-        line.on_the_loop(down)
+        on_the_loop(line, down)
     clock[0] += 4.9
     with pytest.raises(DatabaseResting):
-        line.on_the_loop(down)
+        on_the_loop(line, down)
     assert len(tries) == 1  # resting: the database was not waited on again
     clock[0] += 0.2
-    assert line.on_the_loop(lambda: "answered") == "answered"
+    assert on_the_loop(line, lambda: "answered") == "answered"
 
 
 def test_a_bug_is_not_a_database_failure(clock):
     line = a_line()
     with pytest.raises(ZeroDivisionError):
-        line.on_the_loop(lambda: 1 / 0)
-    assert line.on_the_loop(lambda: "answered") == "answered"
+        on_the_loop(line, lambda: 1 / 0)
+    assert on_the_loop(line, lambda: "answered") == "answered"

@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.callers import CALL_BACK_SPAN, ENROLLED_BY_PHONE, TEXTER_BY_PHONE
-from app.db import DriverStatement, InsertOnce
+from app.callers import CALL_BACK_SPAN, callers_statement
+from app.db import (
+    DriverStatement,
+    InsertOnce,
+)
 from app.models import Call, CheckIn, CoachingHours, Lockout, Message, Therapist
 from ivr.callbacks import CALLING_BACK, THERAPIST
 from tests.conftest import NOW
@@ -54,9 +57,12 @@ def riley_in_full(db, people):
     return people
 
 
+ENROLLED_BY_PHONE = callers_statement(1)
+
+
 def test_rows_are_what_sqlalchemy_gives(line, riley_in_full):
-    params = {"phone": RILEY_PHONE, "now": NOW, "call_back_since": NOW - CALL_BACK_SPAN}
-    for statement in (ENROLLED_BY_PHONE, TEXTER_BY_PHONE):
+    params = {"phone_0": RILEY_PHONE, "now": NOW, "call_back_since": NOW - CALL_BACK_SPAN}
+    for statement in (ENROLLED_BY_PHONE, callers_statement(1, texters=True)):
         core = statement.statement("sqlite")  # one statement for every database
         with line.webhook_engine.connect() as conn:
             driven = statement.all(conn, params)
@@ -74,7 +80,7 @@ def test_rows_are_what_sqlalchemy_gives(line, riley_in_full):
 
 
 def test_nobody_with_that_number_is_no_rows(line, people):
-    params = {"phone": "+13145550199", "now": NOW, "call_back_since": NOW}
+    params = {"phone_0": "+13145550199", "now": NOW, "call_back_since": NOW}
     with line.webhook_engine.connect() as conn:
         assert ENROLLED_BY_PHONE.all(conn, params) == []
         assert ENROLLED_BY_PHONE.first(conn, params) is None
@@ -150,7 +156,7 @@ def test_a_dropped_connection_is_invalidated_with_its_pool(line, db, people, dat
     retries on), and the next connection is a fresh one."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server to restart")
-    params = {"phone": RILEY_PHONE, "now": NOW, "call_back_since": NOW}
+    params = {"phone_0": RILEY_PHONE, "now": NOW, "call_back_since": NOW}
     with line.webhook_engine.connect() as first, line.webhook_engine.connect() as second:
         assert ENROLLED_BY_PHONE.first(first, params) is not None
         assert ENROLLED_BY_PHONE.first(second, params) is not None

@@ -85,10 +85,30 @@ def test_a_client_goes_straight_to_ringing_their_therapist():
     assert dial.attrib["action"] == "https://line.example.org/twilio/voice/dial-result?tried=1"
     number = dial.find("Number")
     assert number is not None and number.text == DANA.phone
-    assert number.attrib["url"] == (
-        f"https://line.example.org/twilio/voice/screen?parent={SID}&therapist=1"
-    )
+    # The therapist's leg names the call in ParentCallSid: the document is the same for
+    # every call that rings Dana first.
+    assert number.attrib["url"] == "https://line.example.org/twilio/voice/screen?therapist=1"
     assert step.ringing == DANA and step.outcome == voice.RINGING
+    again = voice.incoming(RILEY, [], "CA" + "2" * 32, NOW, PRACTICE, URLS, SKILLS)
+    assert again.twiml == step.twiml
+
+
+def test_the_kept_ringing_document_follows_the_therapist_and_the_practice():
+    """The ringing TwiML is built once per decision: a new number, time limit or greeting
+    is a new decision, never the old document."""
+    first = voice.incoming(RILEY, [], SID, NOW, PRACTICE, URLS, SKILLS).twiml
+    moved = voice.Caller(7, "Riley Tran", voice.Therapist(1, "Dana Whitfield", "+13145550121"))
+    assert "+13145550121" in voice.incoming(moved, [], SID, NOW, PRACTICE, URLS, SKILLS).twiml
+    shorter = Practice(
+        name=PRACTICE.name,
+        tz=TZ,
+        line_number=PRACTICE.line_number,
+        call_time_limit_seconds=15 * 60,
+        greeting="Hello from {practice}.",
+    )
+    twiml = voice.incoming(RILEY, [], SID, NOW, shorter, URLS, SKILLS).twiml
+    assert 'timeLimit="900"' in twiml and "Hello from St. Louis DBT." in spoken(twiml)
+    assert voice.incoming(RILEY, [], SID, NOW, PRACTICE, URLS, SKILLS).twiml == first
 
 
 def test_screening_is_a_gather_followed_by_hangup():

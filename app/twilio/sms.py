@@ -2,10 +2,11 @@
 messages in one transaction, and replies with TwiML. On any failure: the crisis resources.
 
 Like the incoming call (`app.twilio.voice.incoming_call`), a text is answered on the event
-loop (`Line.on_the_loop`) with Core statements compiled once and run on the driver
-(`app.db.DriverStatement`): one read for the client, their therapist, their lockout and their
-open check-in (`app.callers.texter_by_phone`, on the autocommit webhook engine), the
-practice's skills and settings from the line's cache, then the rows the decision writes, in
+loop (`Line.database_work`), together with the other texts of the same moment
+(`answer_texts`), with Core statements compiled once and run on the driver
+(`app.db.DriverStatement`): one read for the clients, their therapists, their lockouts and
+their open check-ins (`app.callers.texters_by_phone`, on the autocommit webhook engine), the
+practice's skills and settings from the line's cache, then the rows the decisions write, in
 one transaction on the main engine. The inbound text is written first, once per MessageSid
 (INSERT .. ON CONFLICT DO NOTHING RETURNING id): when Twilio retries, the insert writes nothing
 and the webhook answers the reply it gave the first time, doing nothing twice. The ORM is used
@@ -16,17 +17,20 @@ text, therapists' texts), in the same transaction.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from functools import cache
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.callers import SET_LAST_SKILL, Texter, skills_cached, texter_by_phone
+from app.callers import SET_LAST_SKILL, Texter, skills_cached, texters_by_phone
 from app.context import Line
 from app.db import DriverStatement, InsertOnce
 from app.models import CheckIn, Client, Message, Success, Therapist
@@ -111,9 +115,6 @@ _EARLIER_REPLY = DriverStatement(
     .order_by(_m.id)
     .limit(1)
 )
-_THERAPIST_BY_PHONE = DriverStatement(
-    select(Therapist.__table__.c.id).where(Therapist.__table__.c.phone == bindparam("phone"))
-)
 _SET_OPTED_OUT = DriverStatement(
     update(_clients)
     .where(_clients.c.id == bindparam("client_id"))
@@ -145,37 +146,137 @@ _DIGEST_SENT = DriverStatement(
 # --- the webhook -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class IncomingText:
+    sid: str
+    sender: str | None  # E.164, or None when Twilio's From is no phone number
+    body: str
+
+
 @router.post("", summary="Messaging URL: an incoming text")
-async def incoming_text(
-    request: Request, form: Annotated[FormData, Depends(verified_form)]
-) -> Response:
+async def incoming_text(request: Request) -> Response:
+    """On the event loop, like the incoming call: the texts of the same moment are answered
+    together (`answer_texts`)."""
+    form = await verified_form(request)
     line: Line = request.app.state.line
-    sid = form_field(form, "MessageSid")
-    sender = to_e164(form_field(form, "From", 40))
-    body = form_field(form, "Body", MAX_BODY)
-    if not line.rate_limits.text_allowed(sender or form_field(form, "From", 40)):
+    text = IncomingText(
+        form_field(form, "MessageSid"),
+        to_e164(form_field(form, "From", 40)),
+        form_field(form, "Body", MAX_BODY),
+    )
+    if not line.rate_limits.text_allowed(text.sender or form_field(form, "From", 40)):
         # A loop with an auto-responder, or a flood: answering would feed it. Crisis language
         # still gets the crisis resources. No database either way.
-        log.warning("text rate limit reached for sender %s", mask(sender))
-        reply = crisis_texted(line.settings.practice) if crisis_match(body) else None
+        log.warning("text rate limit reached for sender %s", mask(text.sender))
+        reply = crisis_texted(line.settings.practice) if crisis_match(text.body) else None
         return twiml(message_twiml(reply))
-    reply = line.on_the_loop(lambda: _answer_text(line, sid, sender, body))
+    with line.database_work():
+        reply = await line.gather(answer_texts)(text)
     return twiml(message_twiml(reply))
 
 
-def _answer_text(line: Line, sid: str, sender: str | None, body: str) -> str | None:
-    """The reply to one text (None: no reply), with everything it changes saved, together."""
+def answer_texts(line: Line, texts: list[IncomingText]) -> list[str | None | Exception]:
+    """The reply to each text of one turn of the event loop (None: no reply), with everything
+    the texts change saved in one transaction: one read for who texted, one commit for the
+    group (`Line.gather(answer_texts)`).
+
+    Each text is answered as it would be alone: a sender's second text of the moment waits
+    for the first to be saved (the next round), and when the group's transaction fails on
+    one text, each is done again in its own, so that only that text fails. A database that
+    cannot be reached fails them all at once."""
     now = line.now()
+    replies: list[str | None | Exception] = [None] * len(texts)
+    for round_ in _rounds(texts):
+        answered = _answer_round(line, [texts[i] for i in round_], now)
+        for i, reply in zip(round_, answered, strict=True):
+            replies[i] = reply
+    return replies
+
+
+def _rounds(texts: list[IncomingText]) -> list[list[int]]:
+    """The texts' indexes in rounds where each sender has at most one text."""
+    rounds: list[tuple[set[str | None], list[int]]] = []
+    for i, text in enumerate(texts):
+        for senders, indexes in rounds:
+            if text.sender is None or text.sender not in senders:
+                senders.add(text.sender)
+                indexes.append(i)
+                break
+        else:
+            rounds.append(({text.sender}, [i]))
+    return [indexes for _, indexes in rounds]
+
+
+def _answer_round(
+    line: Line, texts: list[IncomingText], now: datetime
+) -> list[str | None | Exception]:
+    practice = line.practice()
+    senders = sorted({t.sender for t in texts if t.sender})
     # Who texted: one read on the webhook engine (autocommit); the writes, together, in one
     # transaction on the main engine.
-    with line.webhook_engine.connect() as conn:
-        practice = line.practice(conn)
-        texter = texter_by_phone(conn, sender, now) if sender else None
-        therapist_id = (
-            _THERAPIST_BY_PHONE.scalar(conn, {"phone": sender})
-            if sender and texter is None
-            else None
+    texters: dict[str, Texter] = {}
+    therapists: dict[str, int] = {}
+    if senders:
+        with line.webhook_engine.connect() as conn:
+            texters = texters_by_phone(conn, senders, now)
+            strangers = [s for s in senders if s not in texters]
+            if strangers:
+                therapists = _therapists_by_phone(conn, strangers)
+
+    def answer(conn: Connection, text: IncomingText) -> str | None:
+        sender = text.sender or ""
+        return _answer_text(
+            line, conn, practice, text, texters.get(sender), therapists.get(sender), now
         )
+
+    try:
+        with line.engine.begin() as conn:
+            return [answer(conn, text) for text in texts]
+    except (OperationalError, PoolTimeout):
+        raise
+    except Exception:
+        if len(texts) == 1:
+            raise
+    replies: list[str | None | Exception] = []
+    for text in texts:
+        try:
+            with line.engine.begin() as conn:
+                replies.append(answer(conn, text))
+        except (OperationalError, PoolTimeout):
+            raise
+        except Exception as exc:
+            replies.append(exc)
+    return replies
+
+
+@cache
+def _therapists_by_phone_statement(count: int) -> DriverStatement:
+    therapists = Therapist.__table__.c
+    numbers = [bindparam(f"phone_{i}", type_=therapists.phone.type) for i in range(count)]
+    return DriverStatement(
+        select(therapists.id, therapists.phone).where(therapists.phone.in_(numbers))
+    )
+
+
+def _therapists_by_phone(conn: Connection, phones: list[str]) -> dict[str, int]:
+    """The therapists' ids among these numbers, in one statement."""
+    params = {f"phone_{i}": phone for i, phone in enumerate(phones)}
+    return {
+        row.phone: row.id for row in _therapists_by_phone_statement(len(phones)).all(conn, params)
+    }
+
+
+def _answer_text(
+    line: Line,
+    conn: Connection,
+    practice: Practice,
+    text: IncomingText,
+    texter: Texter | None,
+    therapist_id: int | None,
+    now: datetime,
+) -> str | None:
+    """The reply to one text (None: no reply), its changes written in `conn`'s transaction."""
+    sid, sender, body = text.sid, text.sender, text.body
     inbound = {
         "direction": "inbound",
         "kind": "inbound",
@@ -189,32 +290,31 @@ def _answer_text(line: Line, sid: str, sender: str | None, body: str) -> str | N
         "twilio_sid": sid or None,
         "created_at": now,
     }
-    with line.engine.begin() as conn:
-        if texter is not None:
-            return _client_text(line, conn, practice, texter, inbound, sid, body, now)
-        if therapist_id is None:
-            decision = handle_sms(SmsState.for_unknown(practice), body, now)
-            return _save_messages(conn, inbound, decision.reply, now)
-        inbound_id = _record_inbound(conn, inbound)
-        if inbound_id is None:
-            return _earlier_reply(conn, sid)
-        with _orm(line, conn) as session:
-            therapist = session.get(Therapist, therapist_id)
-            assert therapist is not None
-            # Crisis language first, then the therapists' text commands, then the usual flow.
-            command_reply = (
-                None
-                if crisis_match(body)
-                else handle_therapist_text(session, line, therapist, body, now)
-            )
-            session.flush()
-        decision = (
-            handle_sms(SmsState.for_therapist(practice), body, now)
-            if command_reply is None
-            else SmsDecision(IntentKind.UNKNOWN, command_reply)
+    if texter is not None:
+        return _client_text(line, conn, practice, texter, inbound, sid, body, now)
+    if therapist_id is None:
+        decision = handle_sms(SmsState.for_unknown(practice), body, now)
+        return _save_messages(conn, inbound, decision.reply, now)
+    inbound_id = _record_inbound(conn, inbound)
+    if inbound_id is None:
+        return _earlier_reply(conn, sid)
+    with _orm(line, conn) as session:
+        therapist = session.get(Therapist, therapist_id)
+        assert therapist is not None
+        # Crisis language first, then the therapists' text commands, then the usual flow.
+        command_reply = (
+            None
+            if crisis_match(body)
+            else handle_therapist_text(session, line, therapist, body, now)
         )
-        _save_reply(conn, inbound, inbound_id, decision.reply, now)
-        return decision.reply
+        session.flush()
+    decision = (
+        handle_sms(SmsState.for_therapist(practice), body, now)
+        if command_reply is None
+        else SmsDecision(IntentKind.UNKNOWN, command_reply)
+    )
+    _save_reply(conn, inbound, inbound_id, decision.reply, now)
+    return decision.reply
 
 
 def _client_text(

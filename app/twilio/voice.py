@@ -8,16 +8,21 @@ gets a 403.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.callers import SET_LAST_SKILL, enrolled_by_id, enrolled_by_phone, skills_cached
+from app.callers import SET_LAST_SKILL, callers_by_phone, enrolled_by_id, skills_cached
 from app.context import Line
 from app.db import DriverStatement, InsertOnce
 from app.errors import describe
@@ -51,11 +56,68 @@ def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
 
 
-_NEW_CALL = InsertOnce(
-    Call.__table__,
-    "call_sid",
-    ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at"),
-)
+_CALL_COLUMNS = ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at")
+_NEW_CALL = InsertOnce(Call.__table__, "call_sid", _CALL_COLUMNS)
+
+
+@dataclass(frozen=True)
+class CallStart:
+    """A call record as the incoming call writes it: how the call began."""
+
+    call_sid: str
+    route: str
+    outcome: str
+    started_at: datetime
+    client_id: int | None = None
+    therapist_id: int | None = None
+
+
+def record_calls(line: Line, starts: list[CallStart]) -> list[None]:
+    """The call records of one turn of the event loop, in one INSERT: one round trip and one
+    commit for them all (`Line.gather(record_calls)`). A CallSid already recorded (Twilio
+    retried the webhook) keeps its first record. When the group breaks a constraint (a
+    client deleted in the meantime), each is written alone, so only that call fails."""
+    with line.webhook_engine.connect() as conn:
+        try:
+            _insert_calls(len(starts)).execute(conn, _call_rows(starts))
+            return [None] * len(starts)
+        except IntegrityError:
+            if len(starts) == 1:
+                raise
+        results: list = []
+        for start in starts:
+            try:
+                _insert_calls(1).execute(conn, _call_rows([start]))
+                results.append(None)
+            except IntegrityError as exc:
+                results.append(exc)
+        return results
+
+
+def _call_rows(starts: list[CallStart]) -> dict[str, Any]:
+    return {
+        f"{column}_{i}": getattr(start, column)
+        for i, start in enumerate(starts)
+        for column in _CALL_COLUMNS
+    }
+
+
+@cache
+def _insert_calls(count: int) -> DriverStatement:
+    """INSERT .. VALUES (..), (..) ON CONFLICT (call_sid) DO NOTHING, for `count` calls."""
+    table = Call.__table__
+    rows = [
+        {c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in _CALL_COLUMNS}
+        for i in range(count)
+    ]
+    return DriverStatement(
+        {
+            dialect: insert(table).values(rows).on_conflict_do_nothing(index_elements=["call_sid"])
+            for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+        }
+    )
+
+
 _CALL_ID = DriverStatement(
     select(Call.__table__.c.id).where(Call.__table__.c.call_sid == bindparam("sid"))
 )
@@ -127,8 +189,10 @@ def _apply(call: Call, step: voice.VoiceStep) -> None:
 
 
 @router.post("", summary="Voice URL: an incoming call")
-async def incoming_call(request: Request, form: Form) -> Response:
-    """The hottest path of the line: one read and one write, on the event loop."""
+async def incoming_call(request: Request) -> Response:
+    """The hottest path of the line, on the event loop: the caller looked up and the call
+    recorded together with the other calls of the same moment (`Line.gather`)."""
+    form = await verified_form(request)
     line = _line(request)
     call_sid = form_field(form, "CallSid")
     caller_phone = to_e164(form_field(form, "From", 40))
@@ -136,64 +200,65 @@ async def incoming_call(request: Request, form: Form) -> Response:
         # A loop or a flood: no ringing and no database, and still the crisis resources.
         log.warning("call rate limit reached for caller %s", mask(caller_phone))
         return twiml(voice.rate_limited(line.settings.practice))
-    return twiml(line.on_the_loop(lambda: _answer_call(line, call_sid, caller_phone)))
+    with line.database_work():
+        return twiml(await _answer_call(line, call_sid, caller_phone))
 
 
-def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
+async def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
     now = line.now()
-    # The webhook engine's autocommit: the read needs no transaction, and the usual write is
-    # one statement.
-    with line.webhook_engine.connect() as conn:
-        practice = line.practice(conn)
-        if not call_sid:
-            return voice.unknown_caller(practice).twiml
-        enrolled = enrolled_by_phone(conn, caller_phone, now) if caller_phone else None
-        if enrolled is None and caller_phone:
-            with line.sessions() as session, session.begin():
-                therapist = session.scalar(
-                    select(Therapist).where(
-                        Therapist.phone == caller_phone, Therapist.active.is_(True)
-                    )
-                )
-                if therapist is not None:  # a therapist never goes through the client flow
-                    return callbacks.menu_for(session, line, therapist, call_sid)
-        if enrolled is None:
-            step = voice.unknown_caller(practice)
-            _record_call(conn, call_sid, route=step.route, outcome=step.outcome, started_at=now)
-            return step.twiml
-        caller = enrolled.caller
-        if caller.locked_until is None and enrolled.being_called_back:
-            _record_call(
-                conn,
-                call_sid,
-                client_id=caller.client_id,
-                route=voice.COACHING,
-                outcome="being_called_back",
-                started_at=now,
+    practice = line.practice()
+    if not call_sid:
+        return voice.unknown_caller(practice).twiml
+    enrolled = await line.gather(callers_by_phone)(caller_phone) if caller_phone else None
+    if enrolled is None and caller_phone:
+        with line.sessions() as session, session.begin():
+            therapist = session.scalar(
+                select(Therapist).where(Therapist.phone == caller_phone, Therapist.active.is_(True))
             )
-            return ivr_callbacks.client_busy_with_call_back(practice)
-        step = voice.incoming(
-            caller,
-            on_call_cached(line, now),
-            call_sid,
-            now,
-            practice,
-            _urls(line),
-            skills_cached(line),
+            if therapist is not None:  # a therapist never goes through the client flow
+                return callbacks.menu_for(session, line, therapist, call_sid)
+    record = line.gather(record_calls)
+    if enrolled is None:
+        step = voice.unknown_caller(practice)
+        await record(CallStart(call_sid, step.route, step.outcome, now))
+        return step.twiml
+    caller = enrolled.caller
+    if caller.locked_until is None and enrolled.being_called_back:
+        await record(
+            CallStart(call_sid, voice.COACHING, "being_called_back", now, caller.client_id)
         )
-        record = {
-            "client_id": caller.client_id,
-            "route": step.route,
-            "outcome": step.outcome,
-            "therapist_id": step.ringing.id if step.ringing else None,
-            "started_at": now,
-        }
-        if not step.skill_key and not step.notice:
-            _record_call(conn, call_sid, **record)
-            return step.twiml
+        return ivr_callbacks.client_busy_with_call_back(practice)
+    step = voice.incoming(
+        caller,
+        on_call_cached(line, now),
+        call_sid,
+        now,
+        practice,
+        _urls(line),
+        skills_cached(line),
+    )
+    start = CallStart(
+        call_sid,
+        step.route or voice.COACHING,
+        step.outcome,
+        now,
+        caller.client_id,
+        step.ringing.id if step.ringing else None,
+    )
+    if not step.skill_key and not step.notice:
+        await record(start)
+        return step.twiml
     # Nobody to ring: the call record, the skill offered and the therapist's text, together.
     with line.sessions() as session, session.begin():
-        call_id = _record_call(session.connection(), call_sid, **record)
+        call_id = _record_call(
+            session.connection(),
+            call_sid,
+            route=start.route,
+            outcome=start.outcome,
+            started_at=now,
+            client_id=start.client_id,
+            therapist_id=start.therapist_id,
+        )
         if step.skill_key:
             SET_LAST_SKILL.execute(
                 session.connection(), {"client_id": caller.client_id, "skill": step.skill_key}
@@ -244,7 +309,8 @@ def dial_result(request: Request, form: Form) -> Response:
 @router.post("/screen", summary="The therapist's leg answers: call screening")
 def screen(request: Request, form: Form) -> Response:
     line = _line(request)
-    parent = request.query_params.get("parent", "")[:64]
+    # The therapist's leg is a child of the client's call: Twilio names it in ParentCallSid.
+    parent = form_field(form, "ParentCallSid")
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
     name = "a client"
     try:
