@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from app import jsonlog
 from app.api import router as api_router
 from app.context import Line
+from app.db import Checkpointer
 from app.ical import router as ical_router
 from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
@@ -43,9 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = NotificationWorker(line) if line.settings.run_worker else None
         if worker:
             worker.start()
+        checkpointer = Checkpointer(line.engine)
+        checkpointer.start()
         try:
             yield
         finally:
+            checkpointer.stop()
             if worker:
                 worker.stop()
             line.engine.dispose()

@@ -4,6 +4,7 @@ SQLAlchemy fails."""
 
 from __future__ import annotations
 
+import time as time_module
 from datetime import UTC, time, timedelta
 
 import pytest
@@ -12,8 +13,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.callers import CALL_BACK_SPAN, callers_statement
 from app.db import (
+    AUTOCHECKPOINT_PAGES,
+    Base,
+    Checkpointer,
     DriverStatement,
     InsertOnce,
+    make_engine,
 )
 from app.models import Call, CheckIn, CoachingHours, Lockout, Message, Therapist
 from ivr.callbacks import CALLING_BACK, THERAPIST
@@ -168,3 +173,37 @@ def test_a_dropped_connection_is_invalidated_with_its_pool(line, db, people, dat
     assert dropped.value.connection_invalidated
     with line.webhook_engine.connect() as conn:  # the other dead one went with the pool
         assert ENROLLED_BY_PHONE.first(conn, params).name == "Riley Tran"
+
+
+def test_sqlite_checkpoints_in_a_thread_of_its_own_not_in_a_webhooks_commit(tmp_path):
+    """A commit checkpoints SQLite's write-ahead log only far past what the service's own
+    checkpointing thread lets it grow to, so no webhook's commit pays for the copy back."""
+    path = tmp_path / "line.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == (
+                AUTOCHECKPOINT_PAGES
+            )
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Therapist.__table__),
+                [
+                    {"name": f"T{i}", "phone": f"+1314555{i:04d}", "ical_token": f"t{i}"}
+                    for i in range(2_000)
+                ],
+            )
+        written = path.stat().st_size  # the new pages are still in the log
+        checkpointer = Checkpointer(engine, seconds=0.05)
+        checkpointer.start()
+        try:
+            deadline = time_module.monotonic() + 10
+            while path.stat().st_size == written and time_module.monotonic() < deadline:
+                time_module.sleep(0.05)
+        finally:
+            checkpointer.stop()
+        assert path.stat().st_size > written  # copied back into the database file
+        assert not checkpointer._thread.is_alive()
+    finally:
+        engine.dispose()
