@@ -90,11 +90,12 @@ def written(url: str, before: dict[str, int]) -> dict[str, int]:
 # --- the profile's named costs -------------------------------------------------------------
 
 # The incoming-call path (app/twilio/voice.py): `incoming_call` (async, on the event loop)
-# checks the rate limit, then `Line.on_the_loop` runs `_answer_call` inline: one autocommitted
-# connection, the practice's settings, the caller in one Core statement
-# (`app.callers.enrolled_by_phone`), who is on call and the skills (both cached), the flow
-# (`ivr.voice.incoming`) and the call record (`_record_call`, one INSERT); only a call with
-# nobody to ring opens a session (record, skill offered and missed-call text together).
+# checks the signature and the rate limit, then `_answer_call` asks the line's `Gather`s for
+# the caller and the call record and decides between the two. The group's statements run
+# in a callback of the event loop (`Gather._answer_all`), once for every call of that turn:
+# the callers in one statement (`app.callers.callers_by_phone`), the call records in one
+# INSERT (`record_calls`). py-spy sees a resumed coroutine's frames from the handler down,
+# so the handler's share includes its code after each await; the group's work is its own.
 CALL_COSTS: harness.Costs = [
     (
         "event-loop thread: uvicorn, routing, form, signature, the handler, response",
@@ -103,33 +104,25 @@ CALL_COSTS: harness.Costs = [
     ("whole incoming_call handler (app/twilio/voice.py)", fn("incoming_call", "app/twilio")),
     ("  the per-number rate limit (RateLimits.call_allowed)", fn("call_allowed", "app/ratelimit")),
     ("  to_e164 (phonenumbers, cached)", fn("to_e164")),
-    ("  Line.on_the_loop: _answer_call, inline (no thread)", fn("on_the_loop", "app/context")),
-    (
-        "    connections: pool checkout and return",
-        any_of(
-            fn("Engine.connect", "sqlalchemy/engine"),
-            fn("Connection.execution_options", "sqlalchemy/engine"),
-            fn("Connection.close", "sqlalchemy/engine"),
-        ),
-    ),
+    ("  _answer_call: the flow between the group's answers", fn("_answer_call", "app/twilio")),
     ("    Line.practice: the practice's settings (cached)", fn("current_settings")),
-    (
-        "    enrolled_by_phone: client, therapist, hours, lockout, call-back (one statement)",
-        fn("enrolled_by_phone", "app/callers"),
-    ),
-    ("      _enrolled: the rows as the flow's caller", fn("_enrolled", "app/callers")),
-    ("    _on_call: who is on call (cached)", fn("_on_call", "app/twilio/voice")),
+    ("    on_call_cached: who is on call (cached)", fn("on_call_cached", "app/oncall")),
     ("      on_call_now: rotations, overrides, shifts (not cached)", fn("on_call_now", "app/")),
-    ("    _skills: all_skills (cached)", fn("_skills", "app/twilio/voice")),
-    ("    ivr.voice.incoming: the flow and its TwiML", fn("incoming", "ivr/voice")),
-    (
-        "    _record_call: the call record, INSERT .. ON CONFLICT DO NOTHING",
-        fn("_record_call", "app/twilio/voice"),
-    ),
+    ("    ivr.voice.incoming: the flow, and its TwiML (kept)", fn("incoming", "ivr/voice")),
     ("    _notify_once: the missed-call text (nobody to ring)", fn("_notify_once")),
     ("    session commit (nobody to ring)", fn("commit", "sqlalchemy/orm")),
+    ("the group's statements (Gather._answer_all, once a turn)", fn("_answer_all", "app/gather")),
+    (
+        "  callers_by_phone: every caller of the turn (one statement)",
+        fn("callers_by_phone", "app/callers"),
+    ),
+    ("    _enrolled: the rows as the flow's caller", fn("_enrolled", "app/callers")),
+    (
+        "  record_calls: every call record of the turn (one INSERT, one commit)",
+        fn("record_calls", "app/twilio/voice"),
+    ),
     *harness.FORM_COSTS,
-    ("  one HMAC over the configured URL", fn("compute_signature", "request_validator")),
+    ("  one HMAC over the configured URL", fn("expected_signature", "app/twilio")),
     ("  RequestValidator.validate (when that does not match)", fn("validate", "request_validator")),
     *harness.SQLALCHEMY_COSTS,
     (

@@ -144,6 +144,10 @@ SQLALCHEMY_COSTS: Costs = [
         ),
     ),
     (
+        "DriverStatement: the hot statements on the driver (the database's work inside)",
+        fn("DriverStatement.all", "app/db"),
+    ),
+    (
         "  new connections (connect, and SQLite's PRAGMAs)",
         any_of(fn("connect", "sqlalchemy/engine/default"), fn("_sqlite_pragmas", "app/db")),
     ),

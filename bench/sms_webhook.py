@@ -27,7 +27,7 @@ from app.models import Call, CheckIn, Message, Success
 from app.settings import Settings
 from bench import harness, load
 from bench.harness import Options, StateResult, Webhook
-from bench.profiling import any_of, fn, in_file
+from bench.profiling import fn, in_file
 from bench.seed import Seeded, phone_numbers, seed_text_history
 from bench.serve import line_settings
 
@@ -229,40 +229,40 @@ def written(url: str, before: dict[str, int]) -> dict[str, int]:
 # --- the profile's named costs -------------------------------------------------------------
 
 # The text handler's (app/twilio/sms.py), then what every webhook has (harness): edit the
-# handler's lines here when it changes.
+# handler's lines here when it changes. The texts of one turn of the event loop are answered
+# together in a loop callback (`Gather._answer_all` running `answer_texts`): who texted in
+# one statement, then every text's rows in one transaction.
 SMS_COSTS: harness.Costs = [
     (
         "event-loop thread: uvicorn, routing, form, signature, response",
         fn("_run_module_as_main", "runpy"),
     ),
-    ("thread-pool workers: the sync endpoint, and the hop to it", fn("WorkerThread.run", "anyio/")),
     ("whole incoming_text handler (app/twilio/sms.py)", fn("incoming_text", "app/twilio")),
+    ("  the per-number rate limit", fn("text_allowed")),
+    ("  to_e164 (phonenumbers, cached)", fn("to_e164")),
+    ("  message_twiml: the reply's TwiML", fn("message_twiml")),
+    ("the group's work (Gather._answer_all running answer_texts)", fn("_answer_all", "app/gather")),
     (
-        "  the client, their therapist, lockout (enrolled_by_phone / client_by_phone)",
-        any_of(fn("enrolled_by_phone"), fn("client_by_phone"), fn("as_caller")),
+        "  texters_by_phone: the clients, therapists, lockouts, check-ins (one statement)",
+        fn("texters_by_phone", "app/callers"),
     ),
-    ("  Session.get (the Client row)", fn("get", "sqlalchemy/orm/session")),
-    ("  _open_check_in: the client's open check-in", fn("_open_check_in")),
-    ("  all_skills: practice_skills query + library", fn("all_skills")),
-    ("  Line.practice: the practice's settings read per request", fn("current_settings")),
-    ("  handle_sms: the text flow (ivr/)", fn("handle_sms", "ivr/")),
-    ("    classify: what the text means (ivr/texts)", fn("classify", "ivr/texts")),
-    ("  _apply: check-in, rating, success, notice", fn("_apply", "app/twilio/sms")),
-    ("    _queue_success_digest: today's digest lookup", fn("_queue_success_digest")),
+    ("  _therapists_by_phone: senders who are therapists", fn("_therapists_by_phone")),
+    ("  Line.practice: the practice's settings (cached)", fn("current_settings")),
+    ("  all_skills: practice_skills query + library (cached)", fn("all_skills")),
+    ("  _answer_text: one text's decision and rows", fn("_answer_text", "app/twilio/sms")),
+    ("    handle_sms: the text flow (ivr/)", fn("handle_sms", "ivr/")),
+    ("      classify: what the text means (ivr/texts)", fn("classify", "ivr/texts")),
+    ("    _record_inbound: the inbound text, once per MessageSid", fn("_record_inbound")),
+    ("    _save_reply: the reply's row", fn("_save_reply")),
+    ("    _digest_due: today's success digest lookup", fn("_digest_due")),
     ("    queue_text: opted-out lookup + the queued row", fn("queue_text", "app/notify")),
     ("    on_call_now (crisis notices)", fn("on_call_now", "app/")),
-    ("  session flush (the inbound row, for the reply's reply_to_id)", fn("flush", "orm/session")),
-    ("  session commit (flush + COMMIT)", fn("commit", "sqlalchemy/orm")),
-    ("  message_twiml: the reply's TwiML", fn("message_twiml")),
-    ("  the per-number rate limit (limits)", fn("text_allowed")),
-    ("  to_e164 (phonenumbers)", fn("to_e164")),
+    ("  the group's transaction: commit", fn("commit", "sqlalchemy/engine")),
     *harness.FORM_COSTS,
-    ("  RequestValidator.validate (HMAC and URL variants)", fn("validate", "request_validator")),
+    ("  one HMAC over the configured URL", fn("expected_signature", "app/twilio")),
+    ("  RequestValidator.validate (when that does not match)", fn("validate", "request_validator")),
     *harness.SQLALCHEMY_COSTS,
-    (
-        "  connection checkout (pool, pre-ping)",
-        any_of(fn("_checkout", "sqlalchemy/pool"), fn("do_ping", "sqlalchemy/engine")),
-    ),
+    ("  connection checkout (pool)", fn("_checkout", "sqlalchemy/pool")),
     *harness.FRAMEWORK_COSTS,
     ("anyio thread pool hop", in_file("anyio/")),
 ]
