@@ -326,9 +326,14 @@ class CheckIn(Base):
     """A short diary-card check-in by text: asked, and perhaps answered, before it expires."""
 
     __tablename__ = "check_ins"
+    __table_args__ = (
+        # "The client's open check-in", asked on every incoming text: straight to it, however
+        # many check-ins the client has answered (it walked all of them, 0.3 ms at 300).
+        Index("ix_check_ins_client_open", "client_id", "answered_at", "asked_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     urge_rating: Mapped[int | None] = mapped_column(SmallInteger)
