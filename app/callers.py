@@ -186,14 +186,9 @@ def _rows_by_phone(
     return by_phone
 
 
-def callers_by_phone(line: Line, phones: list[str]) -> list[Enrolled | None]:
-    """The enrolled client with each of these numbers (None: no client's), in one statement.
-
-    The incoming calls of one turn of the event loop are looked up together through
-    `Line.gather(callers_by_phone)`: on a busy line one round trip answers them all."""
-    with line.webhook_engine.connect() as conn:
-        by_phone = _rows_by_phone(conn, phones, line.now())
-    return [_enrolled(by_phone[phone]) if phone in by_phone else None for phone in phones]
+def callers_by_phone(conn: Connection, phones: list[str], now: datetime) -> dict[str, Enrolled]:
+    """The enrolled clients among these numbers, in one statement."""
+    return {phone: _enrolled(rows) for phone, rows in _rows_by_phone(conn, phones, now).items()}
 
 
 def texters_by_phone(conn: Connection, phones: list[str], now: datetime) -> dict[str, Texter]:
@@ -209,6 +204,30 @@ def texters_by_phone(conn: Connection, phones: list[str], now: datetime) -> dict
         )
         texters[phone] = Texter(_enrolled(rows), check_in)
     return texters
+
+
+@dataclass(frozen=True)
+class TherapistByPhone:
+    id: int
+    active: bool
+
+
+@cache
+def _therapists_statement(count: int) -> DriverStatement:
+    therapists = TherapistRow.__table__.c
+    numbers = [bindparam(f"phone_{i}", type_=therapists.phone.type) for i in range(count)]
+    return DriverStatement(
+        select(therapists.id, therapists.phone, therapists.active).where(
+            therapists.phone.in_(numbers)
+        )
+    )
+
+
+def therapists_by_phone(conn: Connection, phones: list[str]) -> dict[str, TherapistByPhone]:
+    """The therapists among these numbers (calling or texting the line), in one statement."""
+    params = {f"phone_{i}": phone for i, phone in enumerate(phones)}
+    rows = _therapists_statement(len(phones)).all(conn, params)
+    return {row.phone: TherapistByPhone(row.id, bool(row.active)) for row in rows}
 
 
 # The skill offered to a client, so that the next one differs.

@@ -315,7 +315,7 @@ def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line
 def test_a_bug_does_not_stop_the_next_call_from_ringing(driver, people, monkeypatch):
     import app.twilio.voice as voice_routes
 
-    def broken(line, phones):
+    def broken(conn, phones, now):
         return 1 / 0
 
     real = voice_routes.callers_by_phone

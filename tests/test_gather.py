@@ -17,7 +17,7 @@ import app.twilio.voice as voice_routes
 from app.callers import callers_by_phone
 from app.gather import Gather
 from app.models import Call, CheckIn, Client, Message
-from app.twilio.voice import CallStart, record_calls
+from app.twilio.voice import CallStart, _record_starts
 from tests.conftest import AUTH_TOKEN, NOW, PUBLIC_BASE_URL
 
 RILEY, JORDAN, STRANGER = "+13145550142", "+13145550143", "+13145550199"
@@ -97,15 +97,19 @@ def test_a_caller_that_went_away_does_not_stop_the_others():
 
 
 def test_every_caller_of_a_group_is_found_in_one_statement(line, people):
-    found = callers_by_phone(line, [RILEY, STRANGER, JORDAN, RILEY])
-    assert [f.caller.name if f else None for f in found] == [
-        "Riley Tran",
-        None,
-        "Jordan Pike",
-        "Riley Tran",
-    ]
-    assert found[0].caller.primary.name == "Dana Whitfield"
-    assert found[2].caller.primary.name == "Marcus Oyelaran"
+    with line.webhook_engine.connect() as conn:
+        found = callers_by_phone(conn, [RILEY, STRANGER, JORDAN, RILEY], NOW)
+    assert {phone: f.caller.name for phone, f in found.items()} == {
+        RILEY: "Riley Tran",
+        JORDAN: "Jordan Pike",
+    }
+    assert found[RILEY].caller.primary.name == "Dana Whitfield"
+    assert found[JORDAN].caller.primary.name == "Marcus Oyelaran"
+
+
+def record_calls(line, starts):
+    with line.webhook_engine.connect() as conn:
+        return _record_starts(conn, starts)
 
 
 def test_call_records_of_a_group_are_one_insert_and_a_retry_keeps_the_first(line, db, people):
@@ -192,9 +196,9 @@ def groups(monkeypatch) -> list[list[str]]:
     """The numbers each caller lookup was asked for, one list per statement."""
     seen: list[list[str]] = []
 
-    def counted(line, phones):
+    def counted(conn, phones, now):
         seen.append(list(phones))
-        return callers_by_phone(line, phones)
+        return callers_by_phone(conn, phones, now)
 
     monkeypatch.setattr(voice_routes, "callers_by_phone", counted)
     return seen
@@ -213,7 +217,7 @@ def test_calls_arriving_together_are_answered_as_each_would_be_alone(app, db, pe
             assert "This line is for clients" in answer.text and "<Dial" not in answer.text
         else:
             assert f">{rung}</Number>" in answer.text
-    assert groups == [callers]  # one lookup for the five
+    assert groups == [sorted(set(callers))]  # one lookup for the five
     assert db.scalar(select(func.count()).select_from(Call)) == 5
     outcomes = dict(db.execute(select(Call.call_sid, Call.outcome)).all())
     assert outcomes[f"CA{2:032x}"] == "crisis_resources"
@@ -277,3 +281,21 @@ def test_a_text_that_fails_fails_alone(app, db, people, monkeypatch):
     assert "988" in answers[1].text  # the crisis resources, and nothing of it saved
     inbound = db.scalars(select(Message.body).where(Message.direction == "inbound")).all()
     assert inbound == ["check-in"]
+
+
+def test_a_call_whose_record_fails_hears_the_crisis_resources_alone(app, db, people, monkeypatch):
+    real = voice_routes._record_starts
+
+    def jordans_fails(conn, starts):
+        results = real(conn, [s for s in starts if s.client_id != people["jordan"]])
+        failure = IntegrityError("INSERT", {}, Exception("client deleted"))
+        by_sid = iter(results)
+        return [failure if s.client_id == people["jordan"] else next(by_sid) for s in starts]
+
+    monkeypatch.setattr(voice_routes, "_record_starts", jordans_fails)
+    riley, jordan = post_together(
+        app, "/twilio/voice", [incoming_call(1, RILEY), incoming_call(2, JORDAN)]
+    )
+    assert ">+13145550111</Number>" in riley.text
+    assert "<Dial" not in jordan.text and "9 8 8" in jordan.text
+    assert db.scalars(select(Call.call_sid)).all() == [f"CA{1:032x}"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,7 +29,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.callers import SET_LAST_SKILL, Texter, skills_cached, texters_by_phone
+from app.callers import (
+    SET_LAST_SKILL,
+    Texter,
+    skills_cached,
+    texters_by_phone,
+    therapists_by_phone,
+)
 from app.context import Line
 from app.db import DriverStatement, InsertOnce
 from app.models import CheckIn, Client, Message, Success, Therapist
@@ -221,7 +226,7 @@ def _answer_round(
             texters = texters_by_phone(conn, senders, now)
             strangers = [s for s in senders if s not in texters]
             if strangers:
-                therapists = _therapists_by_phone(conn, strangers)
+                therapists = {p: t.id for p, t in therapists_by_phone(conn, strangers).items()}
 
     def answer(conn: Connection, text: IncomingText) -> str | None:
         sender = text.sender or ""
@@ -247,23 +252,6 @@ def _answer_round(
         except Exception as exc:
             replies.append(exc)
     return replies
-
-
-@cache
-def _therapists_by_phone_statement(count: int) -> DriverStatement:
-    therapists = Therapist.__table__.c
-    numbers = [bindparam(f"phone_{i}", type_=therapists.phone.type) for i in range(count)]
-    return DriverStatement(
-        select(therapists.id, therapists.phone).where(therapists.phone.in_(numbers))
-    )
-
-
-def _therapists_by_phone(conn: Connection, phones: list[str]) -> dict[str, int]:
-    """The therapists' ids among these numbers, in one statement."""
-    params = {f"phone_{i}": phone for i, phone in enumerate(phones)}
-    return {
-        row.phone: row.id for row in _therapists_by_phone_statement(len(phones)).all(conn, params)
-    }
 
 
 def _answer_text(

@@ -22,7 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.callers import SET_LAST_SKILL, callers_by_phone, enrolled_by_id, skills_cached
+from app.callers import (
+    SET_LAST_SKILL,
+    Enrolled,
+    TherapistByPhone,
+    callers_by_phone,
+    enrolled_by_id,
+    skills_cached,
+    therapists_by_phone,
+)
 from app.context import Line
 from app.db import DriverStatement, InsertOnce
 from app.errors import describe
@@ -35,7 +43,7 @@ from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import callbacks as ivr_callbacks
 from ivr import voice
-from ivr.scripts import first_name
+from ivr.scripts import Practice, first_name
 
 log = logging.getLogger("coachline.voice")
 
@@ -72,26 +80,27 @@ class CallStart:
     therapist_id: int | None = None
 
 
-def record_calls(line: Line, starts: list[CallStart]) -> list[None]:
-    """The call records of one turn of the event loop, in one INSERT: one round trip and one
-    commit for them all (`Line.gather(record_calls)`). A CallSid already recorded (Twilio
-    retried the webhook) keeps its first record. When the group breaks a constraint (a
-    client deleted in the meantime), each is written alone, so only that call fails."""
-    with line.webhook_engine.connect() as conn:
+def _record_starts(conn: Connection, starts: list[CallStart]) -> list[IntegrityError | None]:
+    """The call records of a group, in one INSERT: one round trip and one commit for them all.
+    A CallSid already recorded (Twilio retried the webhook) keeps its first record. When the
+    group breaks a constraint (a client deleted in the meantime), each is written alone, so
+    that only that call fails."""
+    if not starts:
+        return []
+    try:
+        _insert_calls(len(starts)).execute(conn, _call_rows(starts))
+        return [None] * len(starts)
+    except IntegrityError:
+        if len(starts) == 1:
+            raise
+    failed: list[IntegrityError | None] = []
+    for start in starts:
         try:
-            _insert_calls(len(starts)).execute(conn, _call_rows(starts))
-            return [None] * len(starts)
-        except IntegrityError:
-            if len(starts) == 1:
-                raise
-        results: list = []
-        for start in starts:
-            try:
-                _insert_calls(1).execute(conn, _call_rows([start]))
-                results.append(None)
-            except IntegrityError as exc:
-                results.append(exc)
-        return results
+            _insert_calls(1).execute(conn, _call_rows([start]))
+            failed.append(None)
+        except IntegrityError as exc:
+            failed.append(exc)
+    return failed
 
 
 def _call_rows(starts: list[CallStart]) -> dict[str, Any]:
@@ -188,76 +197,130 @@ def _apply(call: Call, step: voice.VoiceStep) -> None:
         call.therapist_id = step.ringing.id
 
 
+@dataclass(frozen=True)
+class IncomingCall:
+    call_sid: str
+    caller: str | None  # E.164, or None when Twilio's From is no phone number
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A group's answer to one incoming call: what the caller hears, the call recorded; or
+    what is left for the webhook to do in a transaction of its own (rare: a therapist calling
+    in, or a client nobody can be rung for)."""
+
+    twiml: str | None = None
+    therapist_id: int | None = None  # a therapist: their call-back menu
+    caller: voice.Caller | None = None  # nobody to ring: the wait-time script's step
+    waiting: voice.VoiceStep | None = None
+
+
 @router.post("", summary="Voice URL: an incoming call")
 async def incoming_call(request: Request) -> Response:
-    """The hottest path of the line, on the event loop: the caller looked up and the call
-    recorded together with the other calls of the same moment (`Line.gather`)."""
+    """The hottest path of the line, on the event loop: answered together with the other
+    calls of the same moment (`answer_calls`)."""
     form = await verified_form(request)
     line = _line(request)
-    call_sid = form_field(form, "CallSid")
-    caller_phone = to_e164(form_field(form, "From", 40))
-    if not line.rate_limits.call_allowed(caller_phone or form_field(form, "From", 40)):
+    call = IncomingCall(form_field(form, "CallSid"), to_e164(form_field(form, "From", 40)))
+    if not line.rate_limits.call_allowed(call.caller or form_field(form, "From", 40)):
         # A loop or a flood: no ringing and no database, and still the crisis resources.
-        log.warning("call rate limit reached for caller %s", mask(caller_phone))
+        log.warning("call rate limit reached for caller %s", mask(call.caller))
         return twiml(voice.rate_limited(line.settings.practice))
     with line.database_work():
-        return twiml(await _answer_call(line, call_sid, caller_phone))
+        answered = await line.gather(answer_calls)(call)
+        if answered.twiml is not None:
+            return twiml(answered.twiml)
+        if answered.therapist_id is not None:
+            with line.sessions() as session, session.begin():
+                therapist = session.get(Therapist, answered.therapist_id)
+                assert therapist is not None
+                return twiml(callbacks.menu_for(session, line, therapist, call.call_sid))
+        assert answered.caller is not None and answered.waiting is not None
+        return twiml(_wait_for_call_back(line, call.call_sid, answered.caller, answered.waiting))
 
 
-async def _answer_call(line: Line, call_sid: str, caller_phone: str | None) -> str:
+def answer_calls(line: Line, calls: list[IncomingCall]) -> list[Answered | Exception]:
+    """The incoming calls of one turn of the event loop (`Line.gather(answer_calls)`): every
+    caller looked up in one statement, each call decided by the flow (`ivr.voice`), and
+    every call record written in one INSERT, all on one connection. Each call is decided as
+    it would be alone; a call whose record breaks a constraint fails alone."""
     now = line.now()
     practice = line.practice()
-    if not call_sid:
-        return voice.unknown_caller(practice).twiml
-    enrolled = await line.gather(callers_by_phone)(caller_phone) if caller_phone else None
-    if enrolled is None and caller_phone:
-        with line.sessions() as session, session.begin():
-            therapist = session.scalar(
-                select(Therapist).where(Therapist.phone == caller_phone, Therapist.active.is_(True))
+    phones = sorted({c.caller for c in calls if c.caller})
+    with line.webhook_engine.connect() as conn:
+        clients = callers_by_phone(conn, phones, now) if phones else {}
+        strangers = [p for p in phones if p not in clients]
+        therapists = therapists_by_phone(conn, strangers) if strangers else {}
+        answers: list[Answered | Exception] = []
+        starts: list[tuple[int, CallStart]] = []
+        for call in calls:
+            answered, start = _decide(
+                line, call, clients.get(call.caller or ""), therapists, now, practice
             )
-            if therapist is not None:  # a therapist never goes through the client flow
-                return callbacks.menu_for(session, line, therapist, call_sid)
-    record = line.gather(record_calls)
+            if start is not None:
+                starts.append((len(answers), start))
+            answers.append(answered)
+        for (i, _), failed in zip(
+            starts, _record_starts(conn, [s for _, s in starts]), strict=True
+        ):
+            if failed is not None:
+                answers[i] = failed
+    return answers
+
+
+def _decide(
+    line: Line,
+    call: IncomingCall,
+    enrolled: Enrolled | None,
+    therapists: dict[str, TherapistByPhone],
+    now: datetime,
+    practice: Practice,
+) -> tuple[Answered, CallStart | None]:
+    """One call's answer, and the record it writes with its group (None: none, or not yet)."""
+    if not call.call_sid:
+        return Answered(twiml=voice.unknown_caller(practice).twiml), None
     if enrolled is None:
+        therapist = therapists.get(call.caller or "")
+        if therapist is not None and therapist.active:  # never through the client flow
+            return Answered(therapist_id=therapist.id), None
         step = voice.unknown_caller(practice)
-        await record(CallStart(call_sid, step.route, step.outcome, now))
-        return step.twiml
+        return Answered(twiml=step.twiml), CallStart(call.call_sid, step.route, step.outcome, now)
     caller = enrolled.caller
     if caller.locked_until is None and enrolled.being_called_back:
-        await record(
-            CallStart(call_sid, voice.COACHING, "being_called_back", now, caller.client_id)
+        return (
+            Answered(twiml=ivr_callbacks.client_busy_with_call_back(practice)),
+            CallStart(call.call_sid, voice.COACHING, "being_called_back", now, caller.client_id),
         )
-        return ivr_callbacks.client_busy_with_call_back(practice)
     step = voice.incoming(
         caller,
         on_call_cached(line, now),
-        call_sid,
+        call.call_sid,
         now,
         practice,
         _urls(line),
         skills_cached(line),
     )
-    start = CallStart(
-        call_sid,
-        step.route or voice.COACHING,
-        step.outcome,
-        now,
-        caller.client_id,
-        step.ringing.id if step.ringing else None,
+    if step.skill_key or step.notice:
+        return Answered(caller=caller, waiting=step), None
+    ringing = step.ringing.id if step.ringing else None
+    record = CallStart(
+        call.call_sid, step.route or voice.COACHING, step.outcome, now, caller.client_id, ringing
     )
-    if not step.skill_key and not step.notice:
-        await record(start)
-        return step.twiml
-    # Nobody to ring: the call record, the skill offered and the therapist's text, together.
+    return Answered(twiml=step.twiml), record
+
+
+def _wait_for_call_back(
+    line: Line, call_sid: str, caller: voice.Caller, step: voice.VoiceStep
+) -> str:
+    """Nobody to ring: the call record, the skill offered and the therapist's text, together."""
     with line.sessions() as session, session.begin():
         call_id = _record_call(
             session.connection(),
             call_sid,
-            route=start.route,
-            outcome=start.outcome,
-            started_at=now,
-            client_id=start.client_id,
-            therapist_id=start.therapist_id,
+            route=step.route or voice.COACHING,
+            outcome=step.outcome,
+            started_at=line.now(),
+            client_id=caller.client_id,
         )
         if step.skill_key:
             SET_LAST_SKILL.execute(
