@@ -18,7 +18,7 @@ from app.ical import router as ical_router
 from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
-from app.twilio.webhooks import router as twilio_router
+from app.twilio import webhooks
 from app.web import install as install_dashboard
 from app.worker import NotificationWorker
 
@@ -70,8 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
-    # Twilio's webhooks first: the router tries routes in order, and a caller waits on these.
-    app.include_router(twilio_router)
+    webhooks.install(app)
     app.include_router(api_router)
     app.include_router(ical_router)
     install_dashboard(app, line)
