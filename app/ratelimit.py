@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 from limits import parse
@@ -29,7 +28,9 @@ class MovingWindow:
         self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.limit, self.window, self._clock = limit, window, clock
-        self._hits: dict[str, deque[float]] = {}
+        # A number's hits in the window, oldest first: a plain list (at most `limit` items)
+        # costs a sixth of a deque's memory, which counts when a flood brings many numbers.
+        self._hits: dict[str, list[float]] = {}
         self._lock = threading.Lock()
         self._next_sweep = clock() + window
 
@@ -42,9 +43,12 @@ class MovingWindow:
                 self._next_sweep = now + self.window
             hits = self._hits.get(key)
             if hits is None:
-                hits = self._hits[key] = deque()
-            while hits and hits[0] <= since:
-                hits.popleft()
+                hits = self._hits[key] = []
+            expired = 0
+            while expired < len(hits) and hits[expired] <= since:
+                expired += 1
+            if expired:
+                del hits[:expired]
             if len(hits) >= self.limit:
                 return False
             hits.append(now)
