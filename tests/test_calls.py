@@ -433,3 +433,16 @@ def test_the_practice_changes_from_the_dashboard_take_effect_on_the_next_call(dr
     assert result.said[0] == "Hello from Gateway DBT."
     assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in result.text
     assert "within 2 hours" in result.text
+
+
+@pytest.mark.parametrize("raw", ["+13145550142", "+266696687", "+1314555014", "anonymous", ""])
+def test_the_number_a_caller_is_looked_up_by(raw):
+    """Twilio's E.164 From is looked up as it is (a stored number was checked when saved, so
+    an invalid one matches nobody); anything else is parsed, and no number is None."""
+    from app.phones import caller_number, to_e164
+
+    looked_up = caller_number(raw)
+    if raw.startswith("+"):
+        assert looked_up == raw
+    else:
+        assert looked_up is None and to_e164(raw) is None

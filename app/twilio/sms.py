@@ -41,7 +41,7 @@ from app.db import DriverStatement, InsertOnce
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
 from app.oncall import on_call_cached
-from app.phones import mask, to_e164
+from app.phones import caller_number, mask
 from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
@@ -166,7 +166,7 @@ async def incoming_text(request: Request) -> Response:
     line: Line = request.app.state.line
     text = IncomingText(
         form_field(form, "MessageSid"),
-        to_e164(form_field(form, "From", 40)),
+        caller_number(form_field(form, "From", 40)),
         form_field(form, "Body", MAX_BODY),
     )
     if not line.rate_limits.text_allowed(text.sender or form_field(form, "From", 40)):

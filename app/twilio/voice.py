@@ -37,7 +37,7 @@ from app.errors import describe
 from app.models import Call, Client, Message, Therapist
 from app.notify import queue_text
 from app.oncall import on_call_cached
-from app.phones import mask, to_e164
+from app.phones import caller_number, mask
 from app.twilio import callbacks
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
@@ -221,7 +221,7 @@ async def incoming_call(request: Request) -> Response:
     calls of the same moment (`answer_calls`)."""
     form = await verified_form(request)
     line = _line(request)
-    call = IncomingCall(form_field(form, "CallSid"), to_e164(form_field(form, "From", 40)))
+    call = IncomingCall(form_field(form, "CallSid"), caller_number(form_field(form, "From", 40)))
     if not line.rate_limits.call_allowed(call.caller or form_field(form, "From", 40)):
         # A loop or a flood: no ringing and no database, and still the crisis resources.
         log.warning("call rate limit reached for caller %s", mask(call.caller))
