@@ -19,6 +19,7 @@ GSM7_BASIC = frozenset(
 )
 # The extension table: each costs two septets (escape + character).
 GSM7_EXTENSION = frozenset("\f^{}\\[]~|€")
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 SINGLE_SEGMENT_SEPTETS = 160
 CONCAT_SEGMENT_SEPTETS = 153  # the rest of 160 holds the concatenation header
@@ -76,7 +77,7 @@ _FOLD = {
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM-7 default alphabet or its extension table."""
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return _GSM7.issuperset(text)  # in C: every reply is checked
 
 
 def _septets(ch: str) -> int:
