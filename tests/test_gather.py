@@ -5,6 +5,7 @@ for every text, and nothing a caller hears or a texter reads depends on who else
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import httpx
@@ -23,6 +24,13 @@ from tests.conftest import AUTH_TOKEN, NOW, PUBLIC_BASE_URL
 RILEY, JORDAN, STRANGER = "+13145550142", "+13145550143", "+13145550199"
 
 
+def run(main):
+    """`asyncio.run(main())` in a thread of its own: the browser tests' Playwright leaves
+    an event loop marked running in the main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, main()).result()
+
+
 # --- Gather itself ---------------------------------------------------------------------------
 
 
@@ -39,7 +47,7 @@ def test_keys_of_one_turn_are_answered_by_one_call():
         alone = await gather(4)
         return together, alone
 
-    assert asyncio.run(main()) == ([10, 20, 30], 40)
+    assert run(main) == ([10, 20, 30], 40)
     assert groups == [[1, 2, 3], [4]]
 
 
@@ -54,7 +62,7 @@ def test_a_group_is_at_most_most_keys():
         gather = Gather(asyncio.get_running_loop(), answer, most=2)
         return await asyncio.gather(*(gather(k) for k in range(5)))
 
-    assert asyncio.run(main()) == [0, 1, 2, 3, 4]
+    assert run(main) == [0, 1, 2, 3, 4]
     assert groups == [[0, 1], [2, 3], [4]]
 
 
@@ -70,7 +78,7 @@ def test_an_exception_answers_only_its_own_key_and_a_failure_every_key():
         failed = await asyncio.gather(gather(0), gather(5), return_exceptions=True)
         return mixed, failed
 
-    mixed, failed = asyncio.run(main())
+    mixed, failed = run(main)
     assert mixed[0] == 1 and isinstance(mixed[1], ValueError) and mixed[2] == 3
     assert all(isinstance(f, RuntimeError) for f in failed)
 
@@ -80,7 +88,7 @@ def test_a_wrong_number_of_answers_leaves_no_caller_waiting():
         gather = Gather(asyncio.get_running_loop(), lambda keys: keys[:1])
         return await asyncio.gather(gather(1), gather(2), return_exceptions=True)
 
-    assert all(isinstance(r, RuntimeError) for r in asyncio.run(main()))
+    assert all(isinstance(r, RuntimeError) for r in run(main))
 
 
 def test_a_caller_that_went_away_does_not_stop_the_others():
@@ -90,7 +98,7 @@ def test_a_caller_that_went_away_does_not_stop_the_others():
         gone.cancel()
         return await kept
 
-    assert asyncio.run(main()) == 2
+    assert run(main) == 2
 
 
 # --- the incoming call's two statements --------------------------------------------------------
@@ -166,7 +174,7 @@ def post_together(app, path: str, many: list[dict[str, str]]) -> list[httpx.Resp
                 )
             )
 
-    return asyncio.run(main())
+    return run(main)
 
 
 def incoming_call(n: int, caller: str) -> dict[str, str]:
