@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,3 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 app = create_app()
+# What importing and building the service made lives as long as the process: left out of
+# every garbage collection from here on. A full collection walked it all, an 83 ms stall of
+# the event loop, and so of every call in flight, measured on the benchmark's line.
+gc.freeze()

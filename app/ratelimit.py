@@ -28,9 +28,11 @@ class MovingWindow:
         self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.limit, self.window, self._clock = limit, window, clock
-        # A number's hits in the window, oldest first: a plain list (at most `limit` items)
-        # costs a sixth of a deque's memory, which counts when a flood brings many numbers.
-        self._hits: dict[str, list[float]] = {}
+        # A number's hits in the window, oldest first, as a tuple (at most `limit` items): a
+        # sixth of a deque's memory, which counts when a flood brings many numbers, and
+        # nothing the garbage collector walks (a tuple of floats is untracked), where a
+        # list each made every full collection longer.
+        self._hits: dict[str, tuple[float, ...]] = {}
         self._lock = threading.Lock()
         self._next_sweep = clock() + window
 
@@ -41,17 +43,15 @@ class MovingWindow:
             if now >= self._next_sweep:
                 self._hits = {k: h for k, h in self._hits.items() if h and h[-1] > since}
                 self._next_sweep = now + self.window
-            hits = self._hits.get(key)
-            if hits is None:
-                hits = self._hits[key] = []
+            hits = self._hits.get(key, ())
             expired = 0
             while expired < len(hits) and hits[expired] <= since:
                 expired += 1
-            if expired:
-                del hits[:expired]
+            hits = hits[expired:]
             if len(hits) >= self.limit:
+                self._hits[key] = hits
                 return False
-            hits.append(now)
+            self._hits[key] = (*hits, now)
             return True
 
 
