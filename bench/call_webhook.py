@@ -90,12 +90,13 @@ def written(url: str, before: dict[str, int]) -> dict[str, int]:
 # --- the profile's named costs -------------------------------------------------------------
 
 # The incoming-call path (app/twilio/voice.py): `incoming_call` (async, on the event loop)
-# checks the signature and the rate limit, then `_answer_call` asks the line's `Gather`s for
-# the caller and the call record and decides between the two. The group's statements run
-# in a callback of the event loop (`Gather._answer_all`), once for every call of that turn:
-# the callers in one statement (`app.callers.callers_by_phone`), the call records in one
-# INSERT (`record_calls`). py-spy sees a resumed coroutine's frames from the handler down,
-# so the handler's share includes its code after each await; the group's work is its own.
+# checks the signature and the rate limit and hands the call to the line's `Gather`. The
+# group's work runs in a callback of the event loop (`Gather._answer_all` running
+# `answer_calls`), once for every call of that turn: the callers in one statement
+# (`app.callers.callers_by_phone`), the flow for each (`_decide`), the call records in one
+# INSERT (`_record_starts`). Only a call with nobody to ring goes back to the handler for a
+# transaction of its own (`_wait_for_call_back`). py-spy sees the handler's coroutine and the
+# group's callback as separate stacks.
 CALL_COSTS: harness.Costs = [
     (
         "event-loop thread: uvicorn, routing, form, signature, the handler, response",
@@ -103,23 +104,23 @@ CALL_COSTS: harness.Costs = [
     ),
     ("whole incoming_call handler (app/twilio/voice.py)", fn("incoming_call", "app/twilio")),
     ("  the per-number rate limit (RateLimits.call_allowed)", fn("call_allowed", "app/ratelimit")),
-    ("  to_e164 (phonenumbers, cached)", fn("to_e164")),
-    ("  _answer_call: the flow between the group's answers", fn("_answer_call", "app/twilio")),
-    ("    Line.practice: the practice's settings (cached)", fn("current_settings")),
+    ("  caller_number / to_e164 (phonenumbers, for other caller ID)", fn("to_e164")),
+    ("  _wait_for_call_back: nobody to ring (record, skill, text)", fn("_wait_for_call_back")),
+    ("    session commit (nobody to ring)", fn("commit", "sqlalchemy/orm")),
+    ("the group's work (Gather._answer_all, once a turn)", fn("_answer_all", "app/gather")),
+    ("  Line.practice: the practice's settings (cached)", fn("current_settings")),
+    ("  _decide: each call's answer", fn("_decide", "app/twilio/voice")),
     ("    on_call_cached: who is on call (cached)", fn("on_call_cached", "app/oncall")),
     ("      on_call_now: rotations, overrides, shifts (not cached)", fn("on_call_now", "app/")),
     ("    ivr.voice.incoming: the flow, and its TwiML (kept)", fn("incoming", "ivr/voice")),
-    ("    _notify_once: the missed-call text (nobody to ring)", fn("_notify_once")),
-    ("    session commit (nobody to ring)", fn("commit", "sqlalchemy/orm")),
-    ("the group's statements (Gather._answer_all, once a turn)", fn("_answer_all", "app/gather")),
     (
         "  callers_by_phone: every caller of the turn (one statement)",
         fn("callers_by_phone", "app/callers"),
     ),
     ("    _enrolled: the rows as the flow's caller", fn("_enrolled", "app/callers")),
     (
-        "  record_calls: every call record of the turn (one INSERT, one commit)",
-        fn("record_calls", "app/twilio/voice"),
+        "  _record_starts: every call record of the turn (one INSERT, one commit)",
+        fn("_record_starts", "app/twilio/voice"),
     ),
     *harness.FORM_COSTS,
     ("  one HMAC over the configured URL", fn("expected_signature", "app/twilio")),
