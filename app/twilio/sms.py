@@ -188,11 +188,14 @@ def answer_texts(line: Line, texts: list[IncomingText]) -> list[str | None | Exc
     Each text is answered as it would be alone: a sender's second text of the moment waits
     for the first to be saved (the next round), and when the group's transaction fails on
     one text, each is done again in its own, so that only that text fails. A database that
-    cannot be reached fails them all at once."""
+    cannot be reached fails the round's texts at once."""
     now = line.now()
     replies: list[str | None | Exception] = [None] * len(texts)
     for round_ in _rounds(texts):
-        answered = _answer_round(line, [texts[i] for i in round_], now)
+        try:
+            answered = _answer_round(line, [texts[i] for i in round_], now)
+        except (OperationalError, PoolTimeout) as exc:  # only this round's texts: an earlier
+            answered = [exc] * len(round_)  # round's were saved, and get their replies
         for i, reply in zip(round_, answered, strict=True):
             replies[i] = reply
     return replies
