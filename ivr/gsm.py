@@ -75,6 +75,9 @@ _FOLD = {
 }
 
 
+_DOUBLED_SPACES = re.compile(r" {2,}")
+
+
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM-7 default alphabet or its extension table."""
     return _GSM7.issuperset(text)  # in C: every reply is checked
@@ -110,6 +113,8 @@ def segments(text: str) -> int:
 def to_gsm7(text: str) -> str:
     """`text` folded into GSM-7: smart punctuation to plain, accents dropped where the plain
     letter is GSM-7 ("Zoë" to "Zoe"), anything else (emoji, other scripts) removed."""
+    if is_gsm7(text):  # the usual reply, checked in C: nothing folds (no _FOLD key is GSM-7)
+        return _DOUBLED_SPACES.sub(" ", text).strip()
     out: list[str] = []
     for ch in text:
         ch = _FOLD.get(ch, ch)
@@ -122,7 +127,7 @@ def to_gsm7(text: str) -> str:
         if plain and is_gsm7(plain):
             out.append(plain)
     # Removed characters can leave doubled spaces behind.
-    return re.sub(r" {2,}", " ", "".join(out)).strip()
+    return _DOUBLED_SPACES.sub(" ", "".join(out)).strip()
 
 
 def clamp(text: str, limit: int = MAX_BODY_CHARS) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ivr import replies
-from ivr.gsm import MAX_BODY_CHARS, clamp, is_gsm7, segments, to_gsm7
+from ivr.gsm import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    MAX_BODY_CHARS,
+    clamp,
+    is_gsm7,
+    segments,
+    to_gsm7,
+)
 from ivr.replies import CHECK_IN_QUESTION, UnderLockout
 from ivr.scripts import CrisisLine, Practice, crisis_texted
 from ivr.skills import Skill, builtin_skills
@@ -126,6 +135,13 @@ def test_to_gsm7():
 @given(st.text())
 def test_to_gsm7_always_gives_gsm7(text):
     assert is_gsm7(to_gsm7(text))
+
+
+@given(st.text(alphabet=st.sampled_from(sorted(GSM7_BASIC | GSM7_EXTENSION))))
+def test_gsm7_text_is_kept_as_it_is(text):
+    # Text already in GSM-7 (most replies) keeps every character; only runs of spaces close
+    # up and the ends are trimmed.
+    assert to_gsm7(text) == re.sub(" {2,}", " ", text).strip()
 
 
 def test_clamp():
