@@ -20,6 +20,7 @@ from sqlalchemy import (
     Executable,
     MetaData,
     Table,
+    bindparam,
     create_engine,
     event,
 )
@@ -232,6 +233,40 @@ class DriverStatement:
         """Run a statement that returns nothing (an UPDATE, an INSERT without RETURNING)."""
         self.all(conn, params)
 
+    def execute_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        """`execute` for each of `params`, in one driver call: psycopg sends them all in one
+        round trip (pipeline mode), where one at a time each waits for its answer."""
+        self._many(conn, params, returning=False)
+
+    def all_each(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> list[list[tuple]]:
+        """`all` for each of `params`: on psycopg in one round trip (pipeline mode)."""
+        if conn.dialect.driver != "psycopg":  # sqlite3 returns no rows from executemany
+            return [self.all(conn, one) for one in params]
+        return self._many(conn, params, returning=True)
+
+    def _many(
+        self, conn: Connection, params: Sequence[Mapping[str, Any]], *, returning: bool
+    ) -> list[list[tuple]]:
+        if len(params) < 2:  # one alone is cheaper without psycopg's pipeline
+            return [self.all(conn, one) for one in params]
+        compiled = self._for(conn.dialect)
+        dbapi_connection = conn.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = None
+        try:
+            cursor = dbapi_connection.cursor()
+            args = [compiled.args(one) for one in params]
+            if not returning:
+                cursor.executemany(compiled.sql, args)
+                return []
+            cursor.executemany(compiled.sql, args, returning=True)
+            return [[compiled.row(r) for r in cursor.fetchall()] for _ in cursor.results()]
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(conn, exc, compiled.sql, cursor) from exc
+        finally:
+            if cursor is not None:
+                cursor.close()
+
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple | None:
         rows = self.all(conn, params)
         return rows[0] if rows else None
@@ -332,19 +367,58 @@ def _as_sqlalchemy_error(conn: Connection, exc: Exception, sql: str, cursor: Any
 
 class InsertOnce:
     """INSERT .. ON CONFLICT (key) DO NOTHING RETURNING id, built once for each database:
-    a webhook Twilio retries writes its row once."""
+    a webhook Twilio retries writes its row once. `many` writes a group's rows together."""
 
     def __init__(self, table: Table, key: str, columns: Sequence[str]) -> None:
-        self._insert = DriverStatement(
-            {
-                dialect: insert(table)
-                .on_conflict_do_nothing(index_elements=[key])
-                .returning(table.c.id)
-                for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-            },
-            keys=columns,
-        )
+        self._table = table
+        self._key = key
+        self._columns = tuple(columns)
+        self._one = self._statement(None)
+        self._by_count: dict[int, DriverStatement] = {}
 
     def __call__(self, conn: Connection, values: Mapping[str, Any]) -> int | None:
         """The new row's id, or None when a row with this key was already there."""
-        return self._insert.scalar(conn, values)
+        return self._one.scalar(conn, values)
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[Any, int]:
+        """The new rows' ids by key; a row whose key was already there is not among them.
+        Every row has a key of its own (NULL would match no conflict and no answer)."""
+        if not rows:
+            return {}
+        if len(rows) == 1 or conn.dialect.driver == "psycopg":
+            # On PostgreSQL the one-row statement for each row, sent together (one round
+            # trip): it stays prepared and in psycopg's cache, which a statement of many rows
+            # (more than 50 parameters) is not. On SQLite one statement of many rows is less
+            # work than many of one.
+            answers = self._one.all_each(conn, rows)
+            return {
+                row[self._key]: found[0][0]
+                for row, found in zip(rows, answers, strict=True)
+                if found
+            }
+        statement = self._by_count.get(len(rows)) or self._by_count.setdefault(
+            len(rows), self._statement(len(rows))
+        )
+        params = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in self._columns}
+        return {key: made for made, key in statement.all(conn, params)}
+
+    def _statement(self, count: int | None) -> DriverStatement:
+        """One row (bound by column name), or `count` rows (bound as column_i), returning
+        the id (and, for many rows, the key, since RETURNING keeps no order)."""
+        table = self._table
+        if count is None:
+            values: Any = None
+            returning = [table.c.id]
+        else:
+            values = [
+                {c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in self._columns}
+                for i in range(count)
+            ]
+            returning = [table.c.id, table.c[self._key]]
+        statements = {}
+        for dialect, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert)):
+            insert = make(table) if values is None else make(table).values(values)
+            statements[dialect] = insert.on_conflict_do_nothing(
+                index_elements=[self._key]
+            ).returning(*returning)
+        return DriverStatement(statements, keys=self._columns if values is None else ())

@@ -231,7 +231,7 @@ def written(url: str, before: dict[str, int]) -> dict[str, int]:
 # The text handler's (app/twilio/sms.py), then what every webhook has (harness): edit the
 # handler's lines here when it changes. The texts of one turn of the event loop are answered
 # together in a loop callback (`Gather._answer_all` running `answer_texts`): who texted in
-# one statement, then every text's rows in one transaction.
+# one statement, then every text's rows in one transaction, each kind in one statement.
 SMS_COSTS: harness.Costs = [
     (
         "event-loop thread: uvicorn, routing, form, signature, response",
@@ -249,14 +249,15 @@ SMS_COSTS: harness.Costs = [
     ("  _therapists_by_phone: senders who are therapists", fn("_therapists_by_phone")),
     ("  Line.practice: the practice's settings (cached)", fn("current_settings")),
     ("  all_skills: practice_skills query + library (cached)", fn("all_skills")),
-    ("  _answer_text: one text's decision and rows", fn("_answer_text", "app/twilio/sms")),
-    ("    handle_sms: the text flow (ivr/)", fn("handle_sms", "ivr/")),
-    ("      classify: what the text means (ivr/texts)", fn("classify", "ivr/texts")),
-    ("    _record_inbound: the inbound text, once per MessageSid", fn("_record_inbound")),
-    ("    _save_reply: the reply's row", fn("_save_reply")),
-    ("    _digest_due: today's success digest lookup", fn("_digest_due")),
+    ("  _save_round: the round's answers and rows", fn("_save_round", "app/twilio/sms")),
+    ("    _answer: each text's decision, before any write", fn("_answer", "app/twilio/sms")),
+    ("      handle_sms: the text flow (ivr/)", fn("handle_sms", "ivr/")),
+    ("        classify: what the text means (ivr/texts)", fn("classify", "ivr/texts")),
+    ("      _digest_due: today's success digest lookup", fn("_digest_due")),
+    ("      on_call_now (crisis notices)", fn("on_call_now", "app/")),
+    ("    _record_inbounds: the inbound texts, once per MessageSid", fn("_record_inbounds")),
+    ("    execute_many: the replies, then each other kind of row", fn("execute_many")),
     ("    queue_text: opted-out lookup + the queued row", fn("queue_text", "app/notify")),
-    ("    on_call_now (crisis notices)", fn("on_call_now", "app/")),
     ("  the group's transaction: commit", fn("commit", "sqlalchemy/engine")),
     *harness.FORM_COSTS,
     ("  one HMAC over the configured URL", fn("expected_signature", "app/twilio")),

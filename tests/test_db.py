@@ -115,6 +115,29 @@ def test_insert_once_writes_one_row_and_a_retry_writes_nothing(line, db, people)
     )
 
 
+def test_insert_once_many_writes_the_new_rows_of_a_group_in_one_go(line, db, people):
+    new_call = InsertOnce(Call.__table__, "call_sid", CALL_COLUMNS)
+
+    def call(n: int, outcome: str) -> dict:
+        return dict.fromkeys(CALL_COLUMNS) | {
+            "call_sid": f"CA{n:032x}",
+            "client_id": people["riley"],
+            "route": "coaching",
+            "outcome": outcome,
+            "started_at": NOW,
+        }
+
+    with line.engine.begin() as conn:
+        first = new_call.many(conn, [call(1, "ringing"), call(2, "ringing")])
+        # One already there (a retry) among new ones: only the new get an id.
+        then = new_call.many(conn, [call(2, "bridged"), call(3, "ringing"), call(4, "ringing")])
+    assert set(first) == {f"CA{1:032x}", f"CA{2:032x}"}
+    assert set(then) == {f"CA{3:032x}", f"CA{4:032x}"}
+    saved = dict(db.execute(select(Call.call_sid, Call.id)).all())
+    assert saved == first | then
+    assert db.scalar(select(Call.outcome).where(Call.call_sid == f"CA{2:032x}")) == "ringing"
+
+
 def test_it_writes_inside_the_callers_transaction(line, db, people):
     new_call = InsertOnce(Call.__table__, "call_sid", CALL_COLUMNS)
     with line.engine.connect() as conn, conn.begin() as transaction:

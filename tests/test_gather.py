@@ -17,11 +17,11 @@ from twilio.request_validator import RequestValidator
 import app.twilio.voice as voice_routes
 from app.callers import callers_by_phone
 from app.gather import Gather
-from app.models import Call, CheckIn, Client, Message
+from app.models import Call, CheckIn, Client, Message, Success
 from app.twilio.voice import CallStart, _record_starts
 from tests.conftest import AUTH_TOKEN, NOW, PUBLIC_BASE_URL
 
-RILEY, JORDAN, STRANGER = "+13145550142", "+13145550143", "+13145550199"
+RILEY, JORDAN, SAM, STRANGER = "+13145550142", "+13145550143", "+13145550144", "+13145550199"
 
 
 def run(main):
@@ -267,6 +267,38 @@ def test_a_senders_second_text_of_the_moment_sees_what_the_first_changed(app, db
     assert "0-5" not in answers[1].text  # not asked again: the rating was taken
     rated = db.scalars(select(CheckIn.urge_rating)).all()
     assert rated == [2]
+
+
+def test_two_wins_for_one_therapist_of_the_moment_queue_one_digest(app, db, people):
+    """Riley and Sam (both Dana's) text a win together: both wins are saved, and Dana gets
+    one text that there are wins to read, as if they had come a minute apart."""
+    db.add(Client(name="Sam Okafor", phone="+13145550144", therapist_id=people["dana"]))
+    db.commit()
+    answers = post_together(
+        app,
+        "/twilio/sms",
+        [incoming_text(1, RILEY, "win: went to group"), incoming_text(2, SAM, "win: TIPP")],
+    )
+    assert all("Thank you for sharing your win" in a.text for a in answers)
+    assert sorted(db.scalars(select(Success.body))) == ["TIPP", "went to group"]
+    digests = db.scalars(select(Message).where(Message.kind == "success_digest")).all()
+    assert [d.to_phone for d in digests] == ["+13145550111"]
+
+
+def test_a_retried_text_among_new_ones_gets_its_first_reply_and_changes_nothing(app, db, people):
+    [first] = post_together(app, "/twilio/sms", [incoming_text(1, RILEY, "check-in")])
+    assert "0-5" in first.text
+    retried, new = post_together(
+        app,
+        "/twilio/sms",
+        [incoming_text(1, RILEY, "check-in"), incoming_text(2, JORDAN, "check-in")],
+    )
+    assert retried.text == first.text  # the same skill and question, word for word
+    assert "0-5" in new.text
+    assert db.scalar(select(func.count()).select_from(CheckIn)) == 2  # Riley's one, Jordan's
+    inbound = db.scalars(select(Message.from_phone).where(Message.direction == "inbound"))
+    assert sorted(inbound) == [RILEY, JORDAN]
+    assert db.scalar(select(func.count()).where(Message.kind == "reply")) == 2
 
 
 def test_a_text_that_fails_fails_alone(app, db, people, monkeypatch):

@@ -6,18 +6,20 @@ loop (`Line.database_work`), together with the other texts of the same moment
 (`answer_texts`), with Core statements compiled once and run on the driver
 (`app.db.DriverStatement`): one read for the clients, their therapists, their lockouts and
 their open check-ins (`app.callers.texters_by_phone`, on the autocommit webhook engine), the
-practice's skills and settings from the line's cache, then the rows the decisions write, in
-one transaction on the main engine. The inbound text is written first, once per MessageSid
-(INSERT .. ON CONFLICT DO NOTHING RETURNING id): when Twilio retries, the insert writes nothing
-and the webhook answers the reply it gave the first time, doing nothing twice. The ORM is used
-only where `app.notify` and the therapists' commands need it (crisis notices, the daily success
-text, therapists' texts), in the same transaction.
+practice's skills and settings from the line's cache, then, in one transaction on the main
+engine, each text's answer worked out (`_answer`: every read before the first write) and the
+rows they write, each kind in one statement for them all (`_save_round`). The inbound texts
+are written first, once per MessageSid (INSERT .. ON CONFLICT DO NOTHING RETURNING id): when
+Twilio retries, the insert writes nothing and the webhook answers the reply it gave the first
+time, doing nothing twice. The ORM is used only where `app.notify` and the therapists'
+commands need it (crisis notices, the daily success text, therapists' texts), in the same
+transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,8 +49,8 @@ from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import replies, voice
 from ivr.scripts import Practice, crisis_texted, first_name
-from ivr.sms_flow import ClientState, SmsDecision, SmsState, handle_sms
-from ivr.texts import IntentKind, crisis_match
+from ivr.sms_flow import ClientState, SmsState, handle_sms
+from ivr.texts import crisis_match
 
 log = logging.getLogger("coachline.sms")
 
@@ -231,15 +233,12 @@ def _answer_round(
             if strangers:
                 therapists = {p: t.id for p, t in therapists_by_phone(conn, strangers).items()}
 
-    def answer(conn: Connection, text: IncomingText) -> str | None:
-        sender = text.sender or ""
-        return _answer_text(
-            line, conn, practice, text, texters.get(sender), therapists.get(sender), now
-        )
+    def save(conn: Connection, some: list[IncomingText]) -> list[str | None]:
+        return _save_round(line, conn, practice, some, texters, therapists, now)
 
     try:
         with line.engine.begin() as conn:
-            return [answer(conn, text) for text in texts]
+            return list(save(conn, texts))
     except (OperationalError, PoolTimeout):
         raise
     except Exception:
@@ -249,7 +248,7 @@ def _answer_round(
     for text in texts:
         try:
             with line.engine.begin() as conn:
-                replies.append(answer(conn, text))
+                replies += save(conn, [text])
         except (OperationalError, PoolTimeout):
             raise
         except Exception as exc:
@@ -257,7 +256,75 @@ def _answer_round(
     return replies
 
 
-def _answer_text(
+@dataclass
+class _Answer:
+    """One text's answer, worked out before anything is written: its inbound row, its reply,
+    and what it changes, which is written only when the inbound text is new (not a retry)."""
+
+    text: IncomingText
+    inbound: dict[str, Any]
+    reply: str | None = None
+    # The rows it changes: each statement runs once for the round's texts together.
+    writes: list[tuple[DriverStatement, dict[str, Any]]] = field(default_factory=list)
+    # Texts to therapists (`queue_text`'s arguments; through the ORM, seldom).
+    queued: list[dict[str, Any]] = field(default_factory=list)
+    # A therapist's text: the reply is their command's, run once the text is known to be new.
+    therapist_id: int | None = None
+
+
+def _save_round(
+    line: Line,
+    conn: Connection,
+    practice: Practice,
+    texts: list[IncomingText],
+    texters: dict[str, Texter],
+    therapists: dict[str, int],
+    now: datetime,
+) -> list[str | None]:
+    """The replies to a round's texts (at most one per sender), with what they change written
+    in `conn`'s transaction: every read first, then each kind of row in one statement for
+    them all (the inbound texts, the replies, the check-ins, ...), not one per text."""
+    answers = [
+        _answer(
+            line,
+            conn,
+            practice,
+            text,
+            texters.get(text.sender or ""),
+            therapists.get(text.sender or ""),
+            now,
+        )
+        for text in texts
+    ]
+    inbound_ids = _record_inbounds(conn, [a.inbound for a in answers])
+    new: list[tuple[_Answer, int]] = []
+    for answer, inbound_id in zip(answers, inbound_ids, strict=True):
+        if inbound_id is None:  # Twilio retried: the same reply, nothing done twice
+            answer.reply = _earlier_reply(conn, answer.text.sid)
+        else:
+            if answer.therapist_id is not None:
+                answer.reply = _therapist_reply(line, conn, practice, answer, now)
+            new.append((answer, inbound_id))
+    _NEW_REPLY.execute_many(
+        conn,
+        [_reply_row(a.inbound, inbound_id, a.reply, now) for a, inbound_id in new if a.reply],
+    )
+    writes: dict[DriverStatement, list[dict[str, Any]]] = {}
+    for answer, _ in new:
+        for statement, params in answer.writes:
+            writes.setdefault(statement, []).append(params)
+    for statement, params_list in writes.items():
+        statement.execute_many(conn, params_list)
+    queued = _one_digest_each([q for answer, _ in new for q in answer.queued])
+    if queued:
+        with _orm(line, conn) as session:
+            for arguments in queued:
+                queue_text(session, line, **arguments)
+            session.flush()
+    return [a.reply for a in answers]
+
+
+def _answer(
     line: Line,
     conn: Connection,
     practice: Practice,
@@ -265,59 +332,36 @@ def _answer_text(
     texter: Texter | None,
     therapist_id: int | None,
     now: datetime,
-) -> str | None:
-    """The reply to one text (None: no reply), its changes written in `conn`'s transaction."""
-    sid, sender, body = text.sid, text.sender, text.body
+) -> _Answer:
     inbound = {
         "direction": "inbound",
         "kind": "inbound",
         "client_id": texter.enrolled.caller.client_id if texter else None,
         "therapist_id": therapist_id,
-        "from_phone": sender,
+        "from_phone": text.sender,
         "to_phone": line.settings.twilio_phone_number or None,
-        "body": body,
+        "body": text.body,
         "status": "received",
         "attempts": 0,
-        "twilio_sid": sid or None,
+        "twilio_sid": text.sid or None,
         "created_at": now,
     }
     if texter is not None:
-        return _client_text(line, conn, practice, texter, inbound, sid, body, now)
-    if therapist_id is None:
-        decision = handle_sms(SmsState.for_unknown(practice), body, now)
-        return _save_messages(conn, inbound, decision.reply, now)
-    inbound_id = _record_inbound(conn, inbound)
-    if inbound_id is None:
-        return _earlier_reply(conn, sid)
-    with _orm(line, conn) as session:
-        therapist = session.get(Therapist, therapist_id)
-        assert therapist is not None
-        # Crisis language first, then the therapists' text commands, then the usual flow.
-        command_reply = (
-            None
-            if crisis_match(body)
-            else handle_therapist_text(session, line, therapist, body, now)
-        )
-        session.flush()
-    decision = (
-        handle_sms(SmsState.for_therapist(practice), body, now)
-        if command_reply is None
-        else SmsDecision(IntentKind.UNKNOWN, command_reply)
-    )
-    _save_reply(conn, inbound, inbound_id, decision.reply, now)
-    return decision.reply
+        return _client_answer(line, conn, practice, text, texter, inbound, now)
+    if therapist_id is not None:
+        return _Answer(text, inbound, therapist_id=therapist_id)
+    return _Answer(text, inbound, handle_sms(SmsState.for_unknown(practice), text.body, now).reply)
 
 
-def _client_text(
+def _client_answer(
     line: Line,
     conn: Connection,
     practice: Practice,
+    text: IncomingText,
     texter: Texter,
     inbound: dict[str, Any],
-    sid: str,
-    body: str,
     now: datetime,
-) -> str | None:
+) -> _Answer:
     enrolled, check_in = texter.enrolled, texter.check_in
     caller = enrolled.caller
     state = SmsState.for_client(
@@ -330,71 +374,106 @@ def _client_text(
             check_in_expires_at=check_in.expires_at if check_in else None,
         ),
         skills=skills_cached(line),
-        seed=sid,
+        seed=text.sid,
     )
-    decision = handle_sms(state, body, now)
-    # What needs reading is read before the first write (SQLite's write lock is held from the
-    # first write to the commit).
-    primary = caller.primary
-    digest_due = (
-        decision.success_body is not None
-        and primary.active
-        and not decision.under_lockout
-        and _digest_due(conn, line, primary.id, now)
-    )
-    notice_to = (
-        voice.notice_recipient(caller, on_call_cached(line, now), now) if decision.notice else None
-    )
-
-    inbound_id = _record_inbound(conn, inbound)
-    if inbound_id is None:  # Twilio retried: the same reply, nothing done twice
-        return _earlier_reply(conn, sid)
-    _save_reply(conn, inbound, inbound_id, decision.reply, now)
+    decision = handle_sms(state, text.body, now)
+    answer = _Answer(text, inbound, decision.reply)
     client_id = caller.client_id
+    write = answer.writes.append
     if decision.skill_key:
-        SET_LAST_SKILL.execute(conn, {"client_id": client_id, "skill": decision.skill_key})
+        write((SET_LAST_SKILL, {"client_id": client_id, "skill": decision.skill_key}))
     if decision.opt_out or decision.opt_in:
-        _SET_OPTED_OUT.execute(conn, {"client_id": client_id, "opted_out": decision.opt_out})
+        write((_SET_OPTED_OUT, {"client_id": client_id, "opted_out": decision.opt_out}))
     if check_in is not None:
         if (decision.close_check_in or decision.open_check_in_until) and check_in.expires_at > now:
-            _CLOSE_CHECK_IN.execute(conn, {"check_in_id": check_in.id, "until": now})
+            write((_CLOSE_CHECK_IN, {"check_in_id": check_in.id, "until": now}))
         if decision.urge_rating is not None:
-            _ANSWER_CHECK_IN.execute(
-                conn, {"check_in_id": check_in.id, "rating": decision.urge_rating, "at": now}
+            write(
+                (
+                    _ANSWER_CHECK_IN,
+                    {"check_in_id": check_in.id, "rating": decision.urge_rating, "at": now},
+                )
             )
     if decision.open_check_in_until:
-        _NEW_CHECK_IN.execute(
-            conn,
-            {"client_id": client_id, "asked_at": now, "expires_at": decision.open_check_in_until},
+        write(
+            (
+                _NEW_CHECK_IN,
+                {
+                    "client_id": client_id,
+                    "asked_at": now,
+                    "expires_at": decision.open_check_in_until,
+                },
+            )
         )
     if decision.success_body is not None:
         # Successes are for the client's own therapist. Nothing reaches the therapist during
         # a lockout: the success waits in the log.
-        _NEW_SUCCESS.execute(
-            conn, {"client_id": client_id, "body": decision.success_body, "received_at": now}
+        write(
+            (
+                _NEW_SUCCESS,
+                {"client_id": client_id, "body": decision.success_body, "received_at": now},
+            )
         )
-    if digest_due or (decision.notice and notice_to is not None):
-        with _orm(line, conn) as session:
-            if digest_due:
-                queue_text(
-                    session,
-                    line,
-                    to_phone=primary.phone,
-                    body=replies.therapist_success_digest(),
-                    kind="success_digest",
-                    therapist_id=primary.id,
-                )
-            if decision.notice and notice_to is not None:
-                queue_text(
-                    session,
-                    line,
-                    to_phone=notice_to.phone,
-                    body=decision.notice.body,
-                    therapist_id=notice_to.id,
-                    client_id=client_id,
-                )
-            session.flush()
-    return decision.reply
+        primary = caller.primary
+        if (
+            primary.active
+            and not decision.under_lockout
+            and _digest_due(conn, line, primary.id, now)
+        ):
+            answer.queued.append(
+                {
+                    "to_phone": primary.phone,
+                    "body": replies.therapist_success_digest(),
+                    "kind": "success_digest",
+                    "therapist_id": primary.id,
+                }
+            )
+    if decision.notice:
+        notice_to = voice.notice_recipient(caller, on_call_cached(line, now), now)
+        if notice_to is not None:
+            answer.queued.append(
+                {
+                    "to_phone": notice_to.phone,
+                    "body": decision.notice.body,
+                    "therapist_id": notice_to.id,
+                    "client_id": client_id,
+                }
+            )
+    return answer
+
+
+def _therapist_reply(
+    line: Line, conn: Connection, practice: Practice, answer: _Answer, now: datetime
+) -> str | None:
+    """The reply to a therapist's text: crisis language first, then their text commands,
+    then the usual flow. Their commands work through the ORM, in `conn`'s transaction."""
+    body = answer.text.body
+    with _orm(line, conn) as session:
+        therapist = session.get(Therapist, answer.therapist_id)
+        assert therapist is not None
+        command_reply = (
+            None
+            if crisis_match(body)
+            else handle_therapist_text(session, line, therapist, body, now)
+        )
+        session.flush()
+    if command_reply is not None:
+        return command_reply
+    return handle_sms(SmsState.for_therapist(practice), body, now).reply
+
+
+def _one_digest_each(queued: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most one success digest per therapist: two of their clients' wins in one round both
+    found today's digest still to send."""
+    seen: set[int] = set()
+    kept = []
+    for arguments in queued:
+        if arguments.get("kind") == "success_digest":
+            if arguments["therapist_id"] in seen:
+                continue
+            seen.add(arguments["therapist_id"])
+        kept.append(arguments)
+    return kept
 
 
 # --- the pieces --------------------------------------------------------------------------------
@@ -406,9 +485,22 @@ def _orm(line: Line, conn: Connection) -> Session:
     return line.sessions(bind=conn, join_transaction_mode="rollback_only")
 
 
-def _record_inbound(conn: Connection, inbound: dict[str, Any]) -> int | None:
-    """The inbound text's id; None when this MessageSid was recorded before (a retry)."""
-    return _NEW_INBOUND(conn, inbound)
+def _record_inbounds(conn: Connection, inbounds: list[dict[str, Any]]) -> list[int | None]:
+    """Each inbound text's id, written together for those with a MessageSid; None for a
+    MessageSid recorded before (a retry), or twice in this round."""
+    with_sid: dict[str, dict[str, Any]] = {}
+    for inbound in inbounds:
+        if inbound["twilio_sid"] is not None:
+            with_sid.setdefault(inbound["twilio_sid"], inbound)
+    made = _NEW_INBOUND.many(conn, list(with_sid.values()))
+    ids: list[int | None] = []
+    for inbound in inbounds:
+        sid = inbound["twilio_sid"]
+        if sid is None:  # no MessageSid to know a retry by: recorded as it comes
+            ids.append(_NEW_INBOUND(conn, inbound))
+        else:
+            ids.append(made.pop(sid, None) if with_sid.get(sid) is inbound else None)
+    return ids
 
 
 def _earlier_reply(conn: Connection, sid: str) -> str | None:
@@ -419,37 +511,22 @@ def _earlier_reply(conn: Connection, sid: str) -> str | None:
     return _EARLIER_REPLY.scalar(conn, {"inbound_id": inbound_id})
 
 
-def _save_reply(
-    conn: Connection, inbound: dict[str, Any], inbound_id: int, reply: str | None, now: datetime
-) -> None:
-    if reply:
-        _NEW_REPLY.execute(
-            conn,
-            {
-                "direction": "outbound",
-                "kind": "reply",
-                "client_id": inbound["client_id"],
-                "therapist_id": inbound["therapist_id"],
-                "reply_to_id": inbound_id,
-                "from_phone": inbound["to_phone"],
-                "to_phone": inbound["from_phone"],
-                "body": reply,
-                "status": "replied",
-                "attempts": 0,
-                "created_at": now,
-            },
-        )
-
-
-def _save_messages(
-    conn: Connection, inbound: dict[str, Any], reply: str | None, now: datetime
-) -> str | None:
-    """The inbound text and the reply to it, for a text that changes nothing else."""
-    inbound_id = _record_inbound(conn, inbound)
-    if inbound_id is None:
-        return _earlier_reply(conn, inbound["twilio_sid"])
-    _save_reply(conn, inbound, inbound_id, reply, now)
-    return reply
+def _reply_row(
+    inbound: dict[str, Any], inbound_id: int, reply: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "direction": "outbound",
+        "kind": "reply",
+        "client_id": inbound["client_id"],
+        "therapist_id": inbound["therapist_id"],
+        "reply_to_id": inbound_id,
+        "from_phone": inbound["to_phone"],
+        "to_phone": inbound["from_phone"],
+        "body": reply,
+        "status": "replied",
+        "attempts": 0,
+        "created_at": now,
+    }
 
 
 def _start_of_local_day(now: datetime, practice: Practice) -> datetime:

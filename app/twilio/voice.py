@@ -10,13 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -88,7 +85,7 @@ def _record_starts(conn: Connection, starts: list[CallStart]) -> list[IntegrityE
     if not starts:
         return []
     try:
-        _insert_calls(len(starts)).execute(conn, _call_rows(starts))
+        _NEW_CALL.many(conn, [_call_row(start) for start in starts])
         return [None] * len(starts)
     except IntegrityError:
         if len(starts) == 1:
@@ -96,35 +93,15 @@ def _record_starts(conn: Connection, starts: list[CallStart]) -> list[IntegrityE
     failed: list[IntegrityError | None] = []
     for start in starts:
         try:
-            _insert_calls(1).execute(conn, _call_rows([start]))
+            _NEW_CALL(conn, _call_row(start))
             failed.append(None)
         except IntegrityError as exc:
             failed.append(exc)
     return failed
 
 
-def _call_rows(starts: list[CallStart]) -> dict[str, Any]:
-    return {
-        f"{column}_{i}": getattr(start, column)
-        for i, start in enumerate(starts)
-        for column in _CALL_COLUMNS
-    }
-
-
-@cache
-def _insert_calls(count: int) -> DriverStatement:
-    """INSERT .. VALUES (..), (..) ON CONFLICT (call_sid) DO NOTHING, for `count` calls."""
-    table = Call.__table__
-    rows = [
-        {c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in _CALL_COLUMNS}
-        for i in range(count)
-    ]
-    return DriverStatement(
-        {
-            dialect: insert(table).values(rows).on_conflict_do_nothing(index_elements=["call_sid"])
-            for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-        }
-    )
+def _call_row(start: CallStart) -> dict[str, Any]:
+    return {column: getattr(start, column) for column in _CALL_COLUMNS}
 
 
 _CALL_ID = DriverStatement(
