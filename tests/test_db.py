@@ -171,6 +171,32 @@ def test_a_driver_error_is_raised_as_sqlalchemys(line, people):
     assert isinstance(refused.value.orig, conn.dialect.loaded_dbapi.IntegrityError)
 
 
+def test_execute_many_writes_every_row_and_raises_sqlalchemys_error(line, db, people):
+    therapist = insert(Therapist.__table__).values(
+        name=bindparam("name"),
+        phone=bindparam("phone"),
+        active=True,
+        ical_token=bindparam("token"),
+        created_at=bindparam("at"),
+    )
+    statement = DriverStatement(therapist)
+    rows = [
+        {"name": f"Therapist {n}", "phone": f"+1314555013{n}", "token": str(n) * 20, "at": NOW}
+        for n in (3, 4, 5)
+    ]
+    with line.engine.begin() as conn:
+        statement.execute_many(conn, rows)
+    phones = set(db.scalars(select(Therapist.phone)))
+    assert {r["phone"] for r in rows} <= phones
+    with pytest.raises(IntegrityError), line.engine.begin() as conn:
+        # the second row has the first's phone number: the transaction keeps nothing
+        statement.execute_many(
+            conn, [rows[0] | {"phone": "+13145550136", "token": "x" * 20}, rows[0]]
+        )
+    db.expire_all()
+    assert "+13145550136" not in set(db.scalars(select(Therapist.phone)))
+
+
 def test_a_column_left_to_its_default_is_refused_when_compiled(line):
     # Message.attempts has a Python-side default, which only SQLAlchemy's execution makes.
     statement = DriverStatement(insert(Message.__table__), keys=("direction", "kind", "body"))
