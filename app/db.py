@@ -365,6 +365,11 @@ def _as_sqlalchemy_error(conn: Connection, exc: Exception, sql: str, cursor: Any
     )
 
 
+# psycopg caches a query's parsing only up to this many parameters (MAX_CACHED_STATEMENT_PARAMS
+# in psycopg/_queries.py): beyond it, each run parses the SQL again (0.4 ms for 5 texts).
+_PSYCOPG_CACHED_PARAMETERS = 50
+
+
 class InsertOnce:
     """INSERT .. ON CONFLICT (key) DO NOTHING RETURNING id, built once for each database:
     a webhook Twilio retries writes its row once. `many` writes a group's rows together."""
@@ -385,11 +390,11 @@ class InsertOnce:
         Every row has a key of its own (NULL would match no conflict and no answer)."""
         if not rows:
             return {}
-        if len(rows) == 1 or conn.dialect.driver == "psycopg":
-            # On PostgreSQL the one-row statement for each row, sent together (one round
-            # trip): it stays prepared and in psycopg's cache, which a statement of many rows
-            # (more than 50 parameters) is not. On SQLite one statement of many rows is less
-            # work than many of one.
+        too_many_for_psycopg = len(rows) * len(self._columns) > _PSYCOPG_CACHED_PARAMETERS
+        if len(rows) == 1 or (conn.dialect.driver == "psycopg" and too_many_for_psycopg):
+            # Then the one-row statement for each row, sent together (one round trip): it
+            # stays prepared and in psycopg's cache. Otherwise one statement of many rows is
+            # less work (5 calls on PostgreSQL: 0.14 against 0.22 ms a call).
             answers = self._one.all_each(conn, rows)
             return {
                 row[self._key]: found[0][0]
