@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -31,6 +31,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("coachline.db")
+
+_T = TypeVar("_T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -214,20 +216,11 @@ class DriverStatement:
         return self._for(dialect).sql
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple]:
-        compiled = self._for(conn.dialect)
-        dbapi_connection = conn.connection.dbapi_connection
-        assert dbapi_connection is not None
-        cursor = None
-        try:
-            cursor = dbapi_connection.cursor()
+        def run(cursor: Any, compiled: _Compiled) -> list[tuple]:
             cursor.execute(compiled.sql, compiled.args(params))
-            rows = cursor.fetchall() if cursor.description else []
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _as_sqlalchemy_error(conn, exc, compiled.sql, cursor) from exc
-        finally:
-            if cursor is not None:
-                cursor.close()
-        return [compiled.row(r) for r in rows]
+            return [compiled.row(r) for r in cursor.fetchall()] if cursor.description else []
+
+        return self._on_cursor(conn, run)
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Run a statement that returns nothing (an UPDATE, an INSERT without RETURNING)."""
@@ -236,31 +229,38 @@ class DriverStatement:
     def execute_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         """`execute` for each of `params`, in one driver call: psycopg sends them all in one
         round trip (pipeline mode), where one at a time each waits for its answer."""
-        self._many(conn, params, returning=False)
+        if len(params) < 2:  # one alone is cheaper without psycopg's pipeline
+            for one in params:
+                self.all(conn, one)
+            return
+
+        def run(cursor: Any, compiled: _Compiled) -> None:
+            cursor.executemany(compiled.sql, [compiled.args(one) for one in params])
+
+        self._on_cursor(conn, run)
 
     def all_each(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> list[list[tuple]]:
         """`all` for each of `params`: on psycopg in one round trip (pipeline mode)."""
-        if conn.dialect.driver != "psycopg":  # sqlite3 returns no rows from executemany
+        # sqlite3 returns no rows from executemany; one alone is cheaper without the pipeline.
+        if conn.dialect.driver != "psycopg" or len(params) < 2:
             return [self.all(conn, one) for one in params]
-        return self._many(conn, params, returning=True)
 
-    def _many(
-        self, conn: Connection, params: Sequence[Mapping[str, Any]], *, returning: bool
-    ) -> list[list[tuple]]:
-        if len(params) < 2:  # one alone is cheaper without psycopg's pipeline
-            return [self.all(conn, one) for one in params]
+        def run(cursor: Any, compiled: _Compiled) -> list[list[tuple]]:
+            args = [compiled.args(one) for one in params]
+            cursor.executemany(compiled.sql, args, returning=True)
+            return [[compiled.row(r) for r in cursor.fetchall()] for _ in cursor.results()]
+
+        return self._on_cursor(conn, run)
+
+    def _on_cursor(self, conn: Connection, run: Callable[[Any, _Compiled], _T]) -> _T:
+        """`run` on a driver cursor of `conn`, a driver error raised as SQLAlchemy's."""
         compiled = self._for(conn.dialect)
         dbapi_connection = conn.connection.dbapi_connection
         assert dbapi_connection is not None
         cursor = None
         try:
             cursor = dbapi_connection.cursor()
-            args = [compiled.args(one) for one in params]
-            if not returning:
-                cursor.executemany(compiled.sql, args)
-                return []
-            cursor.executemany(compiled.sql, args, returning=True)
-            return [[compiled.row(r) for r in cursor.fetchall()] for _ in cursor.results()]
+            return run(cursor, compiled)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise _as_sqlalchemy_error(conn, exc, compiled.sql, cursor) from exc
         finally:

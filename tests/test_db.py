@@ -152,15 +152,21 @@ def test_it_writes_inside_the_callers_transaction(line, db, people):
     assert db.scalar(select(func.count()).select_from(Call)) == 0
 
 
-def test_a_driver_error_is_raised_as_sqlalchemys(line, people):
-    therapist = insert(Therapist.__table__).values(
-        name=bindparam("name"),
-        phone=bindparam("phone"),
-        active=True,
-        ical_token=bindparam("token"),
-        created_at=bindparam("at"),
+def new_therapist() -> DriverStatement:
+    """INSERT a therapist (their phone number and calendar token are unique)."""
+    return DriverStatement(
+        insert(Therapist.__table__).values(
+            name=bindparam("name"),
+            phone=bindparam("phone"),
+            active=True,
+            ical_token=bindparam("token"),
+            created_at=bindparam("at"),
+        )
     )
-    statement = DriverStatement(therapist)
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(line, people):
+    statement = new_therapist()
     ines = {"name": "Ines Calder", "phone": "+13145550131", "at": NOW}
     with line.webhook_engine.connect() as conn:
         statement.all(conn, ines | {"token": "a" * 20})
@@ -172,14 +178,7 @@ def test_a_driver_error_is_raised_as_sqlalchemys(line, people):
 
 
 def test_execute_many_writes_every_row_and_raises_sqlalchemys_error(line, db, people):
-    therapist = insert(Therapist.__table__).values(
-        name=bindparam("name"),
-        phone=bindparam("phone"),
-        active=True,
-        ical_token=bindparam("token"),
-        created_at=bindparam("at"),
-    )
-    statement = DriverStatement(therapist)
+    statement = new_therapist()
     rows = [
         {"name": f"Therapist {n}", "phone": f"+1314555013{n}", "token": str(n) * 20, "at": NOW}
         for n in (3, 4, 5)
