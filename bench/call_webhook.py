@@ -154,7 +154,8 @@ def render_state(result: StateResult) -> str:
     lines.append(
         f"  calls table: {calls_before:,} -> {calls_after:,} rows "
         f"(+{calls_after - calls_before:,} for {result.webhook_requests_sent:,} "
-        "webhook requests, warm-up and profiling included); texts queued: "
+        f"webhook requests and {result.bare_requests_sent:,} bare ones, warm-up and profiling "
+        "included); texts queued: "
         f"{after.get('messages', 0) - before.get('messages', 0):,}"
     )
     lines.append(

@@ -35,7 +35,7 @@ from bench import load, profiling, queries
 from bench.profiling import any_of, fn, in_file
 from bench.seed import EMPTY, POSTGRES_SERVER_URL, REPO, BenchDatabase, Scale, Seeded, migrate, seed
 from bench.serve import Server, rss_mb
-from bench.server import STATIC_PATH, STATIC_TWIML
+from bench.server import BARE_PATH, STATIC_PATH, STATIC_TWIML
 
 RESULTS = REPO / "bench" / "results"
 
@@ -181,6 +181,7 @@ class StateResult:
     rss_idle_mb: float = math.nan
     rss_after_mb: float = math.nan
     webhook_requests_sent: int = 0
+    bare_requests_sent: int = 0  # each writes a call record too
     server_log_lines: int = 0
     # (profile, the load run it was sampled under), one per profiled concurrency
     profiles: list[tuple[profiling.Profile, load.RunResult]] = field(default_factory=list)
@@ -256,10 +257,9 @@ class Serving:
 
 def measure(
     serving: Serving, concurrency: int, rate_bound: float | None
-) -> tuple[load.RunResult, load.RunResult]:
-    """The static ceiling, then the webhook, at one concurrency."""
+) -> tuple[load.RunResult, load.RunResult, load.RunResult]:
+    """The static ceiling, the bare webhook, then the webhook, at one concurrency."""
     webhook, options = serving.webhook, serving.options
-    seconds = options.duration if options.requests is None else 3600.0
     # The ceiling reads the same form bodies as the webhook (it checks no signature).
     static_requests = [
         load.Prepared(
@@ -270,33 +270,49 @@ def measure(
         )
         for r in serving.requests(2000)
     ]
-    static_spec = load.LoadSpec(
-        label="static",
-        concurrency=concurrency,
-        warmup=load.RequestPool(static_requests, cycle=True),
-        warmup_seconds=options.warmup,
-        pool=load.RequestPool(static_requests, cycle=True, limit=options.requests),
-        seconds=seconds,
+    static = serving.run(
+        _spec("static", concurrency, static_requests, static_requests, options, cycle=True),
+        static_classifier(),
     )
-    static = serving.run(static_spec, static_classifier())
     del static_requests
-    # The webhook can be no faster than the ceiling: that bounds how many requests to sign.
+    # Neither webhook can be faster than the ceiling: that bounds how many requests to sign.
     bound = max(static.throughput, rate_bound or 0.0)
-    warm = serving.requests(pool_size(bound, options.warmup, None))
-    measured = serving.requests(pool_size(bound, options.duration, options.requests))
-    webhook_spec = load.LoadSpec(
-        label="webhook",
-        concurrency=concurrency,
-        warmup=load.RequestPool(warm),
-        warmup_seconds=options.warmup,
-        pool=load.RequestPool(measured),
-        seconds=seconds,
+
+    def signed(count: int, path: str | None = None) -> list[load.Prepared]:
+        made = serving.requests(count)
+        return [load.resigned(r, path, serving.server.port) for r in made] if path else made
+
+    warm_count = pool_size(bound, options.warmup, None)
+    count = pool_size(bound, options.duration, options.requests)
+    bare_spec = _spec(
+        "bare", concurrency, signed(warm_count, BARE_PATH), signed(count, BARE_PATH), options
     )
+    bare = serving.run(bare_spec, static_classifier())
+    bare.extra["sent_with_warmup"] = bare_spec.warmup.taken + bare_spec.pool.taken
+    webhook_spec = _spec("webhook", concurrency, signed(warm_count), signed(count), options)
     result = serving.run(webhook_spec, webhook.classifier())
     result.extra["sent_with_warmup"] = webhook_spec.warmup.taken + webhook_spec.pool.taken
     if options.requests is not None:  # a fixed count: running out is the plan
-        static.pool_exhausted = result.pool_exhausted = False
-    return static, result
+        static.pool_exhausted = bare.pool_exhausted = result.pool_exhausted = False
+    return static, bare, result
+
+
+def _spec(
+    label: str,
+    concurrency: int,
+    warm: list[load.Prepared],
+    measured: list[load.Prepared],
+    options: Options,
+    cycle: bool = False,
+) -> load.LoadSpec:
+    return load.LoadSpec(
+        label=label,
+        concurrency=concurrency,
+        warmup=load.RequestPool(warm, cycle=cycle),
+        warmup_seconds=options.warmup,
+        pool=load.RequestPool(measured, cycle=cycle, limit=options.requests),
+        seconds=options.duration if options.requests is None else 3600.0,
+    )
 
 
 def profile(
@@ -368,13 +384,15 @@ def bench_state(
                 for concurrency in options.concurrency:
                     log(f"{options.db} {state}: concurrency {concurrency}")
                     load.wait_for_quiet(options.quiet_wait, log)
-                    static, run = measure(serving, concurrency, rate_bound)
+                    static, bare, run = measure(serving, concurrency, rate_bound)
                     rate_bound = max(rate_bound or 0.0, run.throughput)
-                    result.runs += [static, run]
+                    result.runs += [static, bare, run]
                     result.webhook_requests_sent += int(run.extra["sent_with_warmup"])
+                    result.bare_requests_sent += int(bare.extra["sent_with_warmup"])
                     log(
-                        f"  static {static.throughput:,.0f} req/s, webhook "
-                        f"{run.throughput:,.0f} req/s, p99 {run.percentile_ms(0.99):.1f} ms"
+                        f"  static {static.throughput:,.0f} req/s, bare "
+                        f"{bare.throughput:,.0f} req/s, webhook {run.throughput:,.0f} req/s, "
+                        f"p99 {run.percentile_ms(0.99):.1f} ms"
                     )
                 result.rss_after_mb = max(rss_mb(pid) for pid in server.worker_pids)
                 # py-spy follows one process: the profile is of a single worker's server.
@@ -464,19 +482,22 @@ HEADER = [
 ]
 
 
+RUN_NAMES = {"static": "static ceiling", "bare": "bare webhook"}
+
+
 def runs_report(result: StateResult, label: str) -> list[str]:
     """The table of the runs (the webhook's rows named `label`), its footnote, a NOTE when the
     machine was busy, and what the webhook answered."""
     rows = []
     for run in result.runs:
         ratio = ""
-        if run.label == "webhook":
+        if run.label != "static":
             ceiling = result.run("static", run.concurrency)
             if ceiling and ceiling.throughput:
                 ratio = f"{run.throughput / ceiling.throughput:.3f}"
         rows.append(
             [
-                "static ceiling" if run.label == "static" else label,
+                RUN_NAMES.get(run.label, label),
                 str(run.concurrency),
                 f"{run.requests:,}" + ("*" if run.pool_exhausted else ""),
                 fmt(run.throughput, 0),
@@ -552,6 +573,15 @@ def render_targets(results: list[StateResult], concurrency: list[int]) -> tuple[
                     f"{webhook.throughput:,.0f} / {static.throughput:,.0f} req/s = {ratio:.3f}"
                     + (f" ({webhook.errors} errors)" if webhook.errors else ""),
                 )
+                bare = result.run("bare", c)
+                if bare and bare.throughput:
+                    lines.append(
+                        "        the bare webhook (signature and the two statements only): "
+                        f"{bare.throughput:,.0f} req/s = "
+                        f"{bare.throughput / static.throughput:.3f} of the ceiling; the webhook "
+                        f"does {webhook.throughput / bare.throughput:.3f} of the bare one"
+                        + (f" ({bare.errors} errors)" if bare.errors else "")
+                    )
         webhook = result.run("webhook", P99_AT)
         if webhook:
             p99 = webhook.percentile_ms(0.99)

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -95,6 +95,14 @@ def prepare(
     head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
     head += f"Content-Length: {len(body)}\r\n\r\n"
     return Prepared(path, headers[1:], body, head.encode() + body)
+
+
+def resigned(request: Prepared, path: str, port: int) -> Prepared:
+    """The same request, posted to `path` and signed for it (its fields and idempotency token
+    kept)."""
+    params = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+    token = dict(request.headers)["I-Twilio-Idempotency-Token"]
+    return prepare(path, params, port=port, signed_path=path, token=token)
 
 
 def incoming_calls(

@@ -6,16 +6,30 @@ small TwiML answer that reads the form body like a webhook does, but checks no s
 touches no database. It is the cheapest answer this server can give a webhook: under
 /twilio/ it passes the same middleware as the webhooks (not the dashboard's), and it is the
 first route the router tries. What the real webhook costs beyond it is the line's own work.
+
+And `POST /twilio/bench-bare`, the bare webhook: the least that any webhook doing the call's
+job must do beyond the ceiling. It checks the signature (the line's own check), looks the
+caller up and writes the call record (the line's own two statements, on one connection kept
+open: no pool), and answers the same fixed TwiML: no rate limit, no flow, no grouping. Where
+it stays under a target's share of the ceiling, no work on the line's own code can reach it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request, Response
+from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
+from app.callers import callers_by_phone
+from app.db import InsertOnce
 from app.main import create_app
+from app.models import Call
+from app.twilio.signature import form_field, verified_form
 
 STATIC_PATH = "/twilio/bench-static"
+BARE_PATH = "/twilio/bench-bare"
 
 
 def _static_twiml() -> str:
@@ -35,6 +49,43 @@ async def static_twiml(request: Request) -> Response:
     return Response(content=STATIC_TWIML, media_type="application/xml")
 
 
-# Tried first: the router matches routes in order, and the ceiling should not pay for
-# walking past the others.
-app.router.routes.insert(0, app.router.routes.pop())
+# The call record, exactly as the incoming call writes it (`app.twilio.voice`).
+_CALL_RECORD = InsertOnce(
+    Call.__table__,
+    "call_sid",
+    ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at"),
+)
+
+
+def _kept_connection(request: Request) -> Connection:
+    conn = getattr(request.app.state, "bench_bare_connection", None)
+    if conn is None:
+        conn = request.app.state.line.webhook_engine.connect()
+        request.app.state.bench_bare_connection = conn
+    return conn
+
+
+@app.post(BARE_PATH, include_in_schema=False)
+async def bare_webhook(request: Request) -> Response:
+    form = await verified_form(request)
+    line = request.app.state.line
+    conn = _kept_connection(request)
+    now = line.now()
+    phone = form_field(form, "From", 40)
+    caller = callers_by_phone(conn, [phone], now).get(phone)
+    row: dict[str, Any] = {
+        # A text's MessageSid where there is no CallSid (the texts' benchmark): unique too.
+        "call_sid": form_field(form, "CallSid") or form_field(form, "MessageSid"),
+        "client_id": caller.caller.client_id if caller else None,
+        "route": "coaching",
+        "outcome": "ringing",
+        "therapist_id": caller.caller.primary.id if caller else None,
+        "started_at": now,
+    }
+    _CALL_RECORD(conn, row)
+    return Response(content=STATIC_TWIML, media_type="application/xml")
+
+
+# Tried first (the ceiling, then the bare webhook): the router matches routes in order, and
+# neither should pay for walking past the others.
+app.router.routes[:0] = [app.router.routes.pop(-2), app.router.routes.pop()]

@@ -218,7 +218,8 @@ def written(url: str, before: dict[str, int]) -> dict[str, int]:
                 )
                 or 0
             )
-            out["calls"] = int(conn.scalar(select(func.count()).select_from(Call)) or 0) - (
+            # Texts write none: these are the bare webhook's, one for each of its requests.
+            out["call records"] = int(conn.scalar(select(func.count()).select_from(Call)) or 0) - (
                 before.get("calls", 0)
             )
     finally:
@@ -289,7 +290,7 @@ def render_state(result: StateResult) -> str:
     lines.append(
         f"  texts table: {before.get('messages', 0):,} -> {after.get('messages', 0):,} rows "
         f"for {result.webhook_requests_sent:,} webhook requests (warm-up, profiling and the "
-        "SQL timing included)"
+        f"SQL timing included); {result.bare_requests_sent:,} bare webhook requests"
     )
     lines.append(
         "  written: "
