@@ -240,7 +240,7 @@ class Backends:
 class Serving:
     """What the runs on one database state share: the webhook, the options, the server under
     load, the load generator's event loop, the seeded data, the requests' random source and
-    the PostgreSQL backends' pids."""
+    the PostgreSQL backends (None on SQLite)."""
 
     webhook: Webhook
     options: Options
@@ -248,14 +248,14 @@ class Serving:
     runner: Any
     seeded: Seeded
     rng: random.Random
-    db_pids: Callable[[], list[int]] | None
-    analyze: Callable[[], None] = lambda: None
+    backends: Backends | None
 
     def requests(self, count: int) -> list[load.Prepared]:
         return self.webhook.make_requests(self.rng, self.seeded, count, self.server.port)
 
     def run(self, spec: load.LoadSpec, classify: load.Classifier) -> load.RunResult:
-        self.analyze()
+        if self.backends:
+            self.backends.analyze()
         return self.runner.run(
             load.run(
                 spec,
@@ -263,7 +263,7 @@ class Serving:
                 server_pids=self.server.pids,
                 client=self.options.client,
                 classify=classify,
-                db_pids=self.db_pids,
+                db_pids=self.backends.pids if self.backends else None,
             )
         )
 
@@ -388,12 +388,9 @@ def bench_state(
         rng = random.Random(f"{options.seed}-{state}{webhook.rng_suffix}")
         runner = load.new_runner()
         backends = Backends(db.url) if options.db == "postgresql" else None
-        db_pids = backends.pids if backends else None
         try:
             with Server(db.url, workdir, workers=options.workers) as server:
-                serving = Serving(webhook, options, server, runner, seeded, rng, db_pids)
-                if backends:
-                    serving.analyze = backends.analyze
+                serving = Serving(webhook, options, server, runner, seeded, rng, backends)
                 result.rss_idle_mb = max(rss_mb(pid) for pid in server.worker_pids)
                 rate_bound: float | None = None
                 for concurrency in options.concurrency:

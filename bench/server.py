@@ -23,10 +23,9 @@ from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.callers import callers_by_phone
-from app.db import InsertOnce
 from app.main import create_app
-from app.models import Call
 from app.twilio.signature import form_field, verified_form
+from app.twilio.voice import NEW_CALL
 
 STATIC_PATH = "/twilio/bench-static"
 BARE_PATH = "/twilio/bench-bare"
@@ -47,14 +46,6 @@ app = create_app()
 async def static_twiml(request: Request) -> Response:
     await request.form()
     return Response(content=STATIC_TWIML, media_type="application/xml")
-
-
-# The call record, exactly as the incoming call writes it (`app.twilio.voice`).
-_CALL_RECORD = InsertOnce(
-    Call.__table__,
-    "call_sid",
-    ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at"),
-)
 
 
 def _kept_connection(request: Request) -> Connection:
@@ -82,7 +73,7 @@ async def bare_webhook(request: Request) -> Response:
         "therapist_id": caller.caller.primary.id if caller else None,
         "started_at": now,
     }
-    _CALL_RECORD(conn, row)
+    NEW_CALL(conn, row)
     return Response(content=STATIC_TWIML, media_type="application/xml")
 
 

@@ -62,7 +62,8 @@ def _urls(line: Line) -> voice.Urls:
 
 
 _CALL_COLUMNS = ("call_sid", "client_id", "route", "outcome", "therapist_id", "started_at")
-_NEW_CALL = InsertOnce(Call.__table__, "call_sid", _CALL_COLUMNS)
+# The call record as the incoming call writes it (the benchmark's bare webhook writes it too).
+NEW_CALL = InsertOnce(Call.__table__, "call_sid", _CALL_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _record_starts(conn: Connection, starts: list[CallStart]) -> list[IntegrityE
     if not starts:
         return []
     try:
-        _NEW_CALL.many(conn, [_call_row(start) for start in starts])
+        NEW_CALL.many(conn, [_call_row(start) for start in starts])
         return [None] * len(starts)
     except IntegrityError:
         if len(starts) == 1:
@@ -93,7 +94,7 @@ def _record_starts(conn: Connection, starts: list[CallStart]) -> list[IntegrityE
     failed: list[IntegrityError | None] = []
     for start in starts:
         try:
-            _NEW_CALL(conn, _call_row(start))
+            NEW_CALL(conn, _call_row(start))
             failed.append(None)
         except IntegrityError as exc:
             failed.append(exc)
@@ -121,7 +122,7 @@ def _record_call(
 ) -> int:
     """The id of the call record for a CallSid, made once even when Twilio retries the
     webhook (one INSERT .. ON CONFLICT DO NOTHING); a retry keeps the first."""
-    made = _NEW_CALL(
+    made = NEW_CALL(
         conn,
         {
             "call_sid": call_sid,
