@@ -51,6 +51,11 @@ class Line:
         init=False, default_factory=WeakKeyDictionary
     )
     _database_rests_until: float = field(init=False, default=0.0)
+    # The webhook connection kept by each event loop that serves the line (None: none yet,
+    # or in use).
+    _kept: dict[asyncio.AbstractEventLoop, Connection | None] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database_url)
@@ -97,6 +102,54 @@ class Line:
             if not getattr(exc, "connection_invalidated", False):
                 self._database_rests_until = time.monotonic() + self.settings.database_rest_seconds
             raise
+
+    @contextmanager
+    def keep_webhook_connection(self) -> Iterator[None]:
+        """While open, the running event loop's hot webhooks keep one connection of the
+        webhook engine between them (`webhook_connection`), and it is closed at the end. The
+        app holds it open for as long as it serves (its lifespan). Nothing connects here: the
+        line starts while the database is down."""
+        loop = asyncio.get_running_loop()
+        self._kept[loop] = None
+        try:
+            yield
+        finally:
+            kept = self._kept.pop(loop, None)
+            if kept is not None:
+                kept.close()
+
+    @contextmanager
+    def webhook_connection(self) -> Iterator[Connection]:
+        """A connection of the webhook engine for the hot webhooks' work on the event loop.
+
+        On a loop that keeps one (`keep_webhook_connection`), the same connection serves
+        one group after the next: the pool's checkout and return cost about 50 us of a
+        call's 0.7 ms (measured in process, SQLite). It is in autocommit and left in no
+        transaction, so keeping it holds no lock and no snapshot. One that failed in any way
+        is given back to the pool (dropped, if the database dropped it), and the next use
+        takes a fresh one. Elsewhere (the CLI, a test's own loop), a pooled checkout.
+        """
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop not in self._kept:
+            with self.webhook_engine.connect() as conn:
+                yield conn
+            return
+        conn = self._kept[loop] or self.webhook_engine.connect()
+        self._kept[loop] = None  # in use: a use inside this one takes a connection of its own
+        try:
+            yield conn
+            if conn.in_transaction():  # SQLAlchemy's own, begun by an execute()
+                conn.rollback()
+        except BaseException:
+            conn.close()
+            raise
+        if loop in self._kept and self._kept[loop] is None:
+            self._kept[loop] = conn
+        else:  # the loop stopped keeping one meanwhile, or an inner use kept its own
+            conn.close()
 
     def gather(self, answer: Callable[[Line, list[K]], Sequence[V | Exception]]) -> Gather[K, V]:
         """`answer` for this line on the running event loop: what the webhooks of one turn

@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checkpointer = Checkpointer(line.engine)
         checkpointer.start()
         try:
-            yield
+            with line.keep_webhook_connection():
+                yield
         finally:
             checkpointer.stop()
             if worker:

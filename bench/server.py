@@ -9,9 +9,10 @@ first route the router tries. What the real webhook costs beyond it is the line'
 
 And `POST /twilio/bench-bare`, the bare webhook: the least that any webhook doing the call's
 job must do beyond the ceiling. It checks the signature (the line's own check), looks the
-caller up and writes the call record (the line's own two statements, on one connection kept
-open: no pool), and answers the same fixed TwiML: no rate limit, no flow, no grouping. Where
-it stays under a target's share of the ceiling, no work on the line's own code can reach it.
+caller up and writes the call record (the line's own two statements, on the connection the
+line's webhooks keep: `Line.webhook_connection`), and answers the same fixed TwiML: no rate
+limit, no flow, no grouping. Where it stays under a target's share of the ceiling, no work
+on the line's own code can reach it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import Connection
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.callers import callers_by_phone
@@ -48,32 +48,24 @@ async def static_twiml(request: Request) -> Response:
     return Response(content=STATIC_TWIML, media_type="application/xml")
 
 
-def _kept_connection(request: Request) -> Connection:
-    conn = getattr(request.app.state, "bench_bare_connection", None)
-    if conn is None:
-        conn = request.app.state.line.webhook_engine.connect()
-        request.app.state.bench_bare_connection = conn
-    return conn
-
-
 @app.post(BARE_PATH, include_in_schema=False)
 async def bare_webhook(request: Request) -> Response:
     form = await verified_form(request)
     line = request.app.state.line
-    conn = _kept_connection(request)
     now = line.now()
     phone = form_field(form, "From", 40)
-    caller = callers_by_phone(conn, [phone], now).get(phone)
-    row: dict[str, Any] = {
-        # A text's MessageSid where there is no CallSid (the texts' benchmark): unique too.
-        "call_sid": form_field(form, "CallSid") or form_field(form, "MessageSid"),
-        "client_id": caller.caller.client_id if caller else None,
-        "route": "coaching",
-        "outcome": "ringing",
-        "therapist_id": caller.caller.primary.id if caller else None,
-        "started_at": now,
-    }
-    NEW_CALL(conn, row)
+    with line.webhook_connection() as conn:  # kept, as the line's own webhooks keep it
+        caller = callers_by_phone(conn, [phone], now).get(phone)
+        row: dict[str, Any] = {
+            # A text's MessageSid where there is no CallSid (the texts' benchmark): unique.
+            "call_sid": form_field(form, "CallSid") or form_field(form, "MessageSid"),
+            "client_id": caller.caller.client_id if caller else None,
+            "route": "coaching",
+            "outcome": "ringing",
+            "therapist_id": caller.caller.primary.id if caller else None,
+            "started_at": now,
+        }
+        NEW_CALL(conn, row)
     return Response(content=STATIC_TWIML, media_type="application/xml")
 
 

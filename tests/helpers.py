@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import create_engine, select, text
@@ -10,6 +12,13 @@ from sqlalchemy.pool import NullPool
 
 from app.auth import issue_token
 from app.models import AuditEntry, User
+
+
+def run(main):
+    """`asyncio.run(main())` in a thread of its own: the browser tests' Playwright leaves
+    an event loop marked running in the main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, main()).result()
 
 
 def user_headers(

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 import app.context as context
 from app.context import DatabaseResting, Line
 from app.settings import Settings
+from tests.helpers import run
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def clock(monkeypatch) -> list[float]:
 
 
 def a_line(**changes) -> Line:
-    return Line(Settings(_env_file=None, database_url="sqlite://", **changes))
+    return Line(Settings(_env_file=None, **{"database_url": "sqlite://", **changes}))
 
 
 def test_state_is_kept_for_state_cache_seconds_then_read_again(clock):
@@ -64,3 +65,61 @@ def test_a_bug_is_not_a_database_failure(clock):
     with pytest.raises(ZeroDivisionError):
         on_the_loop(line, lambda: 1 / 0)
     assert on_the_loop(line, lambda: "answered") == "answered"
+
+
+# --- the hot webhooks' kept connection ---------------------------------------------------------
+
+
+def a_served_line(tmp_path) -> Line:
+    return a_line(database_url=f"sqlite:///{tmp_path / 'line.db'}")
+
+
+def used_connection(line: Line):
+    with line.webhook_connection() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        return conn
+
+
+def test_a_serving_loop_keeps_one_connection_and_gives_it_back_at_the_end(tmp_path):
+    line = a_served_line(tmp_path)
+    pool = line.webhook_engine.pool
+
+    async def serve():
+        with line.keep_webhook_connection():
+            first, second = used_connection(line), used_connection(line)
+            return first is second, pool.checkedout()
+
+    assert run(serve) == (True, 1)  # one connection, kept between uses
+    assert pool.checkedout() == 0  # given back when the loop stopped serving
+
+
+def test_a_kept_connection_that_failed_is_given_back_and_the_next_use_takes_another(tmp_path):
+    line = a_served_line(tmp_path)
+    pool = line.webhook_engine.pool
+
+    async def serve():
+        with line.keep_webhook_connection():
+            first = used_connection(line)
+            with pytest.raises(OperationalError), line.webhook_connection() as conn:
+                conn.exec_driver_sql("SELECT no_such_column FROM no_such_table")
+            return first, used_connection(line), pool.checkedout()
+
+    first, after, checked_out = run(serve)
+    assert first.closed and after is not first and checked_out == 1
+
+
+def test_a_use_inside_another_takes_its_own_connection(tmp_path):
+    line = a_served_line(tmp_path)
+
+    async def serve():
+        with line.keep_webhook_connection(), line.webhook_connection() as outer:
+            return outer is not used_connection(line)
+
+    assert run(serve)
+    assert line.webhook_engine.pool.checkedout() == 0
+
+
+def test_without_a_serving_loop_each_use_is_a_pooled_checkout(tmp_path):
+    line = a_served_line(tmp_path)
+    used_connection(line)
+    assert line.webhook_engine.pool.checkedout() == 0

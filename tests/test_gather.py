@@ -5,7 +5,6 @@ for every text, and nothing a caller hears or a texter reads depends on who else
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import httpx
@@ -20,15 +19,9 @@ from app.gather import Gather
 from app.models import Call, CheckIn, Client, Message, Success
 from app.twilio.voice import CallStart, _record_starts
 from tests.conftest import AUTH_TOKEN, NOW, PUBLIC_BASE_URL
+from tests.helpers import run
 
 RILEY, JORDAN, SAM, STRANGER = "+13145550142", "+13145550143", "+13145550144", "+13145550199"
-
-
-def run(main):
-    """`asyncio.run(main())` in a thread of its own: the browser tests' Playwright leaves
-    an event loop marked running in the main thread."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, main()).result()
 
 
 # --- Gather itself ---------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def _answer_round(
     texters: dict[str, Texter] = {}
     therapists: dict[str, int] = {}
     if senders:
-        with line.webhook_engine.connect() as conn:
+        with line.webhook_connection() as conn:
             texters = texters_by_phone(conn, senders, now)
             strangers = [s for s in senders if s not in texters]
             if strangers:

@@ -225,7 +225,7 @@ def answer_calls(line: Line, calls: list[IncomingCall]) -> list[Answered | Excep
     now = line.now()
     practice = line.practice()
     phones = sorted({c.caller for c in calls if c.caller})
-    with line.webhook_engine.connect() as conn:
+    with line.webhook_connection() as conn:
         clients = callers_by_phone(conn, phones, now) if phones else {}
         strangers = [p for p in phones if p not in clients]
         therapists = therapists_by_phone(conn, strangers) if strangers else {}
