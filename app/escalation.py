@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.context import Line
-from app.models import Call, Client, Message
+from app.models import UNRETURNED_MISSED, Call, Client, Message
 from app.notify import queue_text
 from app.oncall import on_call_now
 from ivr import voice
@@ -34,8 +34,7 @@ def escalate_unreturned(line: Line, limit: int = 50) -> int:
         due = session.scalars(
             select(Call)
             .where(
-                Call.outcome.in_((voice.WAIT_SCRIPT, voice.CALLER_HUNG_UP)),
-                Call.returned_at.is_(None),
+                UNRETURNED_MISSED,
                 Call.escalated_at.is_(None),
                 Call.client_id.is_not(None),
                 Call.started_at <= now - window,

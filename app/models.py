@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -19,10 +20,14 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    column,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
+from ivr.voice import CALLER_HUNG_UP, WAIT_SCRIPT
 
 PHONE = String(20)
 
@@ -191,15 +196,33 @@ class PendingConfirmation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def _unreturned_missed(outcome: Any, returned_at: Any) -> ColumnElement[bool]:
+    """A missed call nobody has returned yet (`UNRETURNED_MISSED`). The outcomes are literals
+    in the SQL, as in the index: a bound parameter would keep SQLite from seeing that the
+    index applies."""
+    missed = [literal_column(f"'{outcome_}'") for outcome_ in (WAIT_SCRIPT, CALLER_HUNG_UP)]
+    return and_(returned_at.is_(None), outcome.in_(missed))
+
+
+_UNRETURNED = _unreturned_missed(column("outcome"), column("returned_at"))
+
+
 class Call(Base):
     """One call through the line, keyed by Twilio's CallSid: a client's call in, or a
     therapist's (route "therapist") calling back through the line."""
 
     __tablename__ = "calls"
     __table_args__ = (
+        # The calls of a time (the call log, retention), and of a client (their page; a
+        # client's few calls sort fast): ix_calls_client_outcome_started leads with client_id.
         Index("ix_calls_started_at", "started_at"),
-        Index("ix_calls_unreturned", "outcome", "returned_at"),
-        Index("ix_calls_client_started", "client_id", "started_at"),
+        # Missed calls waiting for a call-back, by age (`UNRETURNED_MISSED`).
+        Index(
+            "ix_calls_unreturned",
+            "started_at",
+            sqlite_where=_UNRETURNED,
+            postgresql_where=_UNRETURNED,
+        ),
         # "Is a therapist calling this client back?", asked on every incoming call and text:
         # straight to those rows, however many calls the client made.
         Index("ix_calls_client_outcome_started", "client_id", "outcome", "started_at"),
@@ -234,6 +257,12 @@ class Call(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
     client: Mapped[Client | None] = relationship()
+
+
+# A missed call nobody has returned yet: what the therapists' phone menu, the dashboard and
+# escalation look for, and exactly the rows of the partial index ix_calls_unreturned, which
+# the incoming call's INSERT (a ringing call, on every call) never writes to.
+UNRETURNED_MISSED = _unreturned_missed(Call.outcome, Call.returned_at)
 
 
 class Message(Base):

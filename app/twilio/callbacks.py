@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.context import Line
-from app.models import Call, Client, Message, Therapist
+from app.models import UNRETURNED_MISSED, Call, Client, Message, Therapist
 from app.records import DomainError, record_lockout
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
@@ -44,8 +44,7 @@ def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list
         select(Call.client_id, Client.name, Call.started_at)
         .join(Client, Client.id == Call.client_id)
         .where(
-            Call.outcome.in_((voice.WAIT_SCRIPT, voice.CALLER_HUNG_UP)),
-            Call.returned_at.is_(None),
+            UNRETURNED_MISSED,
             Call.started_at >= now - timedelta(days=WAITING_DAYS),
             or_(Client.therapist_id == therapist_id, Call.id.in_(told)),
         )
@@ -200,8 +199,7 @@ def callback_done(request: Request, form: Form) -> Response:
                 update(Call)
                 .where(
                     Call.client_id == client.id,
-                    Call.outcome.in_((voice.WAIT_SCRIPT, voice.CALLER_HUNG_UP)),
-                    Call.returned_at.is_(None),
+                    UNRETURNED_MISSED,
                 )
                 .values(returned_at=step.now, returned_by=step.therapist.id)
             )

@@ -11,9 +11,8 @@ from fastapi import APIRouter
 from sqlalchemy import or_, select
 
 from app import oncall, records
-from app.models import Call, Client, Message, Success, Therapist
+from app.models import UNRETURNED_MISSED, Call, Client, Message, Success, Therapist
 from app.web.common import PageDep
-from ivr import voice
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,8 +40,7 @@ def missed_calls(ctx, window_minutes: int) -> list[Waiting]:
         select(Call, Client)
         .join(Client, Client.id == Call.client_id)
         .where(
-            Call.outcome.in_((voice.WAIT_SCRIPT, voice.CALLER_HUNG_UP)),
-            Call.returned_at.is_(None),
+            UNRETURNED_MISSED,
             Call.started_at >= ctx.now - timedelta(days=WAITING_DAYS),
         )
         .order_by(Call.started_at, Call.id)
