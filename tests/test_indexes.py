@@ -40,8 +40,9 @@ def plan_of(line, run) -> str:
             cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
             return "\n".join(str(row[-1]) for row in cursor.fetchall())
         # The tables of a test hold a handful of rows: any plan would do, so ask for one
-        # that reads an index where one serves.
-        cursor.execute("SET enable_seqscan = off")
+        # that reads an index where one serves (for this transaction only: the pooled
+        # connection goes back as it was).
+        cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + statement, parameters)
         return "\n".join(str(row[0]) for row in cursor.fetchall())
 
