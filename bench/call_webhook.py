@@ -117,7 +117,7 @@ CALL_COSTS: harness.Costs = [
         "  callers_by_phone: every caller of the turn (one statement)",
         fn("callers_by_phone", "app/callers"),
     ),
-    ("    _enrolled: the rows as the flow's caller", fn("_enrolled", "app/callers")),
+    ("    _enrolled: the row as the flow's caller", fn("_enrolled", "app/callers")),
     (
         "  _record_starts: every call record of the turn (one INSERT, one commit)",
         fn("_record_starts", "app/twilio/voice"),

@@ -22,6 +22,7 @@ from app.db import (
 )
 from app.models import Call, CheckIn, CoachingHours, Lockout, Message, Therapist
 from ivr.callbacks import CALLING_BACK, THERAPIST
+from ivr.voice import Window
 from tests.conftest import NOW
 from tests.helpers import restart_postgresql_connections
 
@@ -35,8 +36,9 @@ def riley_in_full(db, people):
     lockout, a therapist calling her back right now, and an open check-in."""
     db.add_all(
         [
-            CoachingHours(therapist_id=people["dana"], weekday=0, start=time(9), end=time(17)),
+            # Thursday's window first: the lookup gives the windows in order all the same.
             CoachingHours(therapist_id=people["dana"], weekday=3, start=time(8, 30), end=time(12)),
+            CoachingHours(therapist_id=people["dana"], weekday=0, start=time(9), end=time(17)),
             Lockout(
                 client_id=people["riley"],
                 created_by="Dana Whitfield",
@@ -72,7 +74,7 @@ def test_rows_are_what_sqlalchemy_gives(line, riley_in_full):
         with line.webhook_engine.connect() as conn:
             driven = statement.all(conn, params)
             expected = conn.execute(core, params).all()
-        assert len(driven) == 2  # one row per coaching-hours window
+        assert len(driven) == 1  # one row per client, the coaching hours in one column
         assert [tuple(r) for r in driven] == [tuple(r) for r in expected]
         first = driven[0]
         assert first._fields == tuple(expected[0]._fields)
@@ -80,8 +82,20 @@ def test_rows_are_what_sqlalchemy_gives(line, riley_in_full):
         assert first.locked_until == NOW + timedelta(hours=22)
         assert first.locked_until.tzinfo == UTC
         assert first.being_called_back is True and first.therapist_active is True
-        assert (first.weekday, first.start, first.end) == (0, time(9), time(17))
+        assert first.hours == (
+            Window(0, time(9), time(17)),
+            Window(3, time(8, 30), time(12)),
+        )
         assert first.name == "Riley Tran"
+
+
+def test_a_therapist_without_coaching_hours_has_none(line, people):
+    """No windows at all (PostgreSQL aggregates no rows to NULL, SQLite to []): ()."""
+    params = {"phone_0": RILEY_PHONE, "now": NOW, "call_back_since": NOW - CALL_BACK_SPAN}
+    with line.webhook_engine.connect() as conn:
+        (riley,) = ENROLLED_BY_PHONE.all(conn, params)
+    assert riley.hours == ()
+    assert riley.locked_until is None and not riley.being_called_back
 
 
 def test_nobody_with_that_number_is_no_rows(line, people):
