@@ -123,8 +123,10 @@ def test_logs_are_json_and_carry_no_phone_numbers_or_names(
     for line in lines:
         entry = json.loads(line)
         assert {"time", "level", "logger", "message"} <= set(entry)
+        # Everything but the timestamp, whose milliseconds may well read "555".
+        told = json.dumps({key: value for key, value in entry.items() if key != "time"})
         for secret in ("555", "0142", "0143", "Riley", "Tran", "Dana", "Whitfield", "Jordan"):
-            assert secret not in line, line
+            assert secret not in told, line
 
 
 def test_redact_masks_numbers_and_calendar_secrets():
