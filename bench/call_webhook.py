@@ -1,7 +1,8 @@
 """Benchmark of the incoming-call webhook (`POST /twilio/voice`) against a static-TwiML ceiling.
 
     .venv/bin/python -m bench.call_webhook [--db sqlite|postgresql] [--clients 100000]
-        [--calls 1000000] [--concurrency 1,10,50] [--requests N] [--duration S] [--quick]
+        [--calls 1000000] [--concurrency 1,10,50] [--requests N] [--duration S] [--rounds N]
+        [--quick]
 
 For an empty database and then a full one (each fresh: created, migrated, seeded), it serves
 the real app with uvicorn in its own process and measures, at each concurrency, closed-loop:

@@ -47,6 +47,8 @@ MAX_RSS_MB = 150.0
 MIN_FLAT = 0.9  # the full database keeps at least this share of the empty one's req/s
 # Profiled: one request at a time (what a request costs), and the target's concurrency.
 PROFILE_AT = (1, P99_AT)
+# Seconds of warm-up before each round after the first (the first has `--warmup`).
+ROUND_WARMUP = 0.5
 
 
 def log(message: str) -> None:
@@ -75,6 +77,7 @@ class Options:
     seed: int
     postgres_url: str
     workers: int = 1
+    rounds: int = 5
 
 
 @dataclass(frozen=True)
@@ -271,8 +274,14 @@ class Serving:
 def measure(
     serving: Serving, concurrency: int, rate_bound: float | None
 ) -> tuple[load.RunResult, load.RunResult, load.RunResult]:
-    """The static ceiling, the bare webhook, then the webhook, at one concurrency."""
+    """The static ceiling, the bare webhook and the webhook at one concurrency, in rounds that
+    take turns (static, bare, webhook, static, ...; `--rounds`), each endpoint's rounds then
+    counted as one run. This machine's speed drifts by a third and more within a minute
+    (other work on it): measured one after the other, 10 s each, the ceiling and the webhook
+    met different machines, and the ratio moved more than any change to the line did."""
     webhook, options = serving.webhook, serving.options
+    rounds = 1 if options.requests is not None else options.rounds
+    seconds = options.duration / rounds
     # The ceiling reads the same form bodies as the webhook (it checks no signature).
     static_requests = [
         load.Prepared(
@@ -283,28 +292,59 @@ def measure(
         )
         for r in serving.requests(2000)
     ]
-    static = serving.run(
-        _spec("static", concurrency, static_requests, static_requests, options, cycle=True),
-        static_classifier(),
-    )
-    del static_requests
-    # Neither webhook can be faster than the ceiling: that bounds how many requests to sign.
-    bound = max(static.throughput, rate_bound or 0.0)
+    bound = rate_bound or 0.0
 
     def signed(count: int, path: str | None = None) -> list[load.Prepared]:
         made = serving.requests(count)
         return [load.resigned(r, path, serving.server.port) for r in made] if path else made
 
-    warm_count = pool_size(bound, options.warmup, None)
-    count = pool_size(bound, options.duration, options.requests)
-    bare_spec = _spec(
-        "bare", concurrency, signed(warm_count, BARE_PATH), signed(count, BARE_PATH), options
-    )
-    bare = serving.run(bare_spec, static_classifier())
-    bare.extra["sent_with_warmup"] = bare_spec.warmup.taken + bare_spec.pool.taken
-    webhook_spec = _spec("webhook", concurrency, signed(warm_count), signed(count), options)
-    result = serving.run(webhook_spec, webhook.classifier())
-    result.extra["sent_with_warmup"] = webhook_spec.warmup.taken + webhook_spec.pool.taken
+    done: dict[str, list[load.RunResult]] = {"static": [], "bare": [], "webhook": []}
+    for turn in range(rounds):
+        # A full warm-up first; after it, each round only settles its own connections.
+        warmup = options.warmup if turn == 0 else min(options.warmup, ROUND_WARMUP)
+        static = serving.run(
+            _spec(
+                "static",
+                concurrency,
+                static_requests,
+                static_requests,
+                options,
+                warmup,
+                seconds,
+                cycle=True,
+            ),
+            static_classifier(),
+        )
+        done["static"].append(static)
+        # Neither webhook can be faster than the ceiling: that bounds how many to sign.
+        bound = max(bound, static.throughput)
+        warm_count = pool_size(bound, warmup, None)
+        count = pool_size(bound, seconds, options.requests)
+        for label, path, classify in (
+            ("bare", BARE_PATH, static_classifier()),
+            ("webhook", None, webhook.classifier()),
+        ):
+            spec = _spec(
+                label,
+                concurrency,
+                signed(warm_count, path),
+                signed(count, path),
+                options,
+                warmup,
+                seconds,
+            )
+            run = serving.run(spec, classify)
+            run.extra["sent_with_warmup"] = spec.warmup.taken + spec.pool.taken
+            done[label].append(run)
+    static, bare, result = (load.merged(done[label]) for label in ("static", "bare", "webhook"))
+    for run, label in ((bare, "bare"), (result, "webhook")):
+        ratios = [
+            r.throughput / s.throughput
+            for r, s in zip(done[label], done["static"], strict=True)
+            if s.throughput
+        ]
+        if ratios:
+            run.extra["round_ratio_min"], run.extra["round_ratio_max"] = min(ratios), max(ratios)
     if options.requests is not None:  # a fixed count: running out is the plan
         static.pool_exhausted = bare.pool_exhausted = result.pool_exhausted = False
     return static, bare, result
@@ -316,15 +356,17 @@ def _spec(
     warm: list[load.Prepared],
     measured: list[load.Prepared],
     options: Options,
+    warmup: float,
+    seconds: float,
     cycle: bool = False,
 ) -> load.LoadSpec:
     return load.LoadSpec(
         label=label,
         concurrency=concurrency,
         warmup=load.RequestPool(warm, cycle=cycle),
-        warmup_seconds=options.warmup,
+        warmup_seconds=warmup,
         pool=load.RequestPool(measured, cycle=cycle, limit=options.requests),
-        seconds=options.duration if options.requests is None else 3600.0,
+        seconds=seconds if options.requests is None else 3600.0,
     )
 
 
@@ -569,6 +611,13 @@ def _verdict(ok: bool | None) -> str:
     return "n/a " if ok is None else ("PASS" if ok else "FAIL")
 
 
+def _round_spread(run: load.RunResult) -> str:
+    low, high = run.extra.get("round_ratio_min"), run.extra.get("round_ratio_max")
+    if low is None or high is None or low == high:
+        return ""
+    return f" (rounds {low:.3f} to {high:.3f})"
+
+
 def render_targets(results: list[StateResult], concurrency: list[int]) -> tuple[str, bool]:
     lines = ["", "== targets (this machine)", ""]
     all_ok = True
@@ -589,6 +638,7 @@ def render_targets(results: list[StateResult], concurrency: list[int]) -> tuple[
                     ratio >= MIN_RATIO and webhook.errors == 0,
                     f"{where}: webhook >= {MIN_RATIO}x ceiling at {c} concurrent: "
                     f"{webhook.throughput:,.0f} / {static.throughput:,.0f} req/s = {ratio:.3f}"
+                    + _round_spread(webhook)
                     + (f" ({webhook.errors} errors)" if webhook.errors else ""),
                 )
                 bare = result.run("bare", c)
@@ -596,7 +646,8 @@ def render_targets(results: list[StateResult], concurrency: list[int]) -> tuple[
                     lines.append(
                         "        the bare webhook (signature and the two statements only): "
                         f"{bare.throughput:,.0f} req/s = "
-                        f"{bare.throughput / static.throughput:.3f} of the ceiling; the webhook "
+                        f"{bare.throughput / static.throughput:.3f} of the ceiling"
+                        f"{_round_spread(bare)}; the webhook "
                         f"does {webhook.throughput / bare.throughput:.3f} of the bare one"
                         + (f" ({bare.errors} errors)" if bare.errors else "")
                     )
@@ -690,6 +741,8 @@ def as_json(webhook: Webhook, options: Options, results: list[StateResult]) -> d
             "server_cpu": round(run.server_cpu, 3),
             "client_cpu": round(run.client_cpu, 3),
             "machine_cpu": round(run.machine_cpu, 3),
+            # The spread of the per-round webhook/ceiling ratios (`measure`).
+            **{k: round(v, 3) for k, v in run.extra.items() if k.startswith("round_ratio")},
         }
 
     return {
@@ -743,6 +796,11 @@ def parse_args(
     parser.add_argument("--requests", type=int, help="requests per measurement (default: timed)")
     parser.add_argument("--duration", type=float, help="seconds per measurement (10)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each (2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds the endpoints take turns in, at each concurrency (5; --quick: 3)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -813,9 +871,12 @@ def parse_args(
         seed=args.seed,
         postgres_url=args.postgres_url,
         workers=args.workers,
+        rounds=args.rounds or (3 if quick else 5),
     )
     if not 1 <= options.workers <= 16:
         parser.error("--workers: 1 to 16")
+    if not 1 <= options.rounds <= 100:
+        parser.error("--rounds: 1 to 100")
     return options, args
 
 
@@ -844,7 +905,13 @@ def main(
             f"{title}, {datetime.now().isoformat(timespec='seconds')}",
             environment(options),
             f"each measurement: warm-up {options.warmup:g} s, then "
-            + (f"{options.requests:,} requests" if options.requests else f"{options.duration:g} s")
+            + (
+                f"{options.requests:,} requests"
+                if options.requests
+                else f"{options.duration:g} s in {options.rounds} rounds taken in turn with the"
+                f" other endpoints (each after {min(options.warmup, ROUND_WARMUP):g} s more of"
+                " warm-up)"
+            )
             + f" closed-loop; ceiling = POST {STATIC_PATH} on the same server",
             *(preface or []),
         ]

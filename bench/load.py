@@ -194,6 +194,35 @@ class RunResult:
         return self.latencies_ns[-1] / 1e6 if self.latencies_ns else math.nan
 
 
+def merged(runs: Sequence[RunResult]) -> RunResult:
+    """One endpoint's rounds at one concurrency as one run: every request and answer, the
+    time of all rounds, and the CPU shares weighted by each round's time. `extra` keeps the
+    figures every round adds to (the requests sent)."""
+    seconds = sum(r.seconds for r in runs)
+
+    def share(of: Callable[[RunResult], float]) -> float:
+        return sum(of(r) * r.seconds for r in runs) / seconds if seconds > 0 else math.nan
+
+    extra: dict[str, float] = {}
+    for run in runs:
+        for key, value in run.extra.items():
+            extra[key] = extra.get(key, 0.0) + value
+    return RunResult(
+        label=runs[0].label,
+        concurrency=runs[0].concurrency,
+        seconds=seconds,
+        latencies_ns=sorted(ns for r in runs for ns in r.latencies_ns),
+        kinds=sum((r.kinds for r in runs), Counter()),
+        server_cpu=share(lambda r: r.server_cpu),
+        client_cpu=share(lambda r: r.client_cpu),
+        machine_cpu=share(lambda r: r.machine_cpu),
+        db_cpu=share(lambda r: r.db_cpu),
+        cores=runs[0].cores,
+        pool_exhausted=any(r.pool_exhausted for r in runs),
+        extra=extra,
+    )
+
+
 # --- connections ---------------------------------------------------------------------------
 
 
