@@ -79,6 +79,11 @@ class Options:
     workers: int = 1
     rounds: int = 5
 
+    @property
+    def round_warmup(self) -> float:
+        """The warm-up of each round after the first (`measure`)."""
+        return min(self.warmup, ROUND_WARMUP)
+
 
 @dataclass(frozen=True)
 class Webhook:
@@ -301,7 +306,7 @@ def measure(
     done: dict[str, list[load.RunResult]] = {"static": [], "bare": [], "webhook": []}
     for turn in range(rounds):
         # A full warm-up first; after it, each round only settles its own connections.
-        warmup = options.warmup if turn == 0 else min(options.warmup, ROUND_WARMUP)
+        warmup = options.warmup if turn == 0 else options.round_warmup
         static = serving.run(
             _spec(
                 "static",
@@ -909,7 +914,7 @@ def main(
                 f"{options.requests:,} requests"
                 if options.requests
                 else f"{options.duration:g} s in {options.rounds} rounds taken in turn with the"
-                f" other endpoints (each after {min(options.warmup, ROUND_WARMUP):g} s more of"
+                f" other endpoints (each after {options.round_warmup:g} s more of"
                 " warm-up)"
             )
             + f" closed-loop; ceiling = POST {STATIC_PATH} on the same server",
