@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app import records
 from app.api.schemas import MAX_ID, BadInput, Refusal
 from app.auth import user_for_token
-from app.context import Line
+from app.deps import LineDep, SessionDep, get_line, get_session  # noqa: F401  (re-exported)
 from app.models import Client, User
 from app.records import Conflict, Invalid, NotFound
 
@@ -54,16 +54,6 @@ class ApiRoute(APIRoute):
         return unicode_json
 
 
-def get_line(request: Request) -> Line:
-    return request.app.state.line
-
-
-def get_session(line: Annotated[Line, Depends(get_line)]) -> Iterator[Session]:
-    """A session per request; a route commits its own unit of work, anything else rolls back."""
-    with line.sessions() as session:
-        yield session
-
-
 def current_user(
     session: Annotated[Session, Depends(get_session)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -84,8 +74,6 @@ def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
-LineDep = Annotated[Line, Depends(get_line)]
-SessionDep = Annotated[Session, Depends(get_session)]
 UserDep = Annotated[User, Depends(current_user)]
 AdminDep = Annotated[User, Depends(require_admin)]
 
