@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,12 +13,12 @@ from fastapi.responses import JSONResponse
 from app import jsonlog
 from app.api import router as api_router
 from app.context import Line
-from app.db import Checkpointer
+from app.errors import describe
 from app.ical import router as ical_router
 from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
-from app.twilio import webhooks
+from app.twilio import callbacks, sms, voice
 from app.web import install as install_dashboard
 from app.worker import NotificationWorker
 
@@ -45,17 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = NotificationWorker(line) if line.settings.run_worker else None
         if worker:
             worker.start()
-        checkpointer = Checkpointer(line.engine)
-        checkpointer.start()
+        await _read_settings_once(line)
         try:
-            with line.keep_webhook_connection():
-                yield
+            yield
         finally:
-            checkpointer.stop()
             if worker:
                 worker.stop()
             line.engine.dispose()
-            line.webhook_engine.dispose()
 
     app = FastAPI(
         title="coachline",
@@ -72,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
-    webhooks.install(app)
+    for router in (voice.router, sms.router, callbacks.router):
+        app.include_router(router)
     app.include_router(api_router)
     app.include_router(ical_router)
     install_dashboard(app, line)
@@ -80,8 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+async def _read_settings_once(line: Line) -> None:
+    """The practice's settings as the dashboard set them, read at start so that answers made
+    without the database speak them from the first call (the line starts while the database
+    is down: then the environment's, until a call reads them)."""
+    try:
+        await line.database(line.current_settings)
+    except Exception as exc:
+        log.warning("could not read the practice's settings at start: %s", describe(exc))
+
+
 app = create_app()
-# What importing and building the service made lives as long as the process: left out of
-# every garbage collection from here on. A full collection walked it all, an 83 ms stall of
-# the event loop, and so of every call in flight, measured on the benchmark's line.
-gc.freeze()

@@ -16,12 +16,13 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.context import Line
 from app.errors import describe
-from app.models import Call, Lockout, Message
+from app.models import Call, Message
+from app.records import locked_out_now
 
 log = logging.getLogger("coachline.metrics")
 
@@ -78,15 +79,8 @@ class LineCollector(Collector):
             yield GaugeMetricFamily(
                 "coachline_notifications_failed", "Texts that could not be delivered", value=failed
             )
-            active = session.scalar(
-                select(func.count())
-                .select_from(Lockout)
-                .where(
-                    Lockout.starts_at <= now,
-                    Lockout.ends_at > now,
-                    or_(Lockout.lifted_at.is_(None), Lockout.lifted_at > now),
-                )
-            )
+            # Decided by the rule itself (`ivr.rules`, the waiver included), not in SQL.
+            active = len(locked_out_now(session, now))
             yield GaugeMetricFamily(
                 "coachline_lockouts_active", "Clients under the 24-hour rule now", value=active
             )

@@ -134,16 +134,6 @@ def _flow_therapists(session: Session, ids: Iterable[int]) -> dict[int, voice.Th
     return {row.id: as_flow_therapist(row) for row in rows}
 
 
-def on_call_cached(line: Line, now: datetime) -> list[voice.Therapist]:
-    """`on_call_now` from the line's cache (read again after STATE_CACHE_SECONDS)."""
-
-    def load() -> list[voice.Therapist]:
-        with line.sessions() as session:
-            return on_call_now(session, now, line.settings.tz)
-
-    return line.cached("on_call", load)
-
-
 def on_call_now(session: Session, now: datetime, tz: tzinfo) -> list[voice.Therapist]:
     """Who is on call at `now`, in ring order, for the call flow.
 

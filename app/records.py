@@ -27,7 +27,8 @@ from app.models import (
     User,
 )
 from app.phones import to_e164
-from ivr.rules import LockoutState, locked_until, lockout_active, lockout_ends_at
+from ivr.rules import LockoutState, lockout_active, lockout_ends_at
+from ivr.rules import client_locked_until as client_locked_until_rule
 
 # Clocks differ a little between a phone, a laptop and the server; beyond that, an event
 # "in the future" is a typo that would lock a client out of coaching by mistake.
@@ -424,14 +425,14 @@ def update_client(
 # ---- lockouts (the 24-hour rule) ----------------------------------------------------------
 
 
-def _state(lockout: Lockout) -> LockoutState:
+def lockout_state(lockout: Lockout) -> LockoutState:
     return LockoutState(
         starts_at=lockout.starts_at, ends_at=lockout.ends_at, lifted_at=lockout.lifted_at
     )
 
 
 def lockout_is_active(lockout: Lockout, now: datetime) -> bool:
-    return lockout_active(_state(lockout), now)
+    return lockout_active(lockout_state(lockout), now)
 
 
 def possibly_active(now: Any, lockouts: Any = Lockout) -> ColumnElement[bool]:
@@ -447,20 +448,20 @@ def possibly_active(now: Any, lockouts: Any = Lockout) -> ColumnElement[bool]:
 def locked_until_by_client(
     session: Session, clients: Iterable[Client], now: datetime
 ) -> dict[int, datetime]:
-    """When each locked-out client can reach coaching again; clients not locked are absent.
-
-    A client for whom the 24-hour rule is waived is never locked, whatever was recorded.
-    """
-    ids = [c.id for c in clients if c.lockout_rule_applies]
-    if not ids:
+    """When each locked-out client can reach coaching again; clients not locked are absent
+    (`ivr.rules.client_locked_until` decides, the waiver included)."""
+    by_id = {c.id: c for c in clients}
+    if not by_id:
         return {}
-    rows = session.scalars(select(Lockout).where(Lockout.client_id.in_(ids), possibly_active(now)))
+    rows = session.scalars(
+        select(Lockout).where(Lockout.client_id.in_(by_id), possibly_active(now))
+    )
     by_client: dict[int, list[LockoutState]] = {}
     for lockout in rows:
-        by_client.setdefault(lockout.client_id, []).append(_state(lockout))
+        by_client.setdefault(lockout.client_id, []).append(lockout_state(lockout))
     result = {}
     for client_id, states in by_client.items():
-        until = locked_until(states, now)
+        until = client_locked_until_rule(states, now, by_id[client_id].lockout_rule_applies)
         if until is not None:
             result[client_id] = until
     return result

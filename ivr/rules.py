@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 LOCKOUT_LENGTH = timedelta(hours=24)
 
@@ -31,3 +32,38 @@ def locked_until(lockouts: list[LockoutState], now: datetime) -> datetime | None
     """The end of the latest active lockout, or None when the client can reach coaching."""
     ends = [lo.ends_at for lo in lockouts if lockout_active(lo, now)]
     return max(ends) if ends else None
+
+
+def client_locked_until(
+    lockouts: Iterable[LockoutState], now: datetime, rule_applies: bool
+) -> datetime | None:
+    """`locked_until` for a client: never locked when the 24-hour rule is waived for them,
+    whatever was recorded."""
+    return locked_until(list(lockouts), now) if rule_applies else None
+
+
+# A therapist's call-back through the line counts as happening now for this long after it
+# started (the call-back's Dial rings for at most a few minutes, and a coaching call is brief).
+CALL_BACK_SPAN = timedelta(hours=1)
+
+
+def being_called_back(call_backs_started: Iterable[datetime], now: datetime) -> bool:
+    """A therapist is calling this client back through the line at this moment."""
+    return any(now - CALL_BACK_SPAN <= started <= now for started in call_backs_started)
+
+
+def success_digest_due(
+    last_digest_at: datetime | None,
+    now: datetime,
+    tz: tzinfo,
+    therapist_active: bool,
+    under_lockout: bool,
+) -> bool:
+    """At most one text a day (the practice's day) tells a therapist there are successes to
+    read; none to a therapist who left, and none while the client is under the 24-hour rule
+    (the success waits in the log)."""
+    if not therapist_active or under_lockout:
+        return False
+    if last_digest_at is None:
+        return True
+    return last_digest_at.astimezone(tz).date() < now.astimezone(tz).date()

@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.callbacks import client_busy_with_call_back
 from ivr.scripts import (
     Practice,
     clock_time,
     crisis_spoken,
     first_name,
     spoken_duration,
+    spoken_greeting,
     spoken_when,
 )
 from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
@@ -32,10 +34,11 @@ UNKNOWN_CALLER, LOCKED_OUT, COACHING, FALLBACK = (
     "fallback",
 )
 RINGING, BRIDGED, WAIT_SCRIPT = "ringing", "bridged", "wait_script"
-CALLER_HUNG_UP, LOCKOUT_SCRIPT, CRISIS_RESOURCES = (
+CALLER_HUNG_UP, LOCKOUT_SCRIPT, CRISIS_RESOURCES, BEING_CALLED_BACK = (
     "caller_hung_up",
     "lockout_script",
     "crisis_resources",
+    "being_called_back",
 )
 
 ACCEPT_DIGIT = "1"
@@ -72,6 +75,8 @@ class Caller:
     primary: Therapist
     locked_until: datetime | None = None
     last_skill: str | None = None
+    # A therapist is calling this client back through the line right now (`ivr.rules`).
+    being_called_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,13 @@ def error_fallback(practice: Practice) -> str:
     )
 
 
+def therapist_menu_for(therapist_active: bool | None, is_client: bool) -> bool:
+    """Whether a caller hears a therapist's call-back menu: only an active therapist's number
+    that is no client's. A client's number always takes the client flow, and an inactive
+    therapist's is a caller the line does not know."""
+    return not is_client and bool(therapist_active)
+
+
 def rate_limited(practice: Practice) -> str:
     return crisis_only(
         practice, "This number has called the coaching line many times in the last few minutes."
@@ -277,8 +289,12 @@ def incoming(
     """An enrolled client calls: the 24-hour rule, else a short greeting and straight to ringing."""
     if caller.locked_until is not None:
         return locked_out(caller, now, practice)
+    if caller.being_called_back:  # not put through twice
+        return VoiceStep(
+            twiml=client_busy_with_call_back(practice), route=COACHING, outcome=BEING_CALLED_BACK
+        )
     order = ring_order(caller, on_call, [], now, practice)
-    greeting = practice.greeting.format(practice=practice.name)
+    greeting = spoken_greeting(practice)
     if order:
         return _ring(greeting, order[0], [], practice, urls)
     response = VoiceResponse()

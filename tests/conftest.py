@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
-from app.auth import issue_token
 from app.db import Base
 from app.main import create_app
 from app.models import Client, Therapist, User
 from app.settings import Settings
+from app.users import issue_token
 from tests.fake_twilio import FakeTwilio
 
 POSTGRES_URL = os.environ.get(
@@ -121,9 +121,6 @@ def settings(database_url, fake_twilio) -> Settings:
         # Tests call from the same invented numbers many times; test_observability.py
         # checks the real limits.
         call_rate_limit="10000 per minute",
-        # Tests change the database between calls within a second; test_context.py
-        # checks the cache itself.
-        state_cache_seconds=0,
         text_rate_limit="10000 per minute",
     )
 
@@ -142,7 +139,6 @@ def app(settings) -> Iterator[FastAPI]:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
     line.engine.dispose()
-    line.webhook_engine.dispose()
 
 
 @pytest.fixture

@@ -295,7 +295,7 @@ def test_database_down_the_caller_still_hears_the_crisis_resources(settings):
 def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line, monkeypatch):
     """The incoming call waits on the event loop: once the database has failed, calls answer
     the crisis resources at once for DATABASE_REST_SECONDS instead of waiting on it again."""
-    real_connect, attempts = line.webhook_engine.connect, []
+    real_connect, attempts = line.engine.connect, []
 
     def refused():
         attempts.append(1)
@@ -304,10 +304,10 @@ def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line
     def incoming_call(n: int) -> str:
         return driver.post("/twilio/voice", {"CallSid": f"CA{n:032x}", "From": RILEY}).text
 
-    monkeypatch.setattr(line.webhook_engine, "connect", refused)
+    monkeypatch.setattr(line.engine, "connect", refused)
     assert heard_crisis(incoming_call(1)) and len(attempts) == 1
     assert heard_crisis(incoming_call(2)) and len(attempts) == 1  # not tried again
-    monkeypatch.setattr(line.webhook_engine, "connect", real_connect)
+    monkeypatch.setattr(line.engine, "connect", real_connect)
     monkeypatch.setattr(line, "_database_rests_until", 0.0)  # the rest is over
     assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
 
@@ -315,13 +315,13 @@ def test_after_a_database_failure_calls_skip_it_for_a_while(driver, people, line
 def test_a_bug_does_not_stop_the_next_call_from_ringing(driver, people, monkeypatch):
     import app.twilio.voice as voice_routes
 
-    def broken(conn, phones, now):
+    def broken(session, phone, now):
         return 1 / 0
 
-    real = voice_routes.callers_by_phone
-    monkeypatch.setattr(voice_routes, "callers_by_phone", broken)
+    real = voice_routes.enrolled_by_phone
+    monkeypatch.setattr(voice_routes, "enrolled_by_phone", broken)
     assert heard_crisis(driver.call(from_=RILEY).text)
-    monkeypatch.setattr(voice_routes, "callers_by_phone", real)
+    monkeypatch.setattr(voice_routes, "enrolled_by_phone", real)
     assert driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)).dials
 
 
@@ -354,7 +354,7 @@ def test_a_bug_logs_no_phone_number_or_name(driver, people, monkeypatch, caplog)
     def broken(*args, **kwargs):
         raise RuntimeError(f"lookup failed for {RILEY} Riley Tran")
 
-    monkeypatch.setattr(voice_routes, "callers_by_phone", broken)
+    monkeypatch.setattr(voice_routes, "enrolled_by_phone", broken)
     driver.call(from_=RILEY)
     assert "RuntimeError" in caplog.text
     assert "555" not in caplog.text and "Riley" not in caplog.text

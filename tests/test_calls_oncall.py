@@ -102,3 +102,29 @@ def test_after_monday_9am_handoff_the_next_member_is_rung(driver, line, db, peop
     line.clock = lambda: datetime(2026, 11, 30, 14, 59, tzinfo=UTC)
     result = driver.call(from_=JORDAN, scenario=Scenario(legs={MARCUS: NO_ANSWER}))
     assert [d.number for d in result.dials] == [MARCUS]
+
+
+def test_schedule_changes_are_rung_by_the_very_next_call(
+    driver, http, admin, db, people, rotation, priya
+):
+    """No cache between a change and the next call: an override added, then Marcus away,
+    each made through the API a moment before a call, is what that call rings."""
+    legs = {DANA: NO_ANSWER, MARCUS: NO_ANSWER, PRIYA: NO_ANSWER}
+    assert [d.number for d in driver.call(from_=RILEY, scenario=Scenario(legs=legs)).dials] == [
+        DANA,
+        MARCUS,
+    ]
+    body = {
+        "therapist_id": priya,
+        "starts_at": "2026-11-27T21:00:00-06:00",
+        "ends_at": "2026-11-28T08:00:00-06:00",
+        "reason": "covering",
+    }
+    assert http.post("/api/on-call-overrides", json=body, headers=admin).status_code == 201
+    result = driver.call(from_=RILEY, scenario=Scenario(legs=legs))
+    assert [d.number for d in result.dials] == [DANA, PRIYA]
+    away = {"until": "2026-11-28T20:00:00Z"}
+    path = f"/api/therapists/{people['dana']}/away"
+    assert http.post(path, json=away, headers=admin).status_code == 200
+    result = driver.call(from_=RILEY, scenario=Scenario(legs=legs))
+    assert [d.number for d in result.dials] == [PRIYA]

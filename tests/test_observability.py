@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.jsonlog import JsonFormatter, redact
 from app.main import create_app
 from app.models import Call, Lockout, Message
-from app.ratelimit import MovingWindow, RateLimits
+from app.ratelimit import RateLimits
 from app.settings import Settings
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
 from tests.twilio_driver import NO_ANSWER, Scenario, TwilioDriver
@@ -138,23 +138,19 @@ def test_redact_masks_numbers_and_calendar_secrets():
     )
 
 
-def test_the_moving_window_forgets_hits_once_the_window_has_passed():
-    now = [1000.0]
-    window = MovingWindow(2, 60, clock=lambda: now[0])
-    assert window.hit("a") and window.hit("a")
-    assert not window.hit("a")  # a third within the minute
-    assert window.hit("b")  # per key
-    now[0] += 30
-    assert not window.hit("a")  # refused hits do not count, the first two still do
-    now[0] += 30.5
-    assert window.hit("a") and window.hit("a") and not window.hit("a")
+def test_each_number_has_its_own_limit_and_withheld_callers_share_none():
+    limits = RateLimits(Settings(_env_file=None, call_rate_limit="2 per 10 minutes"))
+    assert limits.call_allowed("+13145550142") and limits.call_allowed("+13145550142")
+    assert not limits.call_allowed("+13145550142")  # a third within the window
+    assert limits.call_allowed("+13145550143")  # another number
+    # Withheld numbers are no one caller: the tenth withheld call is answered like the first.
+    assert all(limits.call_allowed("anonymous") for _ in range(10))
 
 
-def test_numbers_gone_quiet_are_forgotten():
-    now = [0.0]
-    window = MovingWindow(1, 10, clock=lambda: now[0])
-    for n in range(1000):
-        window.hit(f"+1314555{n:04d}")
-    now[0] += 11
-    window.hit("+13145550142")
-    assert len(window._hits) == 1  # the sweep keeps memory bounded by the window
+def test_texts_are_counted_apart_from_calls():
+    limits = RateLimits(
+        Settings(_env_file=None, call_rate_limit="1 per minute", text_rate_limit="1 per minute")
+    )
+    assert limits.call_allowed("+13145550142")
+    assert limits.text_allowed("+13145550142")  # the call did not use the text's count
+    assert not limits.text_allowed("+13145550142")

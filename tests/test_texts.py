@@ -299,17 +299,17 @@ def test_a_failure_mid_text_writes_nothing_and_still_gives_the_crisis_resources(
 def test_after_a_database_failure_texts_skip_it_for_a_while(driver, db, people, line, monkeypatch):
     """The text is answered on the event loop: once the database has failed, texts get the
     crisis resources at once for DATABASE_REST_SECONDS instead of waiting on it again."""
-    real_connect, attempts = line.webhook_engine.connect, []
+    real_connect, attempts = line.engine.connect, []
 
     def refused():
         attempts.append(1)
         raise OperationalError("connect", {}, Exception("connection refused"))
 
     safe_reply = crisis_texted(line.settings.practice)
-    monkeypatch.setattr(line.webhook_engine, "connect", refused)
+    monkeypatch.setattr(line.engine, "connect", refused)
     assert text(driver, "check-in") == safe_reply and len(attempts) == 1
     assert text(driver, "check-in") == safe_reply and len(attempts) == 1  # not tried again
-    monkeypatch.setattr(line.webhook_engine, "connect", real_connect)
+    monkeypatch.setattr(line.engine, "connect", real_connect)
     monkeypatch.setattr(line, "_database_rests_until", 0.0)  # the rest is over
     assert "How strong are your urges" in text(driver, "check-in")
     db.expire_all()
@@ -325,7 +325,7 @@ def test_a_database_restart_costs_the_texter_nothing(driver, db, people, line, d
     db.close()
     assert restart_postgresql_connections(database_url) >= 1
     dropped = []  # connections found dropped, and let go
-    event.listen(line.webhook_engine, "invalidate", lambda *args: dropped.append(args))
+    event.listen(line.engine, "invalidate", lambda *args: dropped.append(args))
     reply = text(driver, "4")
     assert dropped  # the text did meet a dropped connection
     assert reply is not None and "Thanks for" in reply

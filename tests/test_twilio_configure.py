@@ -14,14 +14,16 @@ from tests.fake_twilio import Failure
 runner = CliRunner()
 ACCOUNT = "AC" + "0" * 32
 
+# Twilio fails over to the fallback within 5 s, not its default 15 (app.twilio.configure).
+OVERRIDES = "#ct=1000&rt=4000&tt=5000&rc=1&rp=ct"
 WANTED = {
-    "voice_url": f"{PUBLIC_BASE_URL}/twilio/voice",
+    "voice_url": f"{PUBLIC_BASE_URL}/twilio/voice{OVERRIDES}",
     "voice_method": "POST",
     "voice_fallback_url": f"{PUBLIC_BASE_URL}/twilio/voice/fallback",
     "voice_fallback_method": "POST",
     "status_callback": f"{PUBLIC_BASE_URL}/twilio/voice/status",
     "status_callback_method": "POST",
-    "sms_url": f"{PUBLIC_BASE_URL}/twilio/sms",
+    "sms_url": f"{PUBLIC_BASE_URL}/twilio/sms{OVERRIDES}",
     "sms_method": "POST",
 }
 
@@ -41,7 +43,7 @@ def number(fake_twilio):
         ACCOUNT,
         voice_url="https://demo.twilio.com/welcome/voice/",
         voice_method="GET",
-        sms_url=f"{PUBLIC_BASE_URL}/twilio/sms",
+        sms_url=f"{PUBLIC_BASE_URL}/twilio/sms{OVERRIDES}",
     )
 
 
@@ -55,8 +57,8 @@ def test_dry_run_prints_the_differences_and_changes_nothing(use_line, fake_twili
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert (
-        f"voice_url: https://demo.twilio.com/welcome/voice/ -> {PUBLIC_BASE_URL}/twilio/voice"
-        in out
+        "voice_url: https://demo.twilio.com/welcome/voice/ -> "
+        f"{PUBLIC_BASE_URL}/twilio/voice{OVERRIDES}" in out
     )
     assert "voice_method: GET -> POST" in out
     assert f"voice_fallback_url: (unset) -> {PUBLIC_BASE_URL}/twilio/voice/fallback" in out
@@ -82,7 +84,7 @@ def test_a_run_updates_exactly_the_fields_that_differ_then_finds_all_ok(
     (update,) = fake_twilio.number_updates
     assert update.path.endswith(f"/Accounts/{ACCOUNT}/IncomingPhoneNumbers/{number['sid']}.json")
     assert update.form == {
-        "VoiceUrl": f"{PUBLIC_BASE_URL}/twilio/voice",
+        "VoiceUrl": f"{PUBLIC_BASE_URL}/twilio/voice{OVERRIDES}",
         "VoiceMethod": "POST",
         "VoiceFallbackUrl": f"{PUBLIC_BASE_URL}/twilio/voice/fallback",
         "StatusCallback": f"{PUBLIC_BASE_URL}/twilio/voice/status",

@@ -3,8 +3,7 @@ recording a self-harm event by keypad (`ivr.callbacks` says what is heard)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -21,6 +20,7 @@ from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import callbacks, voice
 from ivr.callbacks import CALLING_BACK, THERAPIST
+from ivr.scripts import Practice
 
 WAITING_DAYS = 7  # missed calls older than this no longer fill the menu
 
@@ -56,21 +56,6 @@ def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list
         calls = earlier.calls + 1 if earlier else 1
         waiting[client_id] = callbacks.Missed(client_id, name, started_at, calls)
     return sorted(waiting.values(), key=lambda m: m.called_at)
-
-
-def calling_back_now(session: Session, client_id: int, now: datetime) -> bool:
-    """A therapist is calling this client back through the line at this moment."""
-    return (
-        session.scalar(
-            select(Call.id).where(
-                Call.route == THERAPIST,
-                Call.client_id == client_id,
-                Call.outcome == CALLING_BACK,
-                Call.started_at >= now - timedelta(hours=1),
-            )
-        )
-        is not None
-    )
 
 
 def menu_for(
@@ -114,25 +99,37 @@ class _Step:
     call: Call
     index: int
     now: datetime
+    practice: Practice
+    urls: callbacks.MenuUrls
 
 
-@contextmanager
-def _step(request: Request, form: FormData) -> Iterator[_Step | None]:
-    """The therapist on this call (recognised by their registered phone), in a transaction."""
-    line: Line = request.app.state.line
-    index = request.query_params.get("i", "0")
-    with line.sessions() as session, session.begin():
-        therapist = session.scalar(
-            select(Therapist).where(
-                Therapist.phone == form_field(form, "From", 40), Therapist.active.is_(True)
+class _Menu:
+    """One of the menu's webhooks: the therapist on this call (recognised by their registered
+    phone) and the step's work, in one transaction (`Line.database`)."""
+
+    def __init__(self, request: Request, form: FormData) -> None:
+        self.line: Line = request.app.state.line
+        self.phone = form_field(form, "From", 40)
+        self.call_sid = form_field(form, "CallSid")
+        index = request.query_params.get("i", "0")
+        self.index = int(index) if index.isdigit() and len(index) < 6 else 0
+
+    async def run(self, work: Callable[[_Step], str]) -> Response:
+        def in_session(session: Session) -> str:
+            therapist = session.scalar(
+                select(Therapist).where(Therapist.phone == self.phone, Therapist.active.is_(True))
             )
-        )
-        if therapist is None:
-            yield None
-            return
-        now = line.now()
-        call = therapist_call(session, therapist, form_field(form, "CallSid"), now)
-        yield _Step(line, session, therapist, call, int(index) if index.isdigit() else 0, now)
+            if therapist is None:
+                return voice.error_fallback(self.line.practice(session))
+            now = self.line.now()
+            call = therapist_call(session, therapist, self.call_sid, now)
+            practice = self.line.practice(session)
+            step = _Step(
+                self.line, session, therapist, call, self.index, now, practice, _urls(self.line)
+            )
+            return work(step)
+
+        return twiml(await self.line.database(in_session))
 
 
 def _client_in_menu(step: _Step, raw_id: str | None) -> callbacks.Missed | None:
@@ -141,110 +138,100 @@ def _client_in_menu(step: _Step, raw_id: str | None) -> callbacks.Missed | None:
     return next((m for m in missed if str(m.client_id) == raw_id), None)
 
 
-def _not_a_therapist(request: Request) -> Response:
-    return twiml(voice.error_fallback(request.app.state.line.settings.practice))
-
-
 @router.post("/menu", summary="The missed-call menu (after a step ends)")
-def menu(request: Request, form: Form) -> Response:
-    with _step(request, form) as step:
-        if step is None:
-            return _not_a_therapist(request)
+async def menu(request: Request, form: Form) -> Response:
+    def work(step: _Step) -> str:
         missed = missed_calls_for(step.session, step.therapist.id, step.now)
-        return twiml(
-            callbacks.menu(
-                missed, step.index, step.now, step.line.practice(step.session), _urls(step.line)
-            )
-        )
+        return callbacks.menu(missed, step.index, step.now, step.practice, step.urls)
+
+    return await _Menu(request, form).run(work)
 
 
 @router.post("/choice", summary="A key pressed on the missed-call menu")
-def choice(request: Request, form: Form) -> Response:
-    with _step(request, form) as step:
-        if step is None:
-            return _not_a_therapist(request)
-        practice, urls = step.line.practice(step.session), _urls(step.line)
+async def choice(request: Request, form: Form) -> Response:
+    digit = form_field(form, "Digits", 4)
+
+    def work(step: _Step) -> str:
+        practice, urls = step.practice, step.urls
         missed = missed_calls_for(step.session, step.therapist.id, step.now)
-        digit = form_field(form, "Digits", 4)
         if not missed:
-            return twiml(callbacks.menu(missed, 0, step.now, practice, urls))
+            return callbacks.menu(missed, 0, step.now, practice, urls)
         index = step.index % len(missed)
         entry = missed[index]
         if digit == callbacks.CALL_BACK:
             client = step.session.get(Client, entry.client_id)
             assert client is not None
             step.call.client_id, step.call.outcome = client.id, CALLING_BACK
-            return twiml(callbacks.call_back(entry, client.phone, index, practice, urls))
+            return callbacks.call_back(entry, client.phone, index, practice, urls)
         if digit == callbacks.NEXT:
             index += 1
         elif digit == callbacks.RECORD_EVENT:
-            return twiml(callbacks.event_time_prompt(entry.name, entry.client_id, index, urls))
-        return twiml(callbacks.menu(missed, index, step.now, practice, urls))
+            return callbacks.event_time_prompt(entry.name, entry.client_id, index, urls)
+        return callbacks.menu(missed, index, step.now, practice, urls)
+
+    return await _Menu(request, form).run(work)
 
 
 @router.post("/callback-done", summary="Dial action: the call-back has ended")
-def callback_done(request: Request, form: Form) -> Response:
-    with _step(request, form) as step:
-        if step is None:
-            return _not_a_therapist(request)
-        client = step.session.get(Client, int(request.query_params.get("client", "0") or 0))
-        was_reached = callbacks.reached(
-            form_field(form, "DialCallStatus", 20), form_field(form, "DialCallDuration", 9)
-        )
+async def callback_done(request: Request, form: Form) -> Response:
+    raw_client = request.query_params.get("client", "0")
+    client_id = int(raw_client) if raw_client.isdigit() and len(raw_client) < 12 else 0
+    dial_status = form_field(form, "DialCallStatus", 20)
+    dial_duration = form_field(form, "DialCallDuration", 9)
+    therapist_hung_up = form_field(form, "CallStatus", 20) == "completed"
+
+    def work(step: _Step) -> str:
+        client = step.session.get(Client, client_id)
+        was_reached = callbacks.reached(dial_status, dial_duration)
         step.call.outcome = "returned" if was_reached else "not_reached"
         if client is None:
-            return _not_a_therapist(request)
+            return voice.error_fallback(step.practice)
         if was_reached:
             step.session.execute(
                 update(Call)
-                .where(
-                    Call.client_id == client.id,
-                    UNRETURNED_MISSED,
-                )
+                .where(Call.client_id == client.id, UNRETURNED_MISSED)
                 .values(returned_at=step.now, returned_by=step.therapist.id)
             )
-        if form_field(form, "CallStatus", 20) == "completed":
-            return twiml("<Response/>")  # the therapist hung up: nothing more to hear
-        return twiml(
-            callbacks.after_call_back(client.name, was_reached, step.index, _urls(step.line))
-        )
+        if therapist_hung_up:
+            return "<Response/>"  # nothing more to hear
+        return callbacks.after_call_back(client.name, was_reached, step.index, step.urls)
+
+    return await _Menu(request, form).run(work)
 
 
 @router.post("/event-time", summary="The time of a self-harm event, keyed in")
-def event_time(request: Request, form: Form) -> Response:
-    with _step(request, form) as step:
-        if step is None:
-            return _not_a_therapist(request)
-        entry = _client_in_menu(step, request.query_params.get("client"))
-        urls, practice = _urls(step.line), step.line.practice(step.session)
+async def event_time(request: Request, form: Form) -> Response:
+    raw_client = request.query_params.get("client")
+    digits = form_field(form, "Digits", 8)
+
+    def work(step: _Step) -> str:
+        entry = _client_in_menu(step, raw_client)
+        urls, practice = step.urls, step.practice
         if entry is None:
-            return twiml(callbacks.cancelled(step.index, urls))
-        at = callbacks.parse_event_time(form_field(form, "Digits", 8), step.now, practice)
+            return callbacks.cancelled(step.index, urls)
+        at = callbacks.parse_event_time(digits, step.now, practice)
         if at is None:
-            return twiml(
-                callbacks.event_time_prompt(
-                    entry.name, entry.client_id, step.index, urls, retry=True
-                )
+            return callbacks.event_time_prompt(
+                entry.name, entry.client_id, step.index, urls, retry=True
             )
-        return twiml(
-            callbacks.event_confirm_prompt(
-                entry.name, entry.client_id, step.index, at, step.now, practice, urls
-            )
+        return callbacks.event_confirm_prompt(
+            entry.name, entry.client_id, step.index, at, step.now, practice, urls
         )
+
+    return await _Menu(request, form).run(work)
 
 
 @router.post("/event-confirm", summary="Confirming a self-harm event: the 24-hour rule starts")
-def event_confirm(request: Request, form: Form) -> Response:
-    with _step(request, form) as step:
-        if step is None:
-            return _not_a_therapist(request)
-        entry = _client_in_menu(step, request.query_params.get("client"))
-        urls, practice = _urls(step.line), step.line.practice(step.session)
-        raw_at = request.query_params.get("at", "")
-        if entry is None or not raw_at.isdigit():
-            return twiml(callbacks.cancelled(step.index, urls))
-        if form_field(form, "Digits", 4) != callbacks.CONFIRM:
-            return twiml(callbacks.cancelled(step.index, urls))
+async def event_confirm(request: Request, form: Form) -> Response:
+    raw_client = request.query_params.get("client")
+    raw_at = request.query_params.get("at", "")
+    confirmed = form_field(form, "Digits", 4) == callbacks.CONFIRM
+
+    def work(step: _Step) -> str:
+        entry = _client_in_menu(step, raw_client)
+        urls, practice = step.urls, step.practice
+        if entry is None or not raw_at.isdigit() or len(raw_at) > 12 or not confirmed:
+            return callbacks.cancelled(step.index, urls)
         at = datetime.fromtimestamp(int(raw_at), UTC)
         try:
             with step.session.begin_nested():
@@ -256,9 +243,9 @@ def event_confirm(request: Request, form: Form) -> Response:
                     occurred_at=at,
                 )
         except DomainError:
-            return twiml(callbacks.cancelled(step.index, urls))
-        return twiml(
-            callbacks.event_recorded(
-                entry.name, lockout.ends_at, step.now, practice, step.index, urls
-            )
+            return callbacks.cancelled(step.index, urls)
+        return callbacks.event_recorded(
+            entry.name, lockout.ends_at, step.now, practice, step.index, urls
         )
+
+    return await _Menu(request, form).run(work)

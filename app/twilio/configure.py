@@ -67,9 +67,22 @@ class Result:
         return {f.field: f.wanted for f in self.fields if not f.ok}
 
 
+# Twilio's connection overrides (a URL fragment, never sent to us) on the URLs a caller or
+# texter waits on. Twilio's defaults wait 15 s for an answer before the Voice Fallback URL, a
+# silence no caller should sit through. The line answers within about 3 s whatever its
+# database does (`Line.database` gives up at 2 s), so: 1 s to connect (ct), one retry only
+# when the connection failed (rc, rp: a webhook that was read is not sent twice), 4 s to
+# answer (rt), and 5 s in all (tt). A service that can't be reached, or hangs, sends the
+# caller to the fallback within 5 s.
+CONNECTION_OVERRIDES = "#ct=1000&rt=4000&tt=5000&rc=1&rp=ct"
+OVERRIDDEN = ("voice_url", "sms_url")
+
+
 def wanted(line: Line) -> dict[str, str]:
     base = line.settings.public_base_url
     want = {field: base + path for field, path in PATHS.items()}
+    for field in OVERRIDDEN:
+        want[field] += CONNECTION_OVERRIDES
     want.update(dict.fromkeys(METHODS, "POST"))
     return {field: want[field] for field in FIELDS}
 

@@ -1,7 +1,8 @@
 """Routes that always answer Twilio with TwiML: on any failure, the crisis resources.
 
-Only a bad signature (403) gets through as an error. Anything else (the database down, a
-bug, an odd request) is logged without personal data and answered with `fallback`.
+Only a bad signature (403) gets through as an error. Anything else (the database down, slow
+or resting, a bug, an odd request) is logged without personal data and answered with
+`fallback`, in the practice's words as last read (`Line.known_practice`).
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError
 
+from app.context import DatabaseResting
 from app.errors import describe
 from ivr.scripts import Practice
 
 log = logging.getLogger("coachline.twilio")
-
-# A database restart can meet a webhook once in each of the line's two pools (`Line.engine`,
-# `Line.webhook_engine`).
-ATTEMPTS = 3
 
 
 def twiml(body: str) -> Response:
@@ -34,25 +31,19 @@ def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
             handler = super().get_route_handler()
 
             async def safe_handler(request: Request) -> Response:
-                for attempt in range(1, ATTEMPTS + 1):
-                    try:
-                        return await handler(request)
-                    except HTTPException as exc:
-                        if exc.status_code == 403:
-                            raise
-                        log.error("webhook %s answered %s", request.url.path, exc.status_code)
-                    except DBAPIError as exc:
-                        # Pooled connections are not pinged before use (a round trip each):
-                        # one the database dropped (it restarted) is noticed here, its pool
-                        # has let them all go, and the webhook runs again on fresh ones. Its
-                        # transaction was rolled back, so nothing is done twice.
-                        if exc.connection_invalidated and attempt < ATTEMPTS:
-                            continue
-                        log.error("webhook %s failed: %s", request.url.path, describe(exc))
-                    except Exception as exc:
-                        log.error("webhook %s failed: %s", request.url.path, describe(exc))
-                    break
-                return twiml(fallback(request.app.state.line.settings.practice))
+                try:
+                    return await handler(request)
+                except HTTPException as exc:
+                    if exc.status_code == 403:
+                        raise
+                    log.error("webhook %s answered %s", request.url.path, exc.status_code)
+                except DatabaseResting:
+                    log.warning("webhook %s answered without the database", request.url.path)
+                except TimeoutError:
+                    log.error("webhook %s: the database did not answer in time", request.url.path)
+                except Exception as exc:
+                    log.error("webhook %s failed: %s", request.url.path, describe(exc))
+                return twiml(fallback(request.app.state.line.known_practice()))
 
             return safe_handler
 
