@@ -5,11 +5,17 @@ from __future__ import annotations
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.phones import to_e164
-from ivr.scripts import CrisisLine, Practice
+from ivr.scripts import (
+    DEFAULT_GREETING,
+    GREETING_MAX_LENGTH,
+    CrisisLine,
+    Practice,
+    greeting_problem,
+)
 
 # What the practice may change from the dashboard (it wins over the environment).
 EDITABLE = (
@@ -25,7 +31,8 @@ EDITABLE = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # Errors never echo the input: it holds TWILIO_AUTH_TOKEN, SESSION_SECRET, DATABASE_URL.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./coachline.db"
 
@@ -38,17 +45,24 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
 
     practice_timezone: str = "America/Chicago"
-    practice_name: str = "St. Louis DBT"
+    practice_name: str = Field(default="St. Louis DBT", max_length=120)
 
     # Crisis resources: 988 and 911 are always given; a local line is optional.
-    local_crisis_line_name: str = ""
+    local_crisis_line_name: str = Field(default="", max_length=80)
     local_crisis_line_number: str = ""
 
-    # Scripts: the practice's own words, where it wants them.
-    greeting: str = "Thank you for calling {practice}. Connecting you with a coach now."
-    callback_window_minutes: int = 120
-    call_time_limit_minutes: int = 20
-    dial_timeout_seconds: int = 20
+    # Scripts: the practice's own words, where it wants them. The greeting may use {practice}
+    # (the practice name) and nothing else in braces.
+    greeting: str = Field(default=DEFAULT_GREETING, max_length=GREETING_MAX_LENGTH)
+    # The settings below are checked here, at start and on the dashboard alike (which shows
+    # these bounds), so that no value can break a call.
+    # How soon a call-back usually comes (the wait-time script says so): 10 minutes to a day.
+    callback_window_minutes: int = Field(default=120, ge=10, le=24 * 60)
+    # The bridged call's timeLimit: the agreement says 10-15 minutes (Twilio allows 1 s-4 h).
+    call_time_limit_minutes: int = Field(default=20, ge=5, le=60)
+    # How long each therapist's phone rings (Twilio allows 5-600 s): enough to answer, short
+    # enough that the caller is not left waiting before the next one is tried.
+    dial_timeout_seconds: int = Field(default=20, ge=10, le=60)
     offer_voice_message: bool = True
 
     # Signs the dashboard's session cookies. When empty, one is generated once and kept in the
@@ -57,9 +71,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     # Threads that run request handlers (each holds a database connection while it works).
-    request_threads: int = 4
+    request_threads: int = Field(default=4, ge=1)
     # How long the settings, skills and on-call list are kept between calls (0: never).
-    state_cache_seconds: float = 1.0
+    state_cache_seconds: float = Field(default=1.0, ge=0)
     # After a database failure, webhooks answer without it (the crisis resources) this long.
     database_rest_seconds: float = Field(default=5.0, ge=0, le=60)
 
@@ -69,9 +83,9 @@ class Settings(BaseSettings):
 
     # Notification delivery.
     run_worker: bool = True
-    worker_poll_seconds: float = 1.0
-    notification_max_attempts: int = 8
-    twilio_http_timeout_seconds: float = 10.0
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    notification_max_attempts: int = Field(default=8, ge=1)
+    twilio_http_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a worker holds a text it is sending before another worker may take it over (and
     # first ask Twilio whether it went out). Renewed before each send; keep it well above what
     # one send can take: a Messages list and a send, each up to TWILIO_HTTP_TIMEOUT_SECONDS.
@@ -111,6 +125,34 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("greeting")
+    @classmethod
+    def _greeting(cls, value: str) -> str:
+        problem = greeting_problem(value)
+        if problem:
+            raise ValueError(f"GREETING {problem}")
+        return value
+
+    @field_validator("practice_name", "local_crisis_line_name")
+    @classmethod
+    def _spoken_name(cls, value: str, info: ValidationInfo) -> str:
+        # Spoken and texted: a control character makes TwiML that Twilio cannot read.
+        if any(ord(ch) < 32 for ch in value):
+            raise ValueError(f"{str(info.field_name).upper()} must not contain control characters")
+        if info.field_name == "practice_name" and not value.strip():
+            raise ValueError("PRACTICE_NAME must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _caller_id(self) -> Settings:
+        # Without it the Dial has no callerId, and the client would see the therapist's number.
+        if self.twilio_configured and not self.twilio_phone_number:
+            raise ValueError(
+                "TWILIO_PHONE_NUMBER is required with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: "
+                "calls to therapists show it as their caller ID"
+            )
+        return self
 
     def with_changes(self, changes: dict[str, object]) -> Settings:
         """These settings with the dashboard's changes, each checked as if it came from the
@@ -159,3 +201,14 @@ class Settings(BaseSettings):
             dial_timeout_seconds=self.dial_timeout_seconds,
             offer_voice_message=self.offer_voice_message,
         )
+
+
+def bounds(key: str) -> tuple[int | None, int | None, int | None]:
+    """A setting's (minimum, maximum, max_length) as its Field declares them, for the forms
+    that edit it (None where it has none)."""
+    found: dict[str, int] = {}
+    for rule in Settings.model_fields[key].metadata:  # annotated_types' Ge, Le, MaxLen
+        for name in ("ge", "le", "max_length"):
+            if isinstance(getattr(rule, name, None), int):
+                found[name] = getattr(rule, name)
+    return found.get("ge"), found.get("le"), found.get("max_length")

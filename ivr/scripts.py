@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from string import Formatter
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+
+DEFAULT_GREETING = "Thank you for calling {practice}. Connecting you with a coach now."
+# The greeting as written. {practice} is spoken as the practice name (at most 120 characters, see
+# app.settings), so even a greeting of nothing but placeholders is spoken in under 5,000.
+GREETING_MAX_LENGTH = 400
 
 
 @dataclass(frozen=True)
@@ -26,11 +32,50 @@ class Practice:
     tz: ZoneInfo
     line_number: str = ""
     local_crisis_line: CrisisLine | None = None
-    greeting: str = "Thank you for calling {practice}. Connecting you with a coach now."
+    greeting: str = DEFAULT_GREETING
     callback_window_minutes: int = 120
     call_time_limit_seconds: int = 20 * 60
     dial_timeout_seconds: int = 20
     offer_voice_message: bool = True
+
+
+def greeting_problem(greeting: str) -> str | None:
+    """What is wrong with a greeting, as the end of a sentence that starts with its name
+    ("GREETING may use only {practice}; found {practice_name}"), or None when it is fine.
+
+    The one placeholder is {practice}, exactly: no format spec, no conversion, no attribute
+    or index (`{practice:>100000}` would speak 100 kB; `{practice.foo}` would raise).
+    """
+    if not greeting.strip():
+        return "must not be empty"
+    if len(greeting) > GREETING_MAX_LENGTH:
+        return f"must be at most {GREETING_MAX_LENGTH} characters (it has {len(greeting)})"
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in greeting):
+        return "must not contain control characters"
+    try:
+        parts = list(Formatter().parse(greeting))
+    except ValueError:
+        return "has a { or } without its pair (write {{ or }} for a brace itself)"
+    for _text, name, spec, conversion in parts:
+        if name is None or (name == "practice" and not spec and not conversion):
+            continue
+        found = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        return f"may use only {{practice}}; found {{{found}}}"
+    return None
+
+
+def spoken_greeting(practice: Practice) -> str:
+    """The greeting with the practice's name in it: the one place a greeting is formatted.
+    Settings are checked when they are set (`greeting_problem`); one that slipped through
+    anyway is replaced by the default rather than fail a call."""
+    greeting = practice.greeting
+    if greeting_problem(greeting) is not None:
+        greeting = DEFAULT_GREETING
+    # Put together from the parse, not str.format: nothing in the text is ever evaluated.
+    return "".join(
+        text + (practice.name if name is not None else "")
+        for text, name, _spec, _conversion in Formatter().parse(greeting)
+    )
 
 
 def first_name(full_name: str) -> str:

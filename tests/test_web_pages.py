@@ -625,7 +625,7 @@ def test_a_settings_change_is_audited_and_heard_on_the_next_call(as_admin, web_d
         ("call_time_limit_minutes", "0", "enter 5 to 60 minutes"),
         ("call_time_limit_minutes", "ten", "enter a whole number"),
         ("callback_window_minutes", "100000", "enter 10 to 1440 minutes"),
-        ("greeting", "Hello {name}", "only {practice} may stand in braces"),
+        ("greeting", "Hello {name}", "may use only {practice}; found {name}"),
         ("greeting", "", "required"),
         ("practice_name", "   ", "required"),
         ("local_crisis_line_number", "not a number", "not a valid phone number"),

@@ -4,8 +4,8 @@ the call-back window, and the rest of `app.settings.EDITABLE`.
 A change is kept in `practice_settings`, wins over the environment's value, and is audited.
 The call flow reads `line.practice(session)` on every call, so it takes effect on the next
 one. Each value is checked as `Settings.with_changes` checks it (as if it came from the
-environment), and within bounds that keep the line sensible; an invalid one is refused with
-a message and nothing is saved.
+environment), within the bounds `Settings` declares (the form shows the same ones); an
+invalid one is refused with a message and nothing is saved.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from app.audit import audit
 from app.models import PracticeSetting
-from app.settings import EDITABLE, Settings
+from app.settings import EDITABLE, Settings, bounds
 from app.web.common import AdminPageDep, Form, Page, field_checked, field_text
+from ivr.scripts import greeting_problem
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,65 +39,73 @@ class Field:
     unit: str = ""
 
 
+def setting(
+    key: str, label: str, help: str, kind: str = "text", *, max_length: int = 200, **kw: Any
+) -> Field:
+    """The form's field for a setting, with the bounds `Settings` gives it."""
+    minimum, maximum, declared_length = bounds(key)
+    return Field(
+        key,
+        label,
+        help,
+        kind,
+        minimum=minimum,
+        maximum=maximum,
+        max_length=declared_length or max_length,
+        **kw,
+    )
+
+
 FIELDS = (
-    Field(
+    setting(
         "practice_name",
         "Practice name",
         "Spoken and texted to callers.",
         required=True,
-        max_length=120,
     ),
-    Field(
+    setting(
         "greeting",
         "Greeting",
         "The one sentence a client hears before the line rings their therapist. "
-        "{practice} is replaced by the practice name.",
+        "{practice} is replaced by the practice name; nothing else may stand in braces.",
         kind="textarea",
         required=True,
-        max_length=400,
     ),
-    Field(
+    setting(
         "local_crisis_line_name",
         "Local crisis line: name",
         "Given beside 988 and 911, which are always given.",
-        max_length=80,
     ),
-    Field(
+    setting(
         "local_crisis_line_number",
         "Local crisis line: number",
         "Leave empty for none.",
         kind="tel",
         max_length=40,
     ),
-    Field(
+    setting(
         "call_time_limit_minutes",
         "Call time limit",
         "A coaching call is cut off after this long (the agreement says 10 to 15 minutes).",
         kind="number",
-        minimum=5,
-        maximum=60,
         unit="minutes",
     ),
-    Field(
+    setting(
         "callback_window_minutes",
         "Call-back window",
         "How soon a call-back usually comes, as the wait-time script says; an unreturned "
         "missed call is flagged after this long.",
         kind="number",
-        minimum=10,
-        maximum=24 * 60,
         unit="minutes",
     ),
-    Field(
+    setting(
         "dial_timeout_seconds",
         "Ring time",
         "How long each therapist's phone rings before the line tries the next.",
         kind="number",
-        minimum=10,
-        maximum=60,
         unit="seconds",
     ),
-    Field(
+    setting(
         "offer_voice_message",
         "Offer a voice message",
         "The wait-time script offers the caller a 60-second message for their therapist.",
@@ -104,6 +113,9 @@ FIELDS = (
     ),
 )
 assert {f.key for f in FIELDS} == set(EDITABLE), "every editable setting has a field"
+assert all(f.minimum is not None and f.maximum is not None for f in FIELDS if f.kind == "number"), (
+    "every number has its bounds in Settings"
+)
 
 
 def effective(ctx: Page) -> Settings:
@@ -143,10 +155,10 @@ def check(field: Field, raw: str, base: Settings) -> tuple[Any, str | None]:
         if any(ord(ch) < 32 and ch not in "\n\t" for ch in raw):
             return raw, "must not contain control characters"
     if field.key == "greeting":
-        try:
-            raw.format(practice="the practice")
-        except (KeyError, IndexError, ValueError):
-            return raw, "only {practice} may stand in braces"
+        # The check `Settings` makes too, in the form's words (it says "GREETING ...").
+        problem = greeting_problem(raw)
+        if problem:
+            return raw, problem
     try:
         checked = Settings.model_validate({**base.model_dump(), field.key: value})
     except ValidationError as exc:
