@@ -14,7 +14,7 @@ from app.models import Call, CheckIn, Client, Lockout, PracticeSkill
 from app.models import Therapist as TherapistRow
 from app.records import lockout_state, possibly_active
 from ivr import rules, voice
-from ivr.callbacks import CALLING_BACK, THERAPIST
+from ivr.codes import Outcome, Route
 from ivr.skills import Skill, library
 
 
@@ -50,8 +50,8 @@ def enrolled(session: Session, client: Client, now: datetime) -> Enrolled:
     call_backs = session.scalars(
         select(Call.started_at).where(
             Call.client_id == client.id,
-            Call.route == THERAPIST,
-            Call.outcome == CALLING_BACK,
+            Call.route == Route.THERAPIST,
+            Call.outcome == Outcome.CALLING_BACK,
             Call.started_at >= now - rules.CALL_BACK_SPAN,
         )
     ).all()

@@ -17,6 +17,7 @@ from app.models import UNRETURNED_MISSED, Call, Client, Message
 from app.notify import queue_text
 from app.oncall import on_call_now
 from ivr import voice
+from ivr.codes import MessageKind
 from ivr.scripts import clock_time, first_name
 
 log = logging.getLogger("coachline.escalation")
@@ -52,7 +53,7 @@ def escalate_unreturned(line: Line, limit: int = 50) -> int:
             client = session.get(Client, call.client_id)
             told = session.scalar(
                 select(Message.therapist_id).where(
-                    Message.call_id == call.id, Message.kind == "notification"
+                    Message.call_id == call.id, Message.kind == MessageKind.NOTIFICATION
                 )
             )
             recipient = next((t for t in on_call if t.id != told), None)
@@ -70,7 +71,7 @@ def escalate_unreturned(line: Line, limit: int = 50) -> int:
                 line,
                 to_phone=recipient.phone,
                 body=body,
-                kind="escalation",
+                kind=MessageKind.ESCALATION,
                 therapist_id=recipient.id,
                 client_id=client.id,
                 call_id=call.id,

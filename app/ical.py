@@ -217,7 +217,7 @@ def therapist_feed(token: str, line: LineDep, session: SessionDep) -> Response:
             _host(line.settings.public_base_url),
             now,
         )
-    name = f"{line.settings.practice_name} on call: {first_name(therapist.name)}"
+    name = f"{line.current_settings(session).practice_name} on call: {first_name(therapist.name)}"
     return _calendar(name, events)
 
 
@@ -236,4 +236,6 @@ def rotation_feed(token: str, line: LineDep, session: SessionDep) -> Response:
             _host(line.settings.public_base_url),
             now,
         )
-    return _calendar(f"{line.settings.practice_name} on call: {rotation.name}", events)
+    return _calendar(
+        f"{line.current_settings(session).practice_name} on call: {rotation.name}", events
+    )

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
-from ivr.voice import CALLER_HUNG_UP, WAIT_SCRIPT
+from ivr.codes import MISSED
 
 PHONE = String(20)
 
@@ -200,7 +200,7 @@ def _unreturned_missed(outcome: Any, returned_at: Any) -> ColumnElement[bool]:
     """A missed call nobody has returned yet (`UNRETURNED_MISSED`). The outcomes are literals
     in the SQL, as in the index: a bound parameter would keep SQLite from seeing that the
     index applies."""
-    missed = [literal_column(f"'{outcome_}'") for outcome_ in (WAIT_SCRIPT, CALLER_HUNG_UP)]
+    missed = [literal_column(f"'{outcome_}'") for outcome_ in MISSED]
     return and_(returned_at.is_(None), outcome.in_(missed))
 
 
@@ -231,9 +231,9 @@ class Call(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
-    # unknown_caller | locked_out | coaching | fallback
+    # an ivr.codes.Route
     route: Mapped[str] = mapped_column(String(32))
-    # ringing | bridged | wait_script | caller_hung_up | lockout_script | crisis_resources
+    # an ivr.codes.Outcome
     outcome: Mapped[str] = mapped_column(String(32))
     therapist_id: Mapped[int | None] = mapped_column(
         ForeignKey("therapists.id", ondelete="SET NULL")
@@ -279,7 +279,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(8))  # inbound | outbound
-    # reply | notification | prompt | inbound
+    # an ivr.codes.MessageKind
     kind: Mapped[str] = mapped_column(String(20))
     client_id: Mapped[int | None] = mapped_column(
         ForeignKey("clients.id", ondelete="SET NULL"), index=True

@@ -28,6 +28,7 @@ from twilio.rest import Client as TwilioClient
 
 from app.context import Line
 from app.models import Client, Message
+from ivr.codes import MessageKind
 
 log = logging.getLogger("coachline.notify")
 # The twilio library logs each request at INFO, query included: the Messages list's To and
@@ -46,7 +47,7 @@ def queue_text(
     *,
     to_phone: str,
     body: str,
-    kind: str = "notification",
+    kind: str = MessageKind.NOTIFICATION,
     therapist_id: int | None = None,
     client_id: int | None = None,
     call_id: int | None = None,

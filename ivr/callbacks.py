@@ -19,8 +19,6 @@ from ivr.scripts import Practice, clock_time, crisis_spoken, first_name, spoken_
 CALL_BACK, NEXT, RECORD_EVENT, REPEAT = "1", "2", "3", "9"
 CONFIRM, CANCEL = "1", "2"
 MENU_TIMEOUT_SECONDS = 8
-# A therapist's own call to the line (its route), and the outcome while they call a client back.
-THERAPIST, CALLING_BACK = "therapist", "calling_back"
 
 
 @dataclass(frozen=True)

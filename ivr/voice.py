@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.callbacks import client_busy_with_call_back
+from ivr.codes import Outcome, Route
 from ivr.scripts import (
     Practice,
     clock_time,
@@ -25,21 +26,6 @@ from ivr.scripts import (
     spoken_when,
 )
 from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
-
-# Routes a call takes, and how it ends (stored on the call record).
-UNKNOWN_CALLER, LOCKED_OUT, COACHING, FALLBACK = (
-    "unknown_caller",
-    "locked_out",
-    "coaching",
-    "fallback",
-)
-RINGING, BRIDGED, WAIT_SCRIPT = "ringing", "bridged", "wait_script"
-CALLER_HUNG_UP, LOCKOUT_SCRIPT, CRISIS_RESOURCES, BEING_CALLED_BACK = (
-    "caller_hung_up",
-    "lockout_script",
-    "crisis_resources",
-    "being_called_back",
-)
 
 ACCEPT_DIGIT = "1"
 SCREEN_TIMEOUT_SECONDS = 10
@@ -225,8 +211,8 @@ def unknown_caller(practice: Practice) -> VoiceStep:
         twiml=crisis_only(
             practice, f"This line is for clients of {practice.name}, and we can't see your number."
         ),
-        route=UNKNOWN_CALLER,
-        outcome=CRISIS_RESOURCES,
+        route=Route.UNKNOWN_CALLER,
+        outcome=Outcome.CRISIS_RESOURCES,
     )
 
 
@@ -246,7 +232,7 @@ def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
         _say(response, crisis_spoken(practice))
     _say(response, "Take good care. Goodbye.")
     response.hangup()
-    return VoiceStep(twiml=str(response), route=LOCKED_OUT, outcome=LOCKOUT_SCRIPT)
+    return VoiceStep(twiml=str(response), route=Route.LOCKED_OUT, outcome=Outcome.LOCKOUT_SCRIPT)
 
 
 @lru_cache(maxsize=4096)
@@ -274,7 +260,7 @@ def _ring(
     lead: str, therapist: Therapist, tried: list[int], practice: Practice, urls: Urls
 ) -> VoiceStep:
     twiml = _ringing(lead, therapist.id, therapist.phone, tuple(tried), practice, urls)
-    return VoiceStep(twiml=twiml, route=COACHING, outcome=RINGING, ringing=therapist)
+    return VoiceStep(twiml=twiml, route=Route.COACHING, outcome=Outcome.RINGING, ringing=therapist)
 
 
 def incoming(
@@ -291,7 +277,9 @@ def incoming(
         return locked_out(caller, now, practice)
     if caller.being_called_back:  # not put through twice
         return VoiceStep(
-            twiml=client_busy_with_call_back(practice), route=COACHING, outcome=BEING_CALLED_BACK
+            twiml=client_busy_with_call_back(practice),
+            route=Route.COACHING,
+            outcome=Outcome.BEING_CALLED_BACK,
         )
     order = ring_order(caller, on_call, [], now, practice)
     greeting = spoken_greeting(practice)
@@ -334,16 +322,16 @@ def after_dial(
     if result.call_status == "completed":
         # The caller hung up; nothing more is heard. An unanswered call is still a missed call.
         if bridged:
-            return VoiceStep(twiml=str(VoiceResponse()), outcome=BRIDGED)
+            return VoiceStep(twiml=str(VoiceResponse()), outcome=Outcome.BRIDGED)
         return VoiceStep(
             twiml=str(VoiceResponse()),
-            outcome=CALLER_HUNG_UP,
+            outcome=Outcome.CALLER_HUNG_UP,
             notice=_missed_notice(caller, on_call, now, practice),
         )
     if bridged:
         return VoiceStep(
             twiml=crisis_only(practice, "Your coaching call has ended. Thank you for calling."),
-            outcome=BRIDGED,
+            outcome=Outcome.BRIDGED,
         )
     order = ring_order(caller, on_call, result.tried, now, practice)
     if order:
@@ -406,8 +394,8 @@ def _wait_script(
     response.hangup()
     return VoiceStep(
         twiml=str(response),
-        route=COACHING,
-        outcome=WAIT_SCRIPT,
+        route=Route.COACHING,
+        outcome=Outcome.WAIT_SCRIPT,
         notice=notice,
         skill_key=skill.key if skill else None,
     )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.callers import enrolled_by_phone, open_check_in
 from app.db import insert_once
 from app.models import Call, CheckIn, Client, CoachingHours, Lockout
-from ivr.callbacks import CALLING_BACK, THERAPIST
+from ivr.codes import Outcome, Route
 from ivr.voice import Window
 from tests.conftest import NOW
 from tests.helpers import restart_postgresql_connections
@@ -36,8 +36,8 @@ def riley_in_full(db, people):
             Call(
                 call_sid="CA" + "b" * 32,
                 client_id=people["riley"],
-                route=THERAPIST,
-                outcome=CALLING_BACK,
+                route=Route.THERAPIST,
+                outcome=Outcome.CALLING_BACK,
                 therapist_id=people["dana"],
                 started_at=NOW - timedelta(minutes=5),
             ),

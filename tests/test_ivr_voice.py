@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ivr import voice
+from ivr.codes import Outcome, Route
 from ivr.scripts import CrisisLine, Practice
 from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
 
@@ -42,7 +43,7 @@ def assert_crisis(twiml: str) -> None:
 
 def test_unknown_caller_hears_one_sentence_then_the_crisis_resources():
     step = voice.unknown_caller(PRACTICE)
-    assert (step.route, step.outcome) == (voice.UNKNOWN_CALLER, voice.CRISIS_RESOURCES)
+    assert (step.route, step.outcome) == (Route.UNKNOWN_CALLER, Outcome.CRISIS_RESOURCES)
     text = spoken(step.twiml)
     assert text.startswith("This line is for clients of St. Louis DBT")
     assert_crisis(step.twiml)
@@ -63,7 +64,7 @@ def test_lockout_script_speaks_the_end_time_and_ends_the_call():
     locked = voice.Caller(7, "Riley Tran", DANA, locked_until=NOW + timedelta(hours=18))
     step = voice.incoming(locked, [MARCUS], SID, NOW, PRACTICE, URLS, SKILLS)
     text = spoken(step.twiml)
-    assert (step.route, step.outcome) == (voice.LOCKED_OUT, voice.LOCKOUT_SCRIPT)
+    assert (step.route, step.outcome) == (Route.LOCKED_OUT, Outcome.LOCKOUT_SCRIPT)
     # 03:42 UTC + 18 h = 21:42 UTC = 3:42 PM Saturday in St. Louis.
     assert "available again tomorrow at 3:42 PM" in text
     assert "call or text 9 8 8" in text
@@ -88,7 +89,7 @@ def test_a_client_goes_straight_to_ringing_their_therapist():
     # The therapist's leg names the call in ParentCallSid: the document is the same for
     # every call that rings Dana first.
     assert number.attrib["url"] == "https://line.example.org/twilio/voice/screen?therapist=1"
-    assert step.ringing == DANA and step.outcome == voice.RINGING
+    assert step.ringing == DANA and step.outcome == Outcome.RINGING
     again = voice.incoming(RILEY, [], "CA" + "2" * 32, NOW, PRACTICE, URLS, SKILLS)
     assert again.twiml == step.twiml
 
@@ -190,7 +191,7 @@ def test_bridged_is_decided_from_dial_bridged_not_dial_call_status():
 
 def test_after_a_bridged_call_the_caller_hears_goodbye_and_crisis_resources():
     step = voice.after_dial(RILEY, [MARCUS], _result(), SID, NOW, PRACTICE, URLS, SKILLS)
-    assert step.outcome == voice.BRIDGED and step.notice is None
+    assert step.outcome == Outcome.BRIDGED and step.notice is None
     assert "Your coaching call has ended" in spoken(step.twiml)
     assert_crisis(step.twiml)
 
@@ -208,7 +209,7 @@ def test_wait_time_script_when_nobody_is_left():
     result = _result(dial_status="no-answer", dial_bridged="false", accepted_by=None, tried=[1, 2])
     step = voice.after_dial(RILEY, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
     text = spoken(step.twiml)
-    assert step.outcome == voice.WAIT_SCRIPT
+    assert step.outcome == Outcome.WAIT_SCRIPT
     assert "has been sent a message that you called" in text
     assert "A call back usually comes within 2 hours" in text
     skill = next(s for s in SKILLS if s.key == step.skill_key)
@@ -236,7 +237,7 @@ def test_missed_call_goes_to_the_on_call_therapist_when_the_primary_is_away():
     away = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(days=3))
     caller = voice.Caller(7, "Riley Tran", away)
     step = voice.incoming(caller, [], SID, NOW, PRACTICE, URLS, SKILLS)
-    assert step.outcome == voice.WAIT_SCRIPT  # nobody to ring at all
+    assert step.outcome == Outcome.WAIT_SCRIPT  # nobody to ring at all
     assert step.notice is not None and step.notice.therapist_id == 1  # still told, for later
     result = _result(dial_status="busy", dial_bridged="false", accepted_by=None, tried=[2])
     step = voice.after_dial(caller, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
@@ -248,7 +249,7 @@ def test_caller_who_hangs_up_hears_nothing_more_and_the_call_is_still_a_missed_c
         call_status="completed", dial_status="canceled", dial_bridged="false", accepted_by=None
     )
     step = voice.after_dial(RILEY, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
-    assert step.outcome == voice.CALLER_HUNG_UP
+    assert step.outcome == Outcome.CALLER_HUNG_UP
     assert verbs(step.twiml) == []
     assert step.notice is not None and step.notice.body.startswith(
         "Missed coaching call from Riley"
@@ -256,7 +257,7 @@ def test_caller_who_hangs_up_hears_nothing_more_and_the_call_is_still_a_missed_c
     bridged = voice.after_dial(
         RILEY, [], _result(call_status="completed"), SID, NOW, PRACTICE, URLS, SKILLS
     )
-    assert bridged.outcome == voice.BRIDGED and bridged.notice is None
+    assert bridged.outcome == Outcome.BRIDGED and bridged.notice is None
 
 
 def test_no_voice_message_offer_when_the_practice_turns_it_off():
@@ -301,7 +302,7 @@ def test_no_sequence_of_twilio_outcomes_is_a_dead_end(outcomes, on_call, primary
     step = voice.incoming(caller, team, SID, NOW, PRACTICE, URLS, SKILLS)
     tried: list[int] = []
     for dial_status, bridged, accepted, call_status in outcomes:
-        if step.outcome != voice.RINGING:
+        if step.outcome != Outcome.RINGING:
             break
         assert step.ringing is not None and step.ringing.id not in tried
         tried.append(step.ringing.id)
@@ -310,11 +311,11 @@ def test_no_sequence_of_twilio_outcomes_is_a_dead_end(outcomes, on_call, primary
         )
         step = voice.after_dial(caller, team, result, SID, NOW, PRACTICE, URLS, SKILLS)
         if call_status == "completed":  # the caller is gone: nothing more to hear
-            assert step.outcome in (voice.BRIDGED, voice.CALLER_HUNG_UP)
+            assert step.outcome in (Outcome.BRIDGED, Outcome.CALLER_HUNG_UP)
             return
-    if step.outcome == voice.RINGING:
+    if step.outcome == Outcome.RINGING:
         assert verbs(step.twiml)[-1] == "Dial"
     else:
-        assert step.outcome in (voice.BRIDGED, voice.WAIT_SCRIPT)
+        assert step.outcome in (Outcome.BRIDGED, Outcome.WAIT_SCRIPT)
         assert_crisis(step.twiml)
         assert verbs(step.twiml)[-1] == "Hangup"

@@ -20,6 +20,7 @@ from app.api.deps import (
 )
 from app.api.schemas import MAX_ID, AuditOut, CallOut, NotificationOut, Page
 from app.models import AuditEntry, Call, Client, Message
+from ivr.codes import MessageKind
 
 router = APIRouter(tags=["logs"], route_class=ApiRoute)
 
@@ -53,7 +54,7 @@ def list_notifications(
     session: SessionDep, _user: AdminDep, paging: PagingDep
 ) -> Page[NotificationOut]:
     """Notifications to therapists, with their delivery status."""
-    stmt = select(Message).where(Message.kind == "notification")
+    stmt = select(Message).where(Message.kind == MessageKind.NOTIFICATION)
     rows, total = paginate(session, stmt, paging, Message.created_at.desc(), Message.id.desc())
     return Page[NotificationOut](
         items=[NotificationOut.model_validate(m) for m in rows],

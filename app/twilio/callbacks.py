@@ -19,7 +19,7 @@ from app.records import DomainError, record_lockout
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import callbacks, voice
-from ivr.callbacks import CALLING_BACK, THERAPIST
+from ivr.codes import MessageKind, Outcome, Route
 from ivr.scripts import Practice
 
 WAITING_DAYS = 7  # missed calls older than this no longer fill the menu
@@ -37,7 +37,7 @@ def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list
     any missed call this therapist was texted about (as the one on call), oldest first."""
     told = select(Message.call_id).where(
         Message.therapist_id == therapist_id,
-        Message.kind.in_(("notification", "escalation")),
+        Message.kind.in_((MessageKind.NOTIFICATION, MessageKind.ESCALATION)),
         Message.call_id.is_not(None),
     )
     rows = session.execute(
@@ -78,8 +78,8 @@ def therapist_call(session: Session, therapist: Therapist, call_sid: str, now: d
     if call is None:
         call = Call(
             call_sid=call_sid,
-            route=THERAPIST,
-            outcome="menu",
+            route=Route.THERAPIST,
+            outcome=Outcome.MENU,
             therapist_id=therapist.id,
             started_at=now,
         )
@@ -161,7 +161,7 @@ async def choice(request: Request, form: Form) -> Response:
         if digit == callbacks.CALL_BACK:
             client = step.session.get(Client, entry.client_id)
             assert client is not None
-            step.call.client_id, step.call.outcome = client.id, CALLING_BACK
+            step.call.client_id, step.call.outcome = client.id, Outcome.CALLING_BACK
             return callbacks.call_back(entry, client.phone, index, practice, urls)
         if digit == callbacks.NEXT:
             index += 1
@@ -183,7 +183,7 @@ async def callback_done(request: Request, form: Form) -> Response:
     def work(step: _Step) -> str:
         client = step.session.get(Client, client_id)
         was_reached = callbacks.reached(dial_status, dial_duration)
-        step.call.outcome = "returned" if was_reached else "not_reached"
+        step.call.outcome = Outcome.RETURNED if was_reached else Outcome.NOT_REACHED
         if client is None:
             return voice.error_fallback(step.practice)
         if was_reached:

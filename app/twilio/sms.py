@@ -34,6 +34,7 @@ from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import replies, rules, voice
+from ivr.codes import MessageKind
 from ivr.scripts import Practice, crisis_texted, first_name
 from ivr.sms_flow import ClientState, SmsDecision, SmsState, handle_sms
 from ivr.texts import crisis_match
@@ -101,7 +102,7 @@ def answer_text(
         session.add(
             Message(
                 direction="outbound",
-                kind="reply",
+                kind=MessageKind.REPLY,
                 client_id=inbound.client_id,
                 therapist_id=inbound.therapist_id,
                 reply_to_id=inbound.id,
@@ -128,7 +129,7 @@ def _record_inbound(
     """The inbound text, written once per MessageSid; None when it was written before."""
     values = {
         "direction": "inbound",
-        "kind": "inbound",
+        "kind": MessageKind.INBOUND,
         "client_id": client.caller.client_id if client else None,
         "therapist_id": therapist.id if therapist else None,
         "from_phone": sender,
@@ -154,7 +155,7 @@ def _earlier_reply(session: Session, sid: str) -> str | None:
         return None
     return session.scalar(
         select(Message.body)
-        .where(Message.reply_to_id == inbound_id, Message.kind == "reply")
+        .where(Message.reply_to_id == inbound_id, Message.kind == MessageKind.REPLY)
         .order_by(Message.id)
         .limit(1)
     )
@@ -243,7 +244,7 @@ def _success(
     primary = caller.primary
     last_digest_at = session.scalar(
         select(func.max(Message.created_at)).where(
-            Message.kind == "success_digest", Message.therapist_id == primary.id
+            Message.kind == MessageKind.SUCCESS_DIGEST, Message.therapist_id == primary.id
         )
     )
     if rules.success_digest_due(
@@ -254,7 +255,7 @@ def _success(
             line,
             to_phone=primary.phone,
             body=replies.therapist_success_digest(),
-            kind="success_digest",
+            kind=MessageKind.SUCCESS_DIGEST,
             therapist_id=primary.id,
         )
 

@@ -35,6 +35,7 @@ from app.twilio import callbacks
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import voice
+from ivr.codes import MessageKind, Outcome, Route
 from ivr.scripts import first_name
 
 log = logging.getLogger("coachline.voice")
@@ -70,7 +71,9 @@ def _notify_once(session: Session, line: Line, call: Call, notice: voice.Notice 
     if notice is None:
         return
     exists = session.scalar(
-        select(Message.id).where(Message.call_id == call.id, Message.kind == "notification")
+        select(Message.id).where(
+            Message.call_id == call.id, Message.kind == MessageKind.NOTIFICATION
+        )
     )
     if exists is None:
         queue_text(
@@ -137,7 +140,7 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
     call = call_record(
         session,
         call_sid,
-        route=step.route or voice.COACHING,
+        route=step.route or Route.COACHING,
         outcome=step.outcome,
         started_at=now,
         client_id=client.caller.client_id,
@@ -178,7 +181,7 @@ async def dial_result(request: Request, form: Form) -> Response:
             all_skills(session),
         )
         _apply(call, step)
-        if step.outcome == voice.BRIDGED and call.accepted_therapist_id:
+        if step.outcome == Outcome.BRIDGED and call.accepted_therapist_id:
             call.therapist_id = call.accepted_therapist_id
         set_last_skill(session, client.caller.client_id, step.skill_key)
         _notify_once(session, line, call, step.notice)
@@ -261,7 +264,11 @@ async def status(request: Request, form: Form) -> Response:
     def save(session: Session) -> None:
         now = line.now()
         call = call_record(
-            session, call_sid, route=voice.FALLBACK, outcome=voice.CRISIS_RESOURCES, started_at=now
+            session,
+            call_sid,
+            route=Route.FALLBACK,
+            outcome=Outcome.CRISIS_RESOURCES,
+            started_at=now,
         )
         if call.twilio_status in TERMINAL_STATUSES and new_status not in TERMINAL_STATUSES:
             return  # a late "ringing" after the end changes nothing

@@ -1,0 +1,44 @@
+"""The codes the line records: how a call went in (its route) and how it ended (its
+outcome), and what kind of text a message is. Stored as their string values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Route(StrEnum):
+    UNKNOWN_CALLER = "unknown_caller"
+    LOCKED_OUT = "locked_out"
+    COACHING = "coaching"
+    FALLBACK = "fallback"
+    # A therapist calling the line: their missed-call menu and call-backs.
+    THERAPIST = "therapist"
+
+
+class Outcome(StrEnum):
+    RINGING = "ringing"
+    BRIDGED = "bridged"
+    WAIT_SCRIPT = "wait_script"
+    CALLER_HUNG_UP = "caller_hung_up"
+    LOCKOUT_SCRIPT = "lockout_script"
+    CRISIS_RESOURCES = "crisis_resources"
+    # The client called while their therapist was calling them back: not put through twice.
+    BEING_CALLED_BACK = "being_called_back"
+    # A therapist's call: in the menu, calling a client back, and how the call-back went.
+    MENU = "menu"
+    CALLING_BACK = "calling_back"
+    RETURNED = "returned"
+    NOT_REACHED = "not_reached"
+
+
+# A missed call: nobody was reached and the client has not been called back yet.
+MISSED = (Outcome.WAIT_SCRIPT, Outcome.CALLER_HUNG_UP)
+
+
+class MessageKind(StrEnum):
+    INBOUND = "inbound"
+    REPLY = "reply"
+    # Texts to therapists: a missed call or crisis words, its escalation, the day's successes.
+    NOTIFICATION = "notification"
+    ESCALATION = "escalation"
+    SUCCESS_DIGEST = "success_digest"
