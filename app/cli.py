@@ -17,12 +17,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app import records
+from app import records, users
 from app.context import Line
 from app.db import transaction
 from app.records import DomainError
 from app.settings import Settings
-from app.web.auth import set_password_command
 
 # Rich tracebacks would print local variables: tokens, names and phone numbers among them.
 cli = typer.Typer(
@@ -361,7 +360,16 @@ def locked_out() -> None:
         typer.echo(text)
 
 
-cli.command("set-password")(set_password_command)
+@cli.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Argument(help="the user's email (see `create-user`)")],
+) -> None:
+    """Set a user's dashboard password; asks for it twice, without showing it."""
+    password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _unit_of_work() as (line, session):
+        user = users.set_password(session, cli_actor(), line.now(), email, password)
+        shown = user.email
+    typer.echo(f"Set the dashboard password for {shown}.")
 
 
 # ---- retention and Twilio setup -----------------------------------------------------------

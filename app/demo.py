@@ -19,7 +19,7 @@ from app import oncall, records
 from app.context import Line
 from app.db import transaction
 from app.models import Call, CheckIn, Message, Success, Therapist, User
-from app.web.auth import set_password
+from app.users import set_password
 
 ACTOR = "demo-setup"
 ADMIN_EMAIL = "admin@demo.example.org"

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from app.auth import issue_token
 from app.models import AuditEntry, User
+from app.users import issue_token
 
 
 def run(main):

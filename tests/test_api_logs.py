@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from app import records
-from app.auth import hash_token
 from app.models import AuditEntry, Call, Message
+from app.users import hash_token
 from tests.conftest import NOW
 from tests.helpers import user_headers
 

@@ -3,6 +3,8 @@ failures, signing out, and `coachline set-password`."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -10,9 +12,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app import cli as cli_module
+from app import users
 from app.cli import cli
 from app.main import create_app
 from app.models import AuditEntry, Lockout, PracticeSetting, User
+from app.users import set_password
 from app.web.session import COOKIE, SECRET_KEY
 from tests.conftest import NOW
 from tests.helpers import audit_log, fresh
@@ -142,11 +146,62 @@ def test_a_success_resets_the_count_of_failures(web, staff, db):
 def test_a_new_password_signs_out_every_other_session(web, staff, db):
     assert sign_in(web, DANA_EMAIL).status_code == 303
     assert web.get("/").status_code == 200
-    from app.web.auth import set_password
-
     set_password(db, "test", NOW, DANA_EMAIL, "a brand new password")
     db.commit()
     assert web.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_sign_ins_hash_one_at_a_time_and_leave_the_request_threads_free(web, staff, monkeypatch):
+    """Twelve wrong passwords at once: argon2 runs for one of them at a time, and while they
+    wait, a page served by the request threads (as Twilio's webhooks are) still answers."""
+    real = users.hasher
+    guard = threading.Lock()
+    release = threading.Event()
+    seen = {"running": 0, "most": 0, "calls": 0}
+
+    class Watched:
+        def verify(self, stored: str, password: str) -> bool:
+            with guard:
+                seen["running"] += 1
+                seen["calls"] += 1
+                seen["most"] = max(seen["most"], seen["running"])
+            try:
+                release.wait(10)  # held until the page below has answered
+                return real.verify(stored, password)
+            finally:
+                with guard:
+                    seen["running"] -= 1
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    monkeypatch.setattr(users, "hasher", Watched())
+    token = csrf_of(web.get("/login").text)
+    answers: list[int] = []
+
+    def attempt(i: int) -> None:
+        email = DANA_EMAIL if i % 2 else f"nobody{i}@example.org"
+        form = {"email": email, "password": f"guess {i}", "csrf_token": token, "next": "/"}
+        answers.append(web.post("/login", data=form, follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while seen["calls"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the other eleven are in by now, waiting for their turn
+    started = time.monotonic()
+    page = web.get("/login")
+    answered_in = time.monotonic() - started
+    waiting = seen["calls"]
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert page.status_code == 200 and answered_in < 5
+    assert waiting == 1  # the others had not started hashing
+    assert answers == [401] * 12
+    assert seen["calls"] == 12 and seen["most"] == 1
 
 
 # ---- CSRF ----------------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from app import records
 from app.api.schemas import MAX_ID, BadInput, Refusal
-from app.auth import user_for_token
 from app.deps import LineDep, SessionDep, get_line, get_session  # noqa: F401  (re-exported)
 from app.models import Client, User
 from app.records import Conflict, Invalid, NotFound
+from app.users import user_for_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `coachline create-user`")
 

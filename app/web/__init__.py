@@ -17,7 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.context import Line
 from app.web import auth, clients, logs, schedule, settings_page, simulator, today
-from app.web.common import HERE, LoginRequired, WebError, render
+from app.web.errors import LoginRequired, WebError
+from app.web.guard import signed_in_user
+from app.web.render import HERE, render
 from app.web.session import DashboardSessions, is_dashboard_path
 
 log = logging.getLogger("coachline.web")
@@ -28,8 +30,6 @@ for area in (auth, today, clients, schedule, logs, settings_page, simulator):
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
-    from app.web.common import signed_in_user
-
     user = None
     if "session" in request.scope:
         line: Line = request.app.state.line

@@ -17,20 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from app import records
 from app.models import Call, CheckIn, Client, Lockout, Message, Success, Therapist
 from app.records import Conflict, DomainError, Invalid, NotFound
-from app.web.common import (
-    PAGE_SIZE,
-    AdminPageDep,
-    Form,
-    Page,
-    PageDep,
-    Pager,
-    field_checked,
-    field_text,
-    not_found,
-    page_number,
-    parse_local,
-    row_or_404,
-)
+from app.web.errors import not_found
+from app.web.forms import Form, field_checked, field_text, parse_local
+from app.web.pages import AdminPageDep, Page, PageDep
+from app.web.paging import PAGE_SIZE, Pager, page_number, row_or_404
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,16 +15,9 @@ from sqlalchemy import func, or_, select
 
 from app.models import AuditEntry, Call, Client, Lockout, Message, Therapist
 from app.web.clients import visible
-from app.web.common import (
-    PAGE_SIZE,
-    AdminPageDep,
-    Fmt,
-    Page,
-    PageDep,
-    Pager,
-    as_id,
-    page_number,
-)
+from app.web.pages import AdminPageDep, Page, PageDep
+from app.web.paging import PAGE_SIZE, Pager, as_id, page_number
+from app.web.times import Fmt
 
 router = APIRouter(include_in_schema=False)
 

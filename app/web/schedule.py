@@ -19,17 +19,10 @@ from starlette.datastructures import FormData
 from app import oncall, records
 from app.models import OnCallOverride, OnCallShift, Rotation, Therapist
 from app.records import DomainError, Invalid
-from app.web.common import (
-    AdminPageDep,
-    Form,
-    Page,
-    PageDep,
-    WebError,
-    as_id,
-    field_text,
-    parse_local,
-    row_or_404,
-)
+from app.web.errors import WebError
+from app.web.forms import Form, field_text, parse_local
+from app.web.pages import AdminPageDep, Page, PageDep
+from app.web.paging import as_id, row_or_404
 from ivr import oncall as ivr_oncall
 
 router = APIRouter(include_in_schema=False)

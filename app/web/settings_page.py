@@ -20,7 +20,8 @@ from sqlalchemy import select
 from app.audit import audit
 from app.models import PracticeSetting
 from app.settings import EDITABLE, Settings, bounds
-from app.web.common import AdminPageDep, Form, Page, field_checked, field_text
+from app.web.forms import Form, field_checked, field_text
+from app.web.pages import AdminPageDep, Page
 from ivr.scripts import greeting_problem
 
 router = APIRouter(include_in_schema=False)

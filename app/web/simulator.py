@@ -25,7 +25,8 @@ from twilio.request_validator import RequestValidator
 
 from app.models import Client, Therapist
 from app.twilio.signature import signing_token
-from app.web.common import AdminPageDep, Form, field_text
+from app.web.forms import Form, field_text
+from app.web.pages import AdminPageDep
 
 router = APIRouter()
 

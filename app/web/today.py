@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from app import oncall, records
 from app.models import UNRETURNED_MISSED, Call, Client, Message, Success, Therapist
-from app.web.common import PageDep
+from app.web.pages import PageDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,0 +1,148 @@
+"""The users of the dashboard and the API: their passwords (argon2), signing in with a pause
+after repeated failures, and their API tokens.
+
+Small functions on the `User` aggregate; a function that acts for someone takes
+`(session, actor, now, ...)` and writes its audit entry in the caller's transaction. The caller
+commits. Nothing here is about HTTP: the dashboard's sign-in page and the command line both
+call here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.audit import audit
+from app.models import ApiToken, User
+
+log = logging.getLogger("coachline.users")
+
+MAX_FAILURES = 5
+PAUSE = timedelta(minutes=15)
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+TOKEN_PREFIX = "cl_"
+
+hasher = PasswordHasher()
+# Verified against when the email is unknown, so that answer takes as long as any other.
+_DUMMY_HASH = hasher.hash("not a password of anyone's")
+
+
+# ---- passwords -----------------------------------------------------------------------------
+
+
+def by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def check_password_rules(password: str, email: str) -> None:
+    from app.records import Invalid  # app.records imports this module: a new user gets a token
+
+    if len(password) < PASSWORD_MIN:
+        raise Invalid(f"a password needs at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(f"a password has at most {PASSWORD_MAX} characters")
+    if password.strip().lower() == email.strip().lower():
+        raise Invalid("the password must not be the email")
+
+
+def set_password(session: Session, actor: str, now: datetime, email: str, password: str) -> User:
+    """Set a user's dashboard password (audited; the hash only). It also lifts a sign-in pause,
+    and signs the user's other sessions out."""
+    from app.records import NotFound
+
+    user = by_email(session, email)
+    if user is None:
+        raise NotFound("no user with that email; create one with `coachline create-user`")
+    check_password_rules(password, user.email)
+    user.password_hash = hasher.hash(password)
+    user.failed_logins = 0
+    user.login_locked_until = None
+    session.flush()
+    audit(session, actor, "set_password", "user", user.id, at=now)
+    return user
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether the password is the user's. Always runs one argon2 verification, against a dummy
+    hash when there is no user or no password, so every answer takes as long."""
+    stored = user.password_hash if user is not None and user.password_hash else None
+    try:
+        ok = hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return ok and stored is not None
+
+
+def attempt_login(session: Session, now: datetime, email: str, password: str) -> User | None:
+    """The user, if the password is right and the account is not paused; failures are counted
+    (5 in a row pause the account for 15 minutes). The caller commits.
+
+    Runs argon2 once (twice when an old hash is upgraded): call it off the event loop, on a
+    limiter of its own (see `app.web.auth`)."""
+    user = by_email(session, email)
+    paused = (
+        user is not None and user.login_locked_until is not None and user.login_locked_until > now
+    )
+    ok = verify_password(user, password)  # always run: the same time for every answer
+    if user is None:
+        return None
+    if paused:
+        return None
+    if ok:
+        user.failed_logins = 0
+        user.login_locked_until = None
+        if user.password_hash and hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
+        return user
+    # Counted in the database, so two workers' failures add up.
+    session.execute(
+        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+    )
+    session.refresh(user)
+    if user.failed_logins >= MAX_FAILURES:
+        user.failed_logins = 0
+        user.login_locked_until = now + PAUSE
+        audit(
+            session,
+            "dashboard",
+            "login_paused",
+            "user",
+            user.id,
+            reason=f"{MAX_FAILURES} failed sign-in attempts",
+            changes={"login_locked_until": user.login_locked_until},
+            at=now,
+        )
+        log.warning("dashboard sign-in paused for user %s after repeated failures", user.id)
+    return None
+
+
+# ---- API tokens: random, shown once, stored only as their SHA-256 ---------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User) -> str:
+    """A new token for the user; only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user=user, token_hash=hash_token(token)))
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token or len(token) > 200:
+        return None
+    return session.scalar(
+        select(User)
+        .join(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
