@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr import commands
+from ivr import commands, texted_times
 from ivr.commands import (
     Away,
     Back,
@@ -136,24 +136,24 @@ def test_a_weekday_is_today_while_the_time_is_ahead_else_next_week():
     [
         ("AWAY", "Say for how long"),
         ("AWAY for", "Say for how long"),
-        ("AWAY until today 6pm", commands.TIME_PASSED),
-        ("AWAY until 9", commands.NEEDS_AM_PM),
-        ("AWAY until 9:30", commands.NEEDS_AM_PM),
-        ("AWAY until 12:30", commands.NEEDS_AM_PM),
-        ("AWAY 2", commands.NEEDS_AM_PM),
+        ("AWAY until today 6pm", texted_times.TIME_PASSED),
+        ("AWAY until 9", texted_times.NEEDS_AM_PM),
+        ("AWAY until 9:30", texted_times.NEEDS_AM_PM),
+        ("AWAY until 12:30", texted_times.NEEDS_AM_PM),
+        ("AWAY 2", texted_times.NEEDS_AM_PM),
         ("AWAY until Monday", "Add a time"),
         ("AWAY until Dec 5", "Add a time"),
         ("AWAY until Dec", "Give the date"),
-        ("AWAY until 13pm", commands.BAD_TIME),
-        ("AWAY until 6:75pm", commands.BAD_TIME),
-        ("AWAY until 25:00", commands.BAD_TIME),
-        ("AWAY until Feb 30 9am", commands.BAD_TIME),
-        ("AWAY until next monday 9am", commands.BAD_TIME),
-        ("AWAY until soon", commands.BAD_TIME),
-        ("AWAY 0m", commands.BAD_TIME),
-        ("AWAY 2 months", commands.BAD_TIME),
-        ("AWAY until Monday Tuesday 9am", commands.BAD_TIME),
-        ("AWAY until 9am 10am", commands.BAD_TIME),
+        ("AWAY until 13pm", texted_times.BAD_TIME),
+        ("AWAY until 6:75pm", texted_times.BAD_TIME),
+        ("AWAY until 25:00", texted_times.BAD_TIME),
+        ("AWAY until Feb 30 9am", texted_times.BAD_TIME),
+        ("AWAY until next monday 9am", texted_times.BAD_TIME),
+        ("AWAY until soon", texted_times.BAD_TIME),
+        ("AWAY 0m", texted_times.BAD_TIME),
+        ("AWAY 2 months", texted_times.BAD_TIME),
+        ("AWAY until Monday Tuesday 9am", texted_times.BAD_TIME),
+        ("AWAY until 9am 10am", texted_times.BAD_TIME),
     ],
 )
 def test_away_not_understood_says_what_is_wrong(body, problem):
@@ -380,11 +380,11 @@ def test_lock_for_an_event_whose_24_hours_are_over_is_refused(body):
     [
         ("LOCK", "Name the client"),
         ("LOCK 9:30pm", "Name the client"),
-        ("LOCK Riley 9:30", commands.NEEDS_AM_PM),
-        ("LOCK Riley tomorrow 8am", commands.NOT_YET),
-        ("LOCK Riley today 11pm", commands.NOT_YET),
-        ("LOCK Riley 9:30pm please", commands.BAD_TIME),
-        ("LOCK Riley 5 ago", commands.BAD_TIME),
+        ("LOCK Riley 9:30", texted_times.NEEDS_AM_PM),
+        ("LOCK Riley tomorrow 8am", texted_times.NOT_YET),
+        ("LOCK Riley today 11pm", texted_times.NOT_YET),
+        ("LOCK Riley 9:30pm please", texted_times.BAD_TIME),
+        ("LOCK Riley 5 ago", texted_times.BAD_TIME),
     ],
 )
 def test_lock_not_understood_says_what_is_wrong(body, problem):
@@ -461,7 +461,7 @@ def test_every_reply_is_gsm7_and_at_most_320_characters():
     long_name = "Ŵïłhęlmïñå-" * 20 + " 🙂"
     texts = [
         commands.usage_reply(),
-        commands.usage_reply(commands.NEEDS_AM_PM),
+        commands.usage_reply(texted_times.NEEDS_AM_PM),
         commands.usage_reply("Say for how long or until when, e.g. AWAY 2h or AWAY until 6pm."),
         commands.away_reply(local(2027, 1, 20, 23, 59), TZ),
         commands.away_too_long_reply(),
