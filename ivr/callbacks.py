@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.rules import lockout_ends_at
-from ivr.scripts import Practice, clock_time, crisis_spoken, first_name, spoken_when
+from ivr.scripts import Practice, clock_time, crisis_spoken, first_name, say, spoken_when
 
 CALL_BACK, NEXT, RECORD_EVENT, REPEAT = "1", "2", "3", "9"
 CONFIRM, CANCEL = "1", "2"
@@ -55,10 +55,6 @@ class MenuUrls:
         return self._url("/event-confirm", client=client_id, i=index, at=int(at.timestamp()))
 
 
-def _say(response: VoiceResponse, text: str) -> None:
-    response.say(text, voice="Polly.Joanna", language="en-US")
-
-
 def _when_called(missed: Missed, now: datetime, practice: Practice) -> str:
     local_day = missed.called_at.astimezone(practice.tz).date()
     time = clock_time(missed.called_at, practice.tz)
@@ -78,7 +74,7 @@ def menu(
     """The menu at entry `index` (wrapping), or a goodbye when nobody is waiting."""
     response = VoiceResponse()
     if not missed:
-        _say(
+        say(
             response,
             (lead + " " if lead else "") + "You have no missed coaching calls waiting. "
             "To record a self-harm event, text LOCK with the client's first name. Goodbye.",
@@ -102,8 +98,8 @@ def menu(
     gather = response.gather(
         num_digits=1, timeout=MENU_TIMEOUT_SECONDS, action=urls.choice(index), method="POST"
     )
-    _say(gather, prompt)
-    _say(response, "Goodbye.")
+    say(gather, prompt)
+    say(response, "Goodbye.")
     response.hangup()
     return str(response)
 
@@ -113,7 +109,7 @@ def call_back(
 ) -> str:
     """Bridge the therapist to the client with the line's number as caller ID."""
     response = VoiceResponse()
-    _say(response, f"Calling {first_name(missed.name)} now.")
+    say(response, f"Calling {first_name(missed.name)} now.")
     dial = response.dial(
         action=urls.callback_done(missed.client_id, index),
         method="POST",
@@ -137,9 +133,9 @@ def reached(dial_status: str, dial_duration: str | None) -> bool:
 def after_call_back(name: str, was_reached: bool, index: int, urls: MenuUrls) -> str:
     response = VoiceResponse()
     if was_reached:
-        _say(response, f"Your call with {first_name(name)} has ended, and it is marked returned.")
+        say(response, f"Your call with {first_name(name)} has ended, and it is marked returned.")
     else:
-        _say(response, f"{first_name(name)} didn't answer.")
+        say(response, f"{first_name(name)} didn't answer.")
     response.redirect(urls.menu(index), method="POST")
     return str(response)
 
@@ -152,7 +148,7 @@ def event_time_prompt(
         finish_on_key="#", timeout=10, action=urls.event_time(client_id, index), method="POST"
     )
     lead = "Sorry, that wasn't a time I understood. " if retry else ""
-    _say(
+    say(
         gather,
         f"{lead}To record a self-harm event for {first_name(name)}, enter the time it happened "
         "as four digits on a 24-hour clock, then pound. For example, 2 1 3 0 pound for 9:30 PM. "
@@ -198,13 +194,13 @@ def event_confirm_prompt(
         method="POST",
     )
     ends = lockout_ends_at(at)
-    _say(
+    say(
         gather,
         f"Press 1 to start the 24-hour rule for {first_name(name)}, from "
         f"{spoken_when(at, now, practice.tz)} until {spoken_when(ends, now, practice.tz)}. "
         "Press 2 to cancel.",
     )
-    _say(response, "Nothing was recorded.")
+    say(response, "Nothing was recorded.")
     response.redirect(urls.menu(index), method="POST")
     return str(response)
 
@@ -213,7 +209,7 @@ def event_recorded(
     name: str, ends_at: datetime, now: datetime, practice: Practice, index: int, urls: MenuUrls
 ) -> str:
     response = VoiceResponse()
-    _say(
+    say(
         response,
         f"Recorded. The 24-hour rule for {first_name(name)} runs until "
         f"{spoken_when(ends_at, now, practice.tz)}.",
@@ -224,7 +220,7 @@ def event_recorded(
 
 def cancelled(index: int, urls: MenuUrls) -> str:
     response = VoiceResponse()
-    _say(response, "Cancelled. Nothing was recorded.")
+    say(response, "Cancelled. Nothing was recorded.")
     response.redirect(urls.menu(index), method="POST")
     return str(response)
 
@@ -232,7 +228,7 @@ def cancelled(index: int, urls: MenuUrls) -> str:
 def client_busy_with_call_back(practice: Practice) -> str:
     """The client calls in while their coach is calling them back: not put through twice."""
     response = VoiceResponse()
-    _say(
+    say(
         response,
         "Your coach is calling you back right now. Please hang up so you can take "
         "their call. " + crisis_spoken(practice),

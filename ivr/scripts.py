@@ -13,6 +13,7 @@ from string import Formatter
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from twilio.twiml import TwiML
 
 DEFAULT_GREETING = "Thank you for calling {practice}. Connecting you with a coach now."
 # The greeting as written. {practice} is spoken as the practice name (at most 120 characters, see
@@ -147,3 +148,8 @@ def local_crisis_texted(practice: Practice) -> str:
     """The practice's local line as `crisis_texted` writes it (" Or call ..."), or ""."""
     line = practice.local_crisis_line
     return f" Or call {line.name}: {_national(line.number)}." if line else ""
+
+
+def say(response: TwiML, text: str) -> None:
+    """Speak `text` in the line's one voice (a Gather nests its own Say)."""
+    response.say(text, voice="Polly.Joanna", language="en-US")

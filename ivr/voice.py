@@ -21,6 +21,7 @@ from ivr.scripts import (
     clock_time,
     crisis_spoken,
     first_name,
+    say,
     spoken_duration,
     spoken_greeting,
     spoken_when,
@@ -175,14 +176,10 @@ def notice_recipient(caller: Caller, on_call: list[Therapist], now: datetime) ->
 # --- the steps --------------------------------------------------------------------------
 
 
-def _say(response: VoiceResponse, text: str) -> None:
-    response.say(text, voice="Polly.Joanna", language="en-US")
-
-
 def crisis_only(practice: Practice, lead: str = "") -> str:
     """The crisis resources and goodbye: the answer when anything else fails."""
     response = VoiceResponse()
-    _say(response, (lead + " " if lead else "") + crisis_spoken(practice))
+    say(response, (lead + " " if lead else "") + crisis_spoken(practice))
     response.hangup()
     return str(response)
 
@@ -219,7 +216,7 @@ def unknown_caller(practice: Practice) -> VoiceStep:
 def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
     assert caller.locked_until is not None
     response = VoiceResponse()
-    _say(
+    say(
         response,
         f"Hi {first_name(caller.name)}, thank you for reaching out. "
         "Under the 24-hour rule, phone coaching is paused for now, and it is available again "
@@ -229,8 +226,8 @@ def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
         "Please keep your scheduled appointments; we want to see you there.",
     )
     if practice.local_crisis_line:
-        _say(response, crisis_spoken(practice))
-    _say(response, "Take good care. Goodbye.")
+        say(response, crisis_spoken(practice))
+    say(response, "Take good care. Goodbye.")
     response.hangup()
     return VoiceStep(twiml=str(response), route=Route.LOCKED_OUT, outcome=Outcome.LOCKOUT_SCRIPT)
 
@@ -244,7 +241,7 @@ def _ringing(
     such document is built once (by the TwiML library) and kept: on the line's busiest path
     building it was a sixth of the webhook's own work."""
     response = VoiceResponse()
-    _say(response, lead)
+    say(response, lead)
     dial = response.dial(
         action=urls.dial_result([*tried, therapist_id]),
         method="POST",
@@ -286,7 +283,7 @@ def incoming(
     if order:
         return _ring(greeting, order[0], [], practice, urls)
     response = VoiceResponse()
-    _say(response, greeting)
+    say(response, greeting)
     return _wait_script(response, caller, on_call, call_sid, now, practice, urls, skills)
 
 
@@ -374,10 +371,10 @@ def _wait_script(
     text = f"{told} A call back usually comes within {window}."
     if skill:
         text += f" While you wait, try {skill.name}. {skill.text}"
-    _say(response, text)
-    _say(response, crisis_spoken(practice))
+    say(response, text)
+    say(response, crisis_spoken(practice))
     if practice.offer_voice_message:
-        _say(
+        say(
             response,
             "If you'd like to leave a short message, speak after the tone and press pound "
             "when you're done. Or you can hang up now.",
@@ -390,7 +387,7 @@ def _wait_script(
             play_beep=True,
             timeout=5,
         )
-    _say(response, "Take good care. Goodbye.")
+    say(response, "Take good care. Goodbye.")
     response.hangup()
     return VoiceStep(
         twiml=str(response),
@@ -409,34 +406,3 @@ def pick_wait_skill(skills: list[Skill], last_key: str | None, call_sid: str) ->
 
 def after_recording(practice: Practice) -> str:
     return crisis_only(practice, "Thank you, your message was saved for your coach.")
-
-
-# --- the therapist's leg ------------------------------------------------------------------
-
-
-def screen(caller_first_name: str, parent_sid: str, therapist_id: int, urls: Urls) -> str:
-    """Call screening: only a person who presses 1 is bridged; a voicemail box hears the
-    prompt, presses nothing, and is hung up on."""
-    response = VoiceResponse()
-    gather = response.gather(
-        num_digits=1,
-        timeout=SCREEN_TIMEOUT_SECONDS,
-        action=urls.screen_answer(parent_sid, therapist_id),
-        method="POST",
-    )
-    prompt = f"Coaching call from {caller_first_name}. Press 1 to accept."
-    _say(gather, prompt)
-    gather.pause(length=1)
-    _say(gather, prompt)
-    response.hangup()
-    return str(response)
-
-
-def screen_answer(digits: str | None) -> tuple[bool, str]:
-    """(accepted, TwiML for the therapist's leg). An empty answer lets Twilio bridge."""
-    response = VoiceResponse()
-    if (digits or "").strip() == ACCEPT_DIGIT:
-        _say(response, "Connecting you now.")
-        return True, str(response)
-    response.hangup()
-    return False, str(response)

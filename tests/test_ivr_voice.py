@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr import voice
+from ivr import screening, voice
 from ivr.codes import Outcome, Route
 from ivr.scripts import CrisisLine, Practice
 from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
@@ -113,16 +113,16 @@ def test_the_kept_ringing_document_follows_the_therapist_and_the_practice():
 
 
 def test_screening_is_a_gather_followed_by_hangup():
-    twiml = voice.screen("Riley", SID, 1, URLS)
+    twiml = screening.screen("Riley", SID, 1, URLS)
     root = ET.fromstring(twiml)
     assert verbs(twiml) == ["Gather", "Hangup"]
     gather = root.find("Gather")
     assert gather is not None and gather.attrib["numDigits"] == "1"
     assert "Coaching call from Riley. Press 1 to accept." in spoken(twiml)
-    assert voice.screen_answer("1")[0] is True
-    assert verbs(voice.screen_answer("1")[1]) == ["Say"]  # ends without hangup: bridge
+    assert screening.screen_answer("1")[0] is True
+    assert verbs(screening.screen_answer("1")[1]) == ["Say"]  # ends without hangup: bridge
     for other in ("", "2", "*", None, "11"):
-        accepted, body = voice.screen_answer(other)
+        accepted, body = screening.screen_answer(other)
         assert accepted is False and verbs(body) == ["Hangup"]
 
 

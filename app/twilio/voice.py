@@ -34,7 +34,7 @@ from app.phones import caller_number, mask
 from app.twilio import callbacks
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
-from ivr import voice
+from ivr import screening, voice
 from ivr.codes import MessageKind, Outcome, Route
 from ivr.scripts import first_name
 
@@ -208,7 +208,7 @@ async def screen(request: Request, form: Form) -> Response:
     except Exception as exc:  # screening still works without the name
         log.error("screen could not load the call: %s", describe(exc))
     return twiml(
-        voice.screen(
+        screening.screen(
             name or "a client", parent, therapist_id[0] if therapist_id else 0, _urls(line)
         )
     )
@@ -217,7 +217,7 @@ async def screen(request: Request, form: Form) -> Response:
 @router.post("/screen/answer", summary="The therapist pressed a key on screening")
 async def screen_answer(request: Request, form: Form) -> Response:
     line = _line(request)
-    accepted, body = voice.screen_answer(form_field(form, "Digits", 8))
+    accepted, body = screening.screen_answer(form_field(form, "Digits", 8))
     parent = request.query_params.get("parent", "")[:64]
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
 
