@@ -70,10 +70,9 @@ class Settings(BaseSettings):
     session_secret: str = ""
 
     log_level: str = "INFO"
-    # Threads that run request handlers (each holds a database connection while it works).
+    # Threads that run request handlers (each holds a database connection while it works):
+    # this many for the dashboard and the API, and as many again for Twilio's webhooks.
     request_threads: int = Field(default=4, ge=1)
-    # How long the settings, skills and on-call list are kept between calls (0: never).
-    state_cache_seconds: float = Field(default=1.0, ge=0)
     # After a database failure, webhooks answer without it (the crisis resources) this long.
     database_rest_seconds: float = Field(default=5.0, ge=0, le=60)
 
