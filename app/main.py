@@ -18,7 +18,7 @@ from app.ical import router as ical_router
 from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
-from app.twilio import callbacks, sms, voice
+from app.twilio import sms, therapist_menu, voice
 from app.web import install as install_dashboard
 from app.worker import NotificationWorker
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
-    for router in (voice.router, sms.router, callbacks.router):
+    for router in (voice.router, sms.router, therapist_menu.router):
         app.include_router(router)
     app.include_router(api_router)
     app.include_router(ical_router)

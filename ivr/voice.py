@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.callbacks import client_busy_with_call_back
 from ivr.codes import Outcome, Route
 from ivr.scripts import (
     Practice,
@@ -27,6 +26,7 @@ from ivr.scripts import (
     spoken_when,
 )
 from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
+from ivr.therapist_menu import client_busy_with_call_back
 
 ACCEPT_DIGIT = "1"
 SCREEN_TIMEOUT_SECONDS = 10

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from app.escalation import escalate_unreturned
-from app.twilio.callbacks import missed_calls_for
+from app.twilio.therapist_menu import missed_calls_for
 from app.web.today import missed_calls
 from tests.conftest import NOW
 

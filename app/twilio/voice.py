@@ -31,7 +31,7 @@ from app.errors import describe
 from app.models import Call, Client, Message
 from app.notify import queue_text
 from app.phones import caller_number, mask
-from app.twilio import callbacks
+from app.twilio import therapist_menu
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import screening, voice
@@ -124,7 +124,7 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
         therapist = therapist_by_phone(session, caller)
         if voice.therapist_menu_for(therapist.active if therapist else None, is_client=False):
             assert therapist is not None
-            return callbacks.menu_for(session, line, therapist, call_sid)
+            return therapist_menu.menu_for(session, line, therapist, call_sid)
         step = voice.unknown_caller(practice)
         call_record(session, call_sid, route=step.route, outcome=step.outcome, started_at=now)
         return step.twiml

@@ -1,5 +1,5 @@
 """A therapist calling the line: the missed-call menu, call-backs through the line, and
-recording a self-harm event by keypad (`ivr.callbacks` says what is heard)."""
+recording a self-harm event by keypad (`ivr.therapist_menu` says what is heard)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from app.models import UNRETURNED_MISSED, Call, Client, Message, Therapist
 from app.records import DomainError, record_lockout
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
-from ivr import callbacks, voice
+from ivr import therapist_menu as menu_flow
+from ivr import voice
 from ivr.codes import MessageKind, Outcome, Route
 from ivr.scripts import Practice
 
@@ -32,7 +33,7 @@ router = APIRouter(
 Form = Annotated[FormData, Depends(verified_form)]
 
 
-def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list[callbacks.Missed]:
+def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list[menu_flow.Missed]:
     """Clients waiting for this therapist's call-back: their own clients' missed calls, and
     any missed call this therapist was texted about (as the one on call), oldest first."""
     told = select(Message.call_id).where(
@@ -50,11 +51,11 @@ def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list
         )
         .order_by(Call.started_at)
     ).all()
-    waiting: dict[int, callbacks.Missed] = {}
+    waiting: dict[int, menu_flow.Missed] = {}
     for client_id, name, started_at in rows:
         earlier = waiting.get(client_id)
         calls = earlier.calls + 1 if earlier else 1
-        waiting[client_id] = callbacks.Missed(client_id, name, started_at, calls)
+        waiting[client_id] = menu_flow.Missed(client_id, name, started_at, calls)
     return sorted(waiting.values(), key=lambda m: m.called_at)
 
 
@@ -70,7 +71,7 @@ def menu_for(
     now = line.now()
     therapist_call(session, therapist, call_sid, now)
     missed = missed_calls_for(session, therapist.id, now)
-    return callbacks.menu(missed, index, now, line.practice(session), _urls(line), lead)
+    return menu_flow.menu(missed, index, now, line.practice(session), _urls(line), lead)
 
 
 def therapist_call(session: Session, therapist: Therapist, call_sid: str, now: datetime) -> Call:
@@ -87,8 +88,8 @@ def therapist_call(session: Session, therapist: Therapist, call_sid: str, now: d
     return call
 
 
-def _urls(line: Line) -> callbacks.MenuUrls:
-    return callbacks.MenuUrls(line.settings.public_base_url)
+def _urls(line: Line) -> menu_flow.MenuUrls:
+    return menu_flow.MenuUrls(line.settings.public_base_url)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class _Step:
     index: int
     now: datetime
     practice: Practice
-    urls: callbacks.MenuUrls
+    urls: menu_flow.MenuUrls
 
 
 class _Menu:
@@ -132,7 +133,7 @@ class _Menu:
         return twiml(await self.line.database(in_session))
 
 
-def _client_in_menu(step: _Step, raw_id: str | None) -> callbacks.Missed | None:
+def _client_in_menu(step: _Step, raw_id: str | None) -> menu_flow.Missed | None:
     """Only a client in this therapist's own menu can be called or recorded for."""
     missed = missed_calls_for(step.session, step.therapist.id, step.now)
     return next((m for m in missed if str(m.client_id) == raw_id), None)
@@ -142,7 +143,7 @@ def _client_in_menu(step: _Step, raw_id: str | None) -> callbacks.Missed | None:
 async def menu(request: Request, form: Form) -> Response:
     def work(step: _Step) -> str:
         missed = missed_calls_for(step.session, step.therapist.id, step.now)
-        return callbacks.menu(missed, step.index, step.now, step.practice, step.urls)
+        return menu_flow.menu(missed, step.index, step.now, step.practice, step.urls)
 
     return await _Menu(request, form).run(work)
 
@@ -155,19 +156,19 @@ async def choice(request: Request, form: Form) -> Response:
         practice, urls = step.practice, step.urls
         missed = missed_calls_for(step.session, step.therapist.id, step.now)
         if not missed:
-            return callbacks.menu(missed, 0, step.now, practice, urls)
+            return menu_flow.menu(missed, 0, step.now, practice, urls)
         index = step.index % len(missed)
         entry = missed[index]
-        if digit == callbacks.CALL_BACK:
+        if digit == menu_flow.CALL_BACK:
             client = step.session.get(Client, entry.client_id)
             assert client is not None
             step.call.client_id, step.call.outcome = client.id, Outcome.CALLING_BACK
-            return callbacks.call_back(entry, client.phone, index, practice, urls)
-        if digit == callbacks.NEXT:
+            return menu_flow.call_back(entry, client.phone, index, practice, urls)
+        if digit == menu_flow.NEXT:
             index += 1
-        elif digit == callbacks.RECORD_EVENT:
-            return callbacks.event_time_prompt(entry.name, entry.client_id, index, urls)
-        return callbacks.menu(missed, index, step.now, practice, urls)
+        elif digit == menu_flow.RECORD_EVENT:
+            return menu_flow.event_time_prompt(entry.name, entry.client_id, index, urls)
+        return menu_flow.menu(missed, index, step.now, practice, urls)
 
     return await _Menu(request, form).run(work)
 
@@ -182,7 +183,7 @@ async def callback_done(request: Request, form: Form) -> Response:
 
     def work(step: _Step) -> str:
         client = step.session.get(Client, client_id)
-        was_reached = callbacks.reached(dial_status, dial_duration)
+        was_reached = menu_flow.reached(dial_status, dial_duration)
         step.call.outcome = Outcome.RETURNED if was_reached else Outcome.NOT_REACHED
         if client is None:
             return voice.error_fallback(step.practice)
@@ -194,7 +195,7 @@ async def callback_done(request: Request, form: Form) -> Response:
             )
         if therapist_hung_up:
             return "<Response/>"  # nothing more to hear
-        return callbacks.after_call_back(client.name, was_reached, step.index, step.urls)
+        return menu_flow.after_call_back(client.name, was_reached, step.index, step.urls)
 
     return await _Menu(request, form).run(work)
 
@@ -208,13 +209,13 @@ async def event_time(request: Request, form: Form) -> Response:
         entry = _client_in_menu(step, raw_client)
         urls, practice = step.urls, step.practice
         if entry is None:
-            return callbacks.cancelled(step.index, urls)
-        at = callbacks.parse_event_time(digits, step.now, practice)
+            return menu_flow.cancelled(step.index, urls)
+        at = menu_flow.parse_event_time(digits, step.now, practice)
         if at is None:
-            return callbacks.event_time_prompt(
+            return menu_flow.event_time_prompt(
                 entry.name, entry.client_id, step.index, urls, retry=True
             )
-        return callbacks.event_confirm_prompt(
+        return menu_flow.event_confirm_prompt(
             entry.name, entry.client_id, step.index, at, step.now, practice, urls
         )
 
@@ -225,13 +226,13 @@ async def event_time(request: Request, form: Form) -> Response:
 async def event_confirm(request: Request, form: Form) -> Response:
     raw_client = request.query_params.get("client")
     raw_at = request.query_params.get("at", "")
-    confirmed = form_field(form, "Digits", 4) == callbacks.CONFIRM
+    confirmed = form_field(form, "Digits", 4) == menu_flow.CONFIRM
 
     def work(step: _Step) -> str:
         entry = _client_in_menu(step, raw_client)
         urls, practice = step.urls, step.practice
         if entry is None or not raw_at.isdigit() or len(raw_at) > 12 or not confirmed:
-            return callbacks.cancelled(step.index, urls)
+            return menu_flow.cancelled(step.index, urls)
         at = datetime.fromtimestamp(int(raw_at), UTC)
         try:
             with step.session.begin_nested():
@@ -243,8 +244,8 @@ async def event_confirm(request: Request, form: Form) -> Response:
                     occurred_at=at,
                 )
         except DomainError:
-            return callbacks.cancelled(step.index, urls)
-        return callbacks.event_recorded(
+            return menu_flow.cancelled(step.index, urls)
+        return menu_flow.event_recorded(
             entry.name, lockout.ends_at, step.now, practice, step.index, urls
         )
 
