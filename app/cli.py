@@ -4,24 +4,15 @@ actions without the API. Each action goes through `app.records`, like the API's.
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
 
-from app import records, users
-from app.context import Line
-from app.db import transaction
-from app.records import DomainError
-from app.settings import Settings
+from app import cli_records, records, users
+from app.cli_support import MAX_ID, cli_actor, fail, open_line, unit_of_work
 
 # Rich tracebacks would print local variables: tokens, names and phone numbers among them.
 cli = typer.Typer(
@@ -31,81 +22,10 @@ cli = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-MAX_ID = 2_147_483_647
-TIME_FORMAT = "%a %Y-%m-%d %H:%M %Z"
-
 
 class Role(StrEnum):
     admin = "admin"
     therapist = "therapist"
-
-
-def build_line() -> Line:
-    """The line from the environment (DATABASE_URL, .env); tests replace this."""
-    return Line(Settings())
-
-
-def cli_actor() -> str:
-    """How the audit log names a change made here: the operating-system user."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, as in some containers
-        who = "unknown"
-    return f"cli:{who}"
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _line() -> Line:
-    try:
-        return build_line()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        _fail(f"bad settings: {problems}")
-    except SQLAlchemyError as exc:
-        _fail(f"DATABASE_URL is not a database this line can use ({type(exc).__name__})")
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[tuple[Line, Session]]:
-    """One committed transaction, with refusals and database trouble told plainly."""
-    line = _line()
-    try:
-        with transaction(line.sessions) as session:
-            yield line, session
-    except DomainError as exc:
-        _fail(exc.message)
-    except IntegrityError as exc:
-        # The driver's first line names the constraint; the statement and its values are left out.
-        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else ""
-        _fail(f"that conflicts with an existing record ({detail})")
-    except SQLAlchemyError as exc:
-        # The exception text can carry the statement's parameters (names, phones): not shown.
-        _fail(
-            f"the database refused ({type(exc).__name__}); "
-            "check DATABASE_URL, and run `coachline migrate`"
-        )
-    finally:
-        line.engine.dispose()
-
-
-def _local(line: Line, instant: datetime) -> str:
-    return instant.astimezone(line.settings.tz).strftime(TIME_FORMAT)
-
-
-def _parse_instant(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"--at {value!r} is not an ISO 8601 time, e.g. 2026-11-27T21:42-06:00")
-    if parsed.tzinfo is None:
-        _fail("--at needs a UTC offset, e.g. 2026-11-27T21:42-06:00")
-    return parsed
 
 
 def alembic_ini() -> Path:
@@ -134,7 +54,7 @@ def serve(
 def _demo_practice(host: str, port: int) -> None:
     from app.demo import seed_demo
 
-    line = _line()
+    line = open_line()
     try:
         login = seed_demo(line)
     except SQLAlchemyError as exc:
@@ -164,7 +84,7 @@ def worker(
     from app.worker import NotificationWorker, run_once
 
     logging.basicConfig(level=logging.INFO)
-    line = _line()
+    line = open_line()
     if once:
         typer.echo(f"delivered: {run_once(line)}")
         return
@@ -184,14 +104,14 @@ def migrate() -> None:
 
     ini = alembic_ini()
     if not ini.is_file():
-        _fail(f"alembic.ini not found at {ini}; run from a checkout of coachline")
-    line = _line()
+        fail(f"alembic.ini not found at {ini}; run from a checkout of coachline")
+    line = open_line()
     config = Config(str(ini))
     config.attributes["database_url"] = line.settings.database_url
     try:
         command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        _fail(f"migration failed ({type(exc).__name__}); check DATABASE_URL")
+        fail(f"migration failed ({type(exc).__name__}); check DATABASE_URL")
     finally:
         line.engine.dispose()
     typer.echo(f"Migrated the {line.engine.dialect.name} database to the latest schema.")
@@ -206,7 +126,7 @@ def create_user(
     ] = None,
 ) -> None:
     """Create an API user; prints their token (shown once) as the last line."""
-    with _unit_of_work() as (line, session):
+    with unit_of_work() as (line, session):
         user, token = records.create_user(
             session,
             cli_actor(),
@@ -220,144 +140,15 @@ def create_user(
     typer.echo(token)
 
 
-# ---- everyday admin actions ---------------------------------------------------------------
+# ---- everyday admin actions, in app.cli_records -------------------------------------------
 
-
-@cli.command("add-therapist")
-def add_therapist(name: str, phone: str) -> None:
-    """Add a therapist; the phone may be written as people write it."""
-    with _unit_of_work() as (line, session):
-        therapist = records.create_therapist(
-            session, cli_actor(), line.now(), name=name, phone=phone
-        )
-    typer.echo(f"Added therapist {therapist.id}: {therapist.name}, {therapist.phone}.")
-
-
-@cli.command("add-client")
-def add_client(
-    name: str,
-    phone: str,
-    therapist_id: Annotated[int, typer.Option(min=1, max=MAX_ID, help="primary therapist")],
-    lockout_rule: Annotated[
-        bool, typer.Option("--lockout-rule/--no-lockout-rule", help="does the 24-hour rule apply")
-    ] = True,
-) -> None:
-    """Enrol a client with their primary therapist."""
-    with _unit_of_work() as (line, session):
-        client = records.create_client(
-            session,
-            cli_actor(),
-            line.now(),
-            name=name,
-            phone=phone,
-            therapist_id=therapist_id,
-            lockout_rule_applies=lockout_rule,
-        )
-    rule = "applies" if client.lockout_rule_applies else "is waived"
-    typer.echo(
-        f"Added client {client.id}: {client.name}, {client.phone}, "
-        f"therapist {client.therapist_id}; the 24-hour rule {rule}."
-    )
-
-
-@cli.command("record-lockout")
-def record_lockout(
-    client_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
-    at: Annotated[
-        str | None, typer.Option(help="when it happened, ISO 8601 with offset; default now")
-    ] = None,
-    note: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Record a self-harm event: the client cannot reach coaching for 24 hours from it."""
-    occurred_at = _parse_instant(at)
-    with _unit_of_work() as (line, session):
-        lockout = records.record_lockout(
-            session, cli_actor(), line.now(), client_id, occurred_at=occurred_at, note=note
-        )
-    typer.echo(
-        f"Recorded lockout {lockout.id} for client {lockout.client_id}: "
-        f"from {_local(line, lockout.starts_at)} until {_local(line, lockout.ends_at)}."
-    )
-
-
-@cli.command("set-away")
-def set_away(
-    therapist_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
-    until: Annotated[
-        str | None, typer.Option(help="back at this instant, ISO 8601 with offset")
-    ] = None,
-    back: Annotated[bool, typer.Option("--back", help="available again now")] = False,
-) -> None:
-    """Set a therapist away (vacation, time in session) until an instant, or back now."""
-    if back == (until is not None):
-        _fail("give either --until or --back")
-    with _unit_of_work() as (line, session):
-        if back:
-            therapist = records.clear_away(session, cli_actor(), line.now(), therapist_id)
-        else:
-            instant = _parse_instant(until)
-            assert instant is not None
-            therapist = records.set_away(session, cli_actor(), line.now(), therapist_id, instant)
-    if therapist.away_until is None:
-        typer.echo(f"Therapist {therapist.id} is available for coaching calls.")
-    else:
-        typer.echo(f"Therapist {therapist.id} is away until {_local(line, therapist.away_until)}.")
-
-
-@cli.command("set-hours")
-def set_hours(
-    therapist_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
-    windows: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help='weekly windows "DAY HH:MM-HH:MM" (DAY 0 = Monday), e.g. "0 09:00-17:00"'
-        ),
-    ] = None,
-) -> None:
-    """Replace a therapist's weekly coaching hours (in the practice's time zone); no windows
-    means no restriction."""
-    parsed = []
-    for raw in windows or []:
-        try:
-            day, span = raw.split()
-            start, end = span.split("-")
-            parsed.append(
-                records.HoursWindow(int(day), time.fromisoformat(start), time.fromisoformat(end))
-            )
-        except ValueError:
-            _fail(f'not a window: {raw!r} (write "0 09:00-17:00")')
-    with _unit_of_work() as (line, session):
-        hours = records.set_hours(session, cli_actor(), line.now(), therapist_id, parsed)
-        shown = [f"{h.weekday} {h.start:%H:%M}-{h.end:%H:%M}" for h in hours]
-    typer.echo(f"Therapist {therapist_id}'s coaching hours: {', '.join(shown) or 'any time'}.")
-
-
-@cli.command("lift-lockout")
-def lift_lockout(
-    lockout_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
-    reason: Annotated[str, typer.Option(help="why it is lifted (required)")],
-) -> None:
-    """Lift a lockout early; the reason goes in the audit log."""
-    with _unit_of_work() as (line, session):
-        lockout = records.lift_lockout(session, cli_actor(), line.now(), lockout_id, reason)
-    typer.echo(f"Lifted lockout {lockout.id} (client {lockout.client_id}).")
-
-
-@cli.command("locked-out")
-def locked_out() -> None:
-    """Who cannot reach coaching now under the 24-hour rule, and until when."""
-    with _unit_of_work() as (line, session):
-        rows = records.locked_out_now(session, line.now())
-        lines = [
-            f"  client {client.id}  {client.name}  until {_local(line, until)}"
-            for client, until in rows
-        ]
-    if not lines:
-        typer.echo("Nobody is locked out now.")
-        return
-    typer.echo(f"Locked out now (times in {line.settings.practice_timezone}):")
-    for text in lines:
-        typer.echo(text)
+cli.command("add-therapist")(cli_records.add_therapist)
+cli.command("add-client")(cli_records.add_client)
+cli.command("record-lockout")(cli_records.record_lockout)
+cli.command("set-away")(cli_records.set_away)
+cli.command("set-hours")(cli_records.set_hours)
+cli.command("lift-lockout")(cli_records.lift_lockout)
+cli.command("locked-out")(cli_records.locked_out)
 
 
 @cli.command("set-password")
@@ -366,7 +157,7 @@ def set_password(
 ) -> None:
     """Set a user's dashboard password; asks for it twice, without showing it."""
     password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    with _unit_of_work() as (line, session):
+    with unit_of_work() as (line, session):
         user = users.set_password(session, cli_actor(), line.now(), email, password)
         shown = user.email
     typer.echo(f"Set the dashboard password for {shown}.")
@@ -381,11 +172,11 @@ def purge() -> None:
     does this once a day."""
     from app.retention import purge as purge_records
 
-    line = _line()
+    line = open_line()
     try:
         done = purge_records(line)
     except SQLAlchemyError as exc:
-        _fail(f"the database refused ({type(exc).__name__}); run `coachline migrate`")
+        fail(f"the database refused ({type(exc).__name__}); run `coachline migrate`")
     finally:
         line.engine.dispose()
     if not done:
@@ -408,11 +199,11 @@ def twilio_configure(
     Messaging URL at PUBLIC_BASE_URL, through Twilio's REST API."""
     from app.twilio.configure import ConfigureError, configure
 
-    line = _line()
+    line = open_line()
     try:
         result = configure(line, dry_run=dry_run)
     except ConfigureError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         line.engine.dispose()
     typer.echo(f"{result.phone_number} ({result.number_sid}):")

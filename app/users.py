@@ -86,7 +86,7 @@ def attempt_login(session: Session, now: datetime, email: str, password: str) ->
     (5 in a row pause the account for 15 minutes). The caller commits.
 
     Runs argon2 once (twice when an old hash is upgraded): call it off the event loop, on a
-    limiter of its own (see `app.web.auth`)."""
+    limiter of its own, as the dashboard's sign-in does."""
     user = by_email(session, email)
     paused = (
         user is not None and user.login_locked_until is not None and user.login_locked_until > now

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import cli as cli_module
+from app import cli_support as cli_module
 from app.cli import cli
 from app.models import AuditEntry, Client, Lockout, Therapist, User
 from tests.conftest import NOW

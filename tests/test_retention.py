@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from app import cli as cli_module
+from app import cli_support as cli_module
 from app.cli import cli
 from app.context import Line
 from app.models import AuditEntry, Call, Lockout, Message

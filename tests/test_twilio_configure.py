@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from app import cli as cli_module
+from app import cli_support as cli_module
 from app.cli import cli
 from tests.conftest import LINE_NUMBER, PUBLIC_BASE_URL
 from tests.fake_twilio import Failure

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from app import cli as cli_module
+from app import cli_support as cli_module
 from app import users
 from app.cli import cli
 from app.main import create_app

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from app import cli as cli_module
+from app import cli_support as cli_module
 from app import records
 from app.cli import cli
 from app.context import Line
