@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.lockouts import lockout_state, possibly_active
 from app.models import Call, CheckIn, Client, Lockout, PracticeSkill
 from app.models import Therapist as TherapistRow
-from app.records import lockout_state, possibly_active
 from ivr import rules, voice
 from ivr.codes import Outcome, Route
 from ivr.skills import Skill, library

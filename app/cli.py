@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import cli_records, records, users
+from app import cli_records, users
 from app.cli_support import MAX_ID, cli_actor, fail, open_line, unit_of_work
 
 # Rich tracebacks would print local variables: tokens, names and phone numbers among them.
@@ -127,7 +127,7 @@ def create_user(
 ) -> None:
     """Create an API user; prints their token (shown once) as the last line."""
     with unit_of_work() as (line, session):
-        user, token = records.create_user(
+        user, token = users.create_user(
             session,
             cli_actor(),
             line.now(),

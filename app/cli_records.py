@@ -8,14 +8,14 @@ from typing import Annotated
 
 import typer
 
-from app import records
+from app import clients, lockouts, therapists
 from app.cli_support import MAX_ID, cli_actor, fail, local, parse_instant, unit_of_work
 
 
 def add_therapist(name: str, phone: str) -> None:
     """Add a therapist; the phone may be written as people write it."""
     with unit_of_work() as (line, session):
-        therapist = records.create_therapist(
+        therapist = therapists.create_therapist(
             session, cli_actor(), line.now(), name=name, phone=phone
         )
     typer.echo(f"Added therapist {therapist.id}: {therapist.name}, {therapist.phone}.")
@@ -31,7 +31,7 @@ def add_client(
 ) -> None:
     """Enrol a client with their primary therapist."""
     with unit_of_work() as (line, session):
-        client = records.create_client(
+        client = clients.create_client(
             session,
             cli_actor(),
             line.now(),
@@ -57,7 +57,7 @@ def record_lockout(
     """Record a self-harm event: the client cannot reach coaching for 24 hours from it."""
     occurred_at = parse_instant(at)
     with unit_of_work() as (line, session):
-        lockout = records.record_lockout(
+        lockout = lockouts.record_lockout(
             session, cli_actor(), line.now(), client_id, occurred_at=occurred_at, note=note
         )
     typer.echo(
@@ -78,11 +78,11 @@ def set_away(
         fail("give either --until or --back")
     with unit_of_work() as (line, session):
         if back:
-            therapist = records.clear_away(session, cli_actor(), line.now(), therapist_id)
+            therapist = therapists.clear_away(session, cli_actor(), line.now(), therapist_id)
         else:
             instant = parse_instant(until)
             assert instant is not None
-            therapist = records.set_away(session, cli_actor(), line.now(), therapist_id, instant)
+            therapist = therapists.set_away(session, cli_actor(), line.now(), therapist_id, instant)
     if therapist.away_until is None:
         typer.echo(f"Therapist {therapist.id} is available for coaching calls.")
     else:
@@ -106,12 +106,12 @@ def set_hours(
             day, span = raw.split()
             start, end = span.split("-")
             parsed.append(
-                records.HoursWindow(int(day), time.fromisoformat(start), time.fromisoformat(end))
+                therapists.HoursWindow(int(day), time.fromisoformat(start), time.fromisoformat(end))
             )
         except ValueError:
             fail(f'not a window: {raw!r} (write "0 09:00-17:00")')
     with unit_of_work() as (line, session):
-        hours = records.set_hours(session, cli_actor(), line.now(), therapist_id, parsed)
+        hours = therapists.set_hours(session, cli_actor(), line.now(), therapist_id, parsed)
         shown = [f"{h.weekday} {h.start:%H:%M}-{h.end:%H:%M}" for h in hours]
     typer.echo(f"Therapist {therapist_id}'s coaching hours: {', '.join(shown) or 'any time'}.")
 
@@ -122,14 +122,14 @@ def lift_lockout(
 ) -> None:
     """Lift a lockout early; the reason goes in the audit log."""
     with unit_of_work() as (line, session):
-        lockout = records.lift_lockout(session, cli_actor(), line.now(), lockout_id, reason)
+        lockout = lockouts.lift_lockout(session, cli_actor(), line.now(), lockout_id, reason)
     typer.echo(f"Lifted lockout {lockout.id} (client {lockout.client_id}).")
 
 
 def locked_out() -> None:
     """Who cannot reach coaching now under the 24-hour rule, and until when."""
     with unit_of_work() as (line, session):
-        rows = records.locked_out_now(session, line.now())
+        rows = lockouts.locked_out_now(session, line.now())
         lines = [
             f"  client {client.id}  {client.name}  until {local(line, until)}"
             for client, until in rows

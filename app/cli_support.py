@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.context import Line
 from app.db import transaction
-from app.records import DomainError
+from app.domain import DomainError
 from app.settings import Settings
 
 MAX_ID = 2_147_483_647

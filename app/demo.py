@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app import oncall, records
+from app import clients, lockouts, oncall, therapists, users
 from app.context import Line
 from app.db import transaction
 from app.models import Call, CheckIn, Message, Success, Therapist, User
@@ -50,9 +50,9 @@ def should_seed(line: Line) -> bool:
     if line.settings.twilio_configured or _no_database_file(line):
         return False
     with line.sessions() as session:
-        therapists = session.scalar(select(func.count()).select_from(Therapist)) or 0
-        users = session.scalar(select(func.count()).select_from(User)) or 0
-    return therapists == 0 and users == 0
+        therapist_count = session.scalar(select(func.count()).select_from(Therapist)) or 0
+        user_count = session.scalar(select(func.count()).select_from(User)) or 0
+    return therapist_count == 0 and user_count == 0
 
 
 def seed_demo(line: Line) -> tuple[str, str] | None:
@@ -68,32 +68,32 @@ def seed_demo(line: Line) -> tuple[str, str] | None:
         if session.scalar(select(func.count()).select_from(User)):
             return None
         dana, marcus = (
-            records.create_therapist(session, ACTOR, now, name=name, phone=phone)
+            therapists.create_therapist(session, ACTOR, now, name=name, phone=phone)
             for name, phone in THERAPISTS
         )
         staff = (dana, marcus)
-        clients = [
-            records.create_client(
+        enrolled = [
+            clients.create_client(
                 session, ACTOR, now, name=name, phone=phone, therapist_id=staff[index].id
             )
             for name, phone, index in CLIENTS
         ]
-        riley, jordan, sam = clients
+        riley, jordan, sam = enrolled
         # Weekday coaching hours; Marcus also takes an evening that runs past midnight.
-        records.set_hours(
+        therapists.set_hours(
             session,
             ACTOR,
             now,
             dana.id,
-            [records.HoursWindow(day, time(9), time(17)) for day in range(5)],
+            [therapists.HoursWindow(day, time(9), time(17)) for day in range(5)],
         )
-        records.set_hours(
+        therapists.set_hours(
             session,
             ACTOR,
             now,
             marcus.id,
-            [records.HoursWindow(day, time(12), time(20)) for day in range(4)]
-            + [records.HoursWindow(4, time(18), time(1))],
+            [therapists.HoursWindow(day, time(12), time(20)) for day in range(4)]
+            + [therapists.HoursWindow(4, time(18), time(1))],
         )
         # A weekly rotation handing off on Mondays at 9:00, this week's Monday first.
         today = now.astimezone(tz).date()
@@ -108,7 +108,7 @@ def seed_demo(line: Line) -> tuple[str, str] | None:
             therapist_ids=[dana.id, marcus.id],
         )
         # Sam is locked out: a self-harm event three hours ago.
-        records.record_lockout(
+        lockouts.record_lockout(
             session,
             ACTOR,
             now,
@@ -155,6 +155,6 @@ def seed_demo(line: Line) -> tuple[str, str] | None:
                 answered_at=now - timedelta(hours=6) + timedelta(minutes=2),
             )
         )
-        records.create_user(session, ACTOR, now, email=ADMIN_EMAIL, role="admin")
+        users.create_user(session, ACTOR, now, email=ADMIN_EMAIL, role="admin")
         set_password(session, ACTOR, now, ADMIN_EMAIL, password)
     return ADMIN_EMAIL, password

@@ -25,7 +25,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.deps import LineDep, SessionDep
+from app.deps import LineDep, SessionDep
 from app.models import OnCallOverride, OnCallShift, Rotation, Therapist
 from app.oncall import as_rotation, periods_overlapping
 from ivr import oncall

@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.context import Line
 from app.errors import describe
+from app.lockouts import locked_out_now
 from app.models import Call, Message
-from app.records import locked_out_now
 
 log = logging.getLogger("coachline.metrics")
 

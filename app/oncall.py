@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit import audit
 from app.callers import as_flow_therapist
 from app.context import Line
+from app.domain import Invalid, as_utc, clean_name, clean_text, found
 from app.errors import describe
 from app.models import (
     OnCallOverride,
@@ -29,7 +30,7 @@ from app.models import (
     Therapist,
     new_secret,
 )
-from app.records import Invalid, as_utc, clean_name, clean_text, found, get_therapist
+from app.therapists import get_therapist
 from ivr import oncall, voice
 
 log = logging.getLogger("coachline.oncall")

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import records
+from app import domain, lockouts, therapists
 from app.context import Line
 from app.models import Client, PendingConfirmation, Therapist
 from ivr import commands
@@ -57,11 +57,11 @@ def handle_therapist_text(
     try:
         match command:
             case Away(until=until):
-                records.set_away(session, actor(therapist), now, therapist.id, until)
+                therapists.set_away(session, actor(therapist), now, therapist.id, until)
                 return commands.away_reply(until, tz)
             case Back():
                 was_away = therapist.away_until is not None and therapist.away_until > now
-                records.clear_away(session, actor(therapist), now, therapist.id)
+                therapists.clear_away(session, actor(therapist), now, therapist.id)
                 return commands.back_reply(was_away)
             case Lock():
                 return _lock(session, line, therapist, command, now)
@@ -73,7 +73,7 @@ def handle_therapist_text(
                 return reason
             case Unknown(problem=problem):
                 return commands.usage_reply(problem)
-    except records.DomainError as refused:
+    except domain.DomainError as refused:
         return commands.failed_reply(refused.message)
     return commands.usage_reply()
 
@@ -165,7 +165,7 @@ def _confirm(session: Session, line: Line, therapist: Therapist, now: datetime) 
     if not client.lockout_rule_applies:
         pending.expires_at = now
         return commands.waived_reply(_first(client))
-    lockout = records.record_lockout(
+    lockout = lockouts.record_lockout(
         session, actor(therapist), now, client.id, occurred_at=pending.occurred_at
     )
     pending.confirmed_at = now

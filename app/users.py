@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -20,7 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit import audit
-from app.models import ApiToken, User
+from app.domain import Conflict, Invalid, NotFound
+from app.models import ApiToken, Therapist, User
 
 log = logging.getLogger("coachline.users")
 
@@ -43,7 +45,6 @@ def by_email(session: Session, email: str) -> User | None:
 
 
 def check_password_rules(password: str, email: str) -> None:
-    from app.records import Invalid  # app.records imports this module: a new user gets a token
 
     if len(password) < PASSWORD_MIN:
         raise Invalid(f"a password needs at least {PASSWORD_MIN} characters")
@@ -56,7 +57,6 @@ def check_password_rules(password: str, email: str) -> None:
 def set_password(session: Session, actor: str, now: datetime, email: str, password: str) -> User:
     """Set a user's dashboard password (audited; the hash only). It also lifts a sign-in pause,
     and signs the user's other sessions out."""
-    from app.records import NotFound
 
     user = by_email(session, email)
     if user is None:
@@ -146,3 +146,48 @@ def user_for_token(session: Session, token: str) -> User | None:
         .join(ApiToken)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     )
+
+
+ROLES = ("admin", "therapist")
+# The email is the actor in lockouts' created_by/lifted_by, which hold 200 characters.
+EMAIL_MAX = 200
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def create_user(
+    session: Session,
+    actor: str,
+    now: datetime,
+    *,
+    email: str,
+    role: str,
+    therapist_id: int | None = None,
+) -> tuple[User, str]:
+    """A new user and their first API token (the token is returned once, stored hashed)."""
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise Invalid("not a valid email address")
+    if len(email) > EMAIL_MAX:
+        raise Invalid(f"email is longer than {EMAIL_MAX} characters")
+    if role not in ROLES:
+        raise Invalid(f"role must be one of: {', '.join(ROLES)}")
+    if role == "therapist" and therapist_id is None:
+        raise Invalid("a therapist user needs --therapist-id")
+    if therapist_id is not None and session.get(Therapist, therapist_id) is None:
+        raise Invalid(f"unknown therapist {therapist_id}")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("a user with that email already exists")
+    user = User(email=email, role=role, therapist_id=therapist_id, created_at=now)
+    session.add(user)
+    token = issue_token(session, user)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "create",
+        "user",
+        user.id,
+        changes={"email": email, "role": role, "therapist_id": therapist_id},
+        at=now,
+    )
+    return user, token

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from app import records
+from app import users
 from app.models import AuditEntry, Call, Message
 from app.users import hash_token
 from tests.conftest import NOW
@@ -278,7 +278,7 @@ def test_every_body_must_be_unicode_json(http, admin, people):
 
 
 def test_no_answer_carries_a_token_or_its_hash(http, admin, admin_token, db, people):
-    _user, token = records.create_user(
+    _user, token = users.create_user(
         db, "test", NOW, email="dana@example.org", role="therapist", therapist_id=people["dana"]
     )
     db.commit()

@@ -201,9 +201,9 @@ def test_add_client_with_the_rule_waived(use_line, db, people):
 
 
 def test_add_client_applies_the_rule_by_default_and_refuses_an_unknown_therapist(use_line, db):
-    from app import records
+    from app import therapists
 
-    therapist = records.create_therapist(db, "t", NOW, name="Dana", phone="314 555 0111")
+    therapist = therapists.create_therapist(db, "t", NOW, name="Dana", phone="314 555 0111")
     db.commit()
     ok = run("add-client", "Sam Okafor", "(314) 555-0150", "--therapist-id", str(therapist.id))
     assert ok.exit_code == 0

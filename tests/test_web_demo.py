@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app import cli_support as cli_module
-from app import records
+from app import lockouts
 from app.cli import cli
 from app.context import Line
 from app.demo import ADMIN_EMAIL, seed_demo
@@ -42,7 +42,7 @@ def test_an_empty_database_without_twilio_gets_a_demo_practice(settings, app, db
     assert count(db, Therapist) == 2 and count(db, Client) == 3
     phones = db.scalars(select(Client.phone)).all() + db.scalars(select(Therapist.phone)).all()
     assert all(p.startswith("+1314555") and p[-4:-2] == "01" for p in phones)
-    locked = records.locked_out_now(db, NOW)
+    locked = lockouts.locked_out_now(db, NOW)
     assert [c.name for c, _ in locked] == ["Sam Okafor"]
     rotation = db.scalars(select(Rotation)).one()
     assert len(rotation.members) == 2 and rotation.active

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import records
+from app import clients, lockouts
 from app.api.deps import (
     AdminDep,
     ApiRoute,
@@ -34,7 +34,7 @@ def client_out(client: Client, locked_until: datetime | None) -> ClientOut:
 
 
 def _one(session: Session, client: Client, now: datetime) -> ClientOut:
-    return client_out(client, records.client_locked_until(session, client, now))
+    return client_out(client, lockouts.client_locked_until(session, client, now))
 
 
 @router.post("", status_code=201, responses=refusals(403, 409))
@@ -42,7 +42,7 @@ def create_client(
     body: ClientCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> ClientOut:
     now = line.now()
-    client = records.create_client(session, actor(user), now, **body.model_dump())
+    client = clients.create_client(session, actor(user), now, **body.model_dump())
     session.commit()
     return _one(session, client, now)
 
@@ -59,7 +59,7 @@ def list_clients(
     if therapist_id is not None:
         stmt = stmt.where(Client.therapist_id == therapist_id)
     rows, total = paginate(session, stmt, paging, Client.id)
-    until = records.locked_until_by_client(session, rows, line.now())
+    until = lockouts.locked_until_by_client(session, rows, line.now())
     return Page[ClientOut](
         items=[client_out(c, until.get(c.id)) for c in rows],
         total=total,
@@ -70,7 +70,7 @@ def list_clients(
 
 @router.get("/{client_id}", responses=refusals(403, 404))
 def get_client(client_id: PathId, line: LineDep, session: SessionDep, _user: AdminDep) -> ClientOut:
-    return _one(session, records.get_client(session, client_id), line.now())
+    return _one(session, clients.get_client(session, client_id), line.now())
 
 
 @router.patch("/{client_id}", responses=refusals(403, 404, 409))
@@ -78,6 +78,6 @@ def update_client(
     client_id: PathId, body: ClientPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> ClientOut:
     now = line.now()
-    client = records.update_client(session, actor(user), now, client_id, **body.given())
+    client = clients.update_client(session, actor(user), now, client_id, **body.given())
     session.commit()
     return _one(session, client, now)

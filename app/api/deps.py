@@ -15,11 +15,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import records
+from app import clients
 from app.api.schemas import MAX_ID, BadInput, Refusal
 from app.deps import LineDep, SessionDep, get_line, get_session  # noqa: F401  (re-exported)
+from app.domain import Conflict, Invalid, NotFound
 from app.models import Client, User
-from app.records import Conflict, Invalid, NotFound
 from app.users import user_for_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `coachline create-user`")
@@ -125,7 +125,7 @@ def visible_client(session: Session, user: User, client_id: int) -> Client:
 
     Another therapist's client is "not found", so ids are not disclosed.
     """
-    client = records.get_client(session, client_id)
+    client = clients.get_client(session, client_id)
     own = user.therapist_id is not None and client.therapist_id == user.therapist_id
     if not (is_admin(user) or own):
         raise NotFound(f"client {client_id} not found")

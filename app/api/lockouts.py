@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from app import records
+from app import lockouts
 from app.api.deps import (
     ApiRoute,
     LineDep,
@@ -21,15 +21,15 @@ from app.api.deps import (
     visible_client,
 )
 from app.api.schemas import LiftIn, LockoutCreate, LockoutOut, Page
+from app.domain import NotFound
 from app.models import Lockout
-from app.records import NotFound
 
 router = APIRouter(tags=["lockouts"], route_class=ApiRoute)
 
 
 def lockout_out(lockout: Lockout, now: datetime) -> LockoutOut:
     fields = {name: getattr(lockout, name) for name in LockoutOut.model_fields if name != "active"}
-    return LockoutOut(**fields, active=records.lockout_is_active(lockout, now))
+    return LockoutOut(**fields, active=lockouts.lockout_is_active(lockout, now))
 
 
 @router.post("/clients/{client_id}/lockouts", status_code=201, responses=refusals(404, 409))
@@ -39,7 +39,7 @@ def record_lockout(
     """Record a self-harm event: the client cannot reach coaching for 24 hours from it."""
     visible_client(session, user, client_id)
     now = line.now()
-    lockout = records.record_lockout(
+    lockout = lockouts.record_lockout(
         session, actor(user), now, client_id, occurred_at=body.occurred_at, note=body.note
     )
     session.commit()
@@ -66,12 +66,12 @@ def list_lockouts(
 def lift_lockout(
     lockout_id: PathId, body: LiftIn, line: LineDep, session: SessionDep, user: UserDep
 ) -> LockoutOut:
-    lockout = records.get_lockout(session, lockout_id)
+    lockout = lockouts.get_lockout(session, lockout_id)
     try:
         visible_client(session, user, lockout.client_id)
     except NotFound:
         raise NotFound(f"lockout {lockout_id} not found") from None
     now = line.now()
-    lockout = records.lift_lockout(session, actor(user), now, lockout_id, body.reason)
+    lockout = lockouts.lift_lockout(session, actor(user), now, lockout_id, body.reason)
     session.commit()
     return lockout_out(lockout, now)

@@ -38,9 +38,9 @@ from app.api.schemas import (
     Patch,
 )
 from app.context import Line
+from app.domain import Invalid
 from app.models import OnCallOverride, Rotation
-from app.records import Invalid
-from app.records import get_therapist as get_therapist_row
+from app.therapists import get_therapist as get_therapist_row
 from ivr.oncall import Gap
 
 router = APIRouter(tags=["on call"], route_class=ApiRoute)

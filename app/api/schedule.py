@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from sqlalchemy import select
 
-from app import records
+from app import therapists
 from app.api.deps import (
     AdminDep,
     ApiRoute,
@@ -33,7 +33,7 @@ MAX_WINDOWS = 50
 @router.get("/therapists/{therapist_id}/hours", responses=refusals(404))
 def get_hours(therapist_id: PathId, session: SessionDep, _user: UserDep) -> list[HoursWindowOut]:
     """Weekly coaching hours, in the practice's time zone."""
-    return [HoursWindowOut.model_validate(h) for h in records.get_hours(session, therapist_id)]
+    return [HoursWindowOut.model_validate(h) for h in therapists.get_hours(session, therapist_id)]
 
 
 @router.put("/therapists/{therapist_id}/hours", responses=refusals(403, 404))
@@ -46,12 +46,12 @@ def set_hours(
 ) -> list[HoursWindowOut]:
     """Replace the weekly hours. An `end` before `start` runs past midnight into the next day."""
     require_self_or_admin(user, therapist_id)
-    hours = records.set_hours(
+    hours = therapists.set_hours(
         session,
         actor(user),
         line.now(),
         therapist_id,
-        [records.HoursWindow(w.weekday, w.start, w.end) for w in windows],
+        [therapists.HoursWindow(w.weekday, w.start, w.end) for w in windows],
     )
     session.commit()
     return [HoursWindowOut.model_validate(h) for h in hours]
@@ -59,7 +59,7 @@ def set_hours(
 
 @router.post("/on-call-shifts", status_code=201, responses=refusals(403))
 def add_shift(body: ShiftCreate, line: LineDep, session: SessionDep, user: AdminDep) -> ShiftOut:
-    shift = records.add_on_call_shift(session, actor(user), line.now(), **body.model_dump())
+    shift = therapists.add_on_call_shift(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return ShiftOut.model_validate(shift)
 

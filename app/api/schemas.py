@@ -22,28 +22,28 @@ from pydantic import (
     model_validator,
 )
 
-from app import records
+from app import domain
 
 # The largest id a 32-bit integer column holds: bigger ids are bad input, not a database error.
 MAX_ID = 2_147_483_647
 
 DbId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-Name = Annotated[str, Field(max_length=400), AfterValidator(records.clean_name)]
+Name = Annotated[str, Field(max_length=400), AfterValidator(domain.clean_name)]
 Phone = Annotated[
     str,
     Field(max_length=40, examples=["(314) 555-0142"]),
-    AfterValidator(records.normalise_phone),
+    AfterValidator(domain.normalise_phone),
 ]
 Flag = Annotated[bool, Field(strict=True)]
 Note = Annotated[
     str,
-    Field(max_length=records.TEXT_MAX * 2),
-    AfterValidator(lambda v: records.clean_text(v, "note")),
+    Field(max_length=domain.TEXT_MAX * 2),
+    AfterValidator(lambda v: domain.clean_text(v, "note")),
 ]
 Reason = Annotated[
     str,
-    Field(max_length=records.TEXT_MAX * 2),
-    AfterValidator(lambda v: records.clean_text(v, "reason", required=True)),
+    Field(max_length=domain.TEXT_MAX * 2),
+    AfterValidator(lambda v: domain.clean_text(v, "reason", required=True)),
 ]
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")

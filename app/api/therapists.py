@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from app import records
+from app import therapists
 from app.api.deps import (
     AdminDep,
     ApiRoute,
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/therapists", tags=["therapists"], route_class=ApiRou
 def create_therapist(
     body: TherapistCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> TherapistOut:
-    therapist = records.create_therapist(session, actor(user), line.now(), **body.model_dump())
+    therapist = therapists.create_therapist(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return TherapistOut.model_validate(therapist)
 
@@ -57,14 +57,14 @@ def list_therapists(
 
 @router.get("/{therapist_id}", responses=refusals(404))
 def get_therapist(therapist_id: PathId, session: SessionDep, _user: UserDep) -> TherapistOut:
-    return TherapistOut.model_validate(records.get_therapist(session, therapist_id))
+    return TherapistOut.model_validate(therapists.get_therapist(session, therapist_id))
 
 
 @router.patch("/{therapist_id}", responses=refusals(403, 404, 409))
 def update_therapist(
     therapist_id: PathId, body: TherapistPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> TherapistOut:
-    therapist = records.update_therapist(
+    therapist = therapists.update_therapist(
         session, actor(user), line.now(), therapist_id, **body.given()
     )
     session.commit()
@@ -77,7 +77,7 @@ def set_away(
 ) -> TherapistOut:
     """No coaching calls ring this therapist before `until` (vacation, a day of sessions)."""
     require_self_or_admin(user, therapist_id)
-    therapist = records.set_away(session, actor(user), line.now(), therapist_id, body.until)
+    therapist = therapists.set_away(session, actor(user), line.now(), therapist_id, body.until)
     session.commit()
     return TherapistOut.model_validate(therapist)
 
@@ -87,6 +87,6 @@ def clear_away(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> TherapistOut:
     require_self_or_admin(user, therapist_id)
-    therapist = records.clear_away(session, actor(user), line.now(), therapist_id)
+    therapist = therapists.clear_away(session, actor(user), line.now(), therapist_id)
     session.commit()
     return TherapistOut.model_validate(therapist)

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.context import Line
+from app.domain import DomainError
+from app.lockouts import record_lockout
 from app.models import UNRETURNED_MISSED, Call, Client, Message, Therapist
-from app.records import DomainError, record_lockout
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import therapist_menu as menu_flow

@@ -14,9 +14,9 @@ from fastapi import APIRouter
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import records
+from app import clients, domain, lockouts
+from app.domain import Conflict, DomainError, Invalid, NotFound
 from app.models import Call, CheckIn, Client, Lockout, Message, Success, Therapist
-from app.records import Conflict, DomainError, Invalid, NotFound
 from app.web.errors import not_found
 from app.web.forms import Form, field_checked, field_text, parse_local
 from app.web.pages import AdminPageDep, Page, PageDep
@@ -78,7 +78,7 @@ def _clients(ctx: Page, query: str, page: str) -> Any:
         ).all()
     )
     names = {t.id: t.name for t in therapists(ctx)}
-    locked = records.locked_until_by_client(ctx.db, rows, ctx.now)
+    locked = lockouts.locked_until_by_client(ctx.db, rows, ctx.now)
     return ctx.render(
         "clients.html", clients=rows, q=query, pager=pager, names=names, locked=locked
     )
@@ -139,7 +139,7 @@ def create_client(ctx: AdminPageDep, form: Form):
     try:
         if values["therapist_id"] is None:
             raise Invalid("choose the client's therapist")
-        client = records.create_client(ctx.db, ctx.actor, ctx.now, **values)
+        client = clients.create_client(ctx.db, ctx.actor, ctx.now, **values)
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
@@ -171,7 +171,7 @@ def update_client(ctx: AdminPageDep, form: Form, client_id: str):
     try:
         if values["therapist_id"] is None:
             raise Invalid("choose the client's therapist")
-        records.update_client(ctx.db, ctx.actor, ctx.now, client.id, **values)
+        clients.update_client(ctx.db, ctx.actor, ctx.now, client.id, **values)
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
@@ -216,7 +216,7 @@ def client_page(ctx: PageDep, client_id: str):
         Success.received_at.desc(),
         Success.id.desc(),
     )
-    lockouts = list(
+    client_lockouts = list(
         db.scalars(
             select(Lockout)
             .where(Lockout.client_id == client.id)
@@ -229,7 +229,7 @@ def client_page(ctx: PageDep, client_id: str):
         client=client,
         therapist_name=names.get(client.therapist_id, ""),
         names=names,
-        locked_until=records.client_locked_until(db, client, ctx.now),
+        locked_until=lockouts.client_locked_until(db, client, ctx.now),
         calls=calls,
         calls_total=calls_total,
         texts=texts,
@@ -238,10 +238,10 @@ def client_page(ctx: PageDep, client_id: str):
         checkins_total=checkins_total,
         successes=successes,
         successes_total=successes_total,
-        lockouts=lockouts,
-        lockout_status={lo.id: lockout_status(lo, ctx.now) for lo in lockouts},
+        lockouts=client_lockouts,
+        lockout_status={lo.id: lockout_status(lo, ctx.now) for lo in client_lockouts},
         default_when=ctx.fmt.input_value(ctx.now),
-        max_when=ctx.fmt.input_value(ctx.now + records.FUTURE_SLACK),
+        max_when=ctx.fmt.input_value(ctx.now + domain.FUTURE_SLACK),
         recent=RECENT,
     )
 
@@ -249,7 +249,7 @@ def client_page(ctx: PageDep, client_id: str):
 def lockout_status(lockout: Lockout, now) -> str:
     if lockout.lifted_at is not None and lockout.lifted_at <= now:
         return "lifted"
-    if records.lockout_is_active(lockout, now):
+    if lockouts.lockout_is_active(lockout, now):
         return "active"
     if lockout.starts_at > now:
         return "upcoming"
@@ -262,7 +262,7 @@ def record_lockout(ctx: PageDep, form: Form, client_id: str):
     when = field_text(form, "occurred_at", 40)
     try:
         occurred_at = parse_local(when, ctx.tz, "When it happened") if when else None
-        lockout = records.record_lockout(
+        lockout = lockouts.record_lockout(
             ctx.db,
             ctx.actor,
             ctx.now,
@@ -287,13 +287,13 @@ def lift_lockout(ctx: PageDep, form: Form, lockout_id: str):
     lockout = row_or_404(ctx.db, Lockout, lockout_id, "lockout")
     client = visible(ctx, lockout.client_id)
     try:
-        records.lift_lockout(ctx.db, ctx.actor, ctx.now, lockout.id, field_text(form, "reason"))
+        lockouts.lift_lockout(ctx.db, ctx.actor, ctx.now, lockout.id, field_text(form, "reason"))
         ctx.db.commit()
     except (Invalid, Conflict, NotFound) as exc:
         ctx.db.rollback()
         ctx.flash(f"Not lifted: {exc.message}.", "error")
         return ctx.redirect(f"/clients/{client.id}#rule")
-    still = records.client_locked_until(ctx.db, client, ctx.now)
+    still = lockouts.client_locked_until(ctx.db, client, ctx.now)
     if still is None:
         ctx.flash(f"Lifted. {client.name} can reach coaching again.")
     else:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from app.records import Invalid
+from app.domain import Invalid
 from app.web.errors import WebError
 
 CSRF_FIELD = "csrf_token"

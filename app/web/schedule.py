@@ -16,9 +16,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from app import oncall, records
+from app import oncall, therapists
+from app.domain import DomainError, Invalid
 from app.models import OnCallOverride, OnCallShift, Rotation, Therapist
-from app.records import DomainError, Invalid
 from app.web.errors import WebError
 from app.web.forms import Form, field_text, parse_local
 from app.web.pages import AdminPageDep, Page, PageDep
@@ -138,7 +138,7 @@ def set_away(ctx: PageDep, form: Form, therapist_id: str):
     _may_manage(ctx, therapist)
     try:
         until = parse_local(field_text(form, "until", 40), ctx.tz, "Away until")
-        records.set_away(ctx.db, ctx.actor, ctx.now, therapist.id, until)
+        therapists.set_away(ctx.db, ctx.actor, ctx.now, therapist.id, until)
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
@@ -152,7 +152,7 @@ def set_away(ctx: PageDep, form: Form, therapist_id: str):
 def clear_away(ctx: PageDep, _form: Form, therapist_id: str):
     therapist = _therapist(ctx, therapist_id)
     _may_manage(ctx, therapist)
-    records.clear_away(ctx.db, ctx.actor, ctx.now, therapist.id)
+    therapists.clear_away(ctx.db, ctx.actor, ctx.now, therapist.id)
     ctx.db.commit()
     ctx.flash(f"{therapist.name} is back.")
     return ctx.redirect("/schedule#away")
@@ -194,7 +194,7 @@ def _clock(raw: str, what: str) -> time:
         raise Invalid(f"{what}: enter a time such as 09:00") from None
 
 
-def _windows(slots: list[list[tuple[str, str]]]) -> list[records.HoursWindow]:
+def _windows(slots: list[list[tuple[str, str]]]) -> list[therapists.HoursWindow]:
     windows = []
     for day, pairs in enumerate(slots):
         for start, end in pairs:
@@ -203,7 +203,7 @@ def _windows(slots: list[list[tuple[str, str]]]) -> list[records.HoursWindow]:
             if not start or not end:
                 raise Invalid(f"{DAYS[day]}: give both a start and an end")
             windows.append(
-                records.HoursWindow(
+                therapists.HoursWindow(
                     day,
                     _clock(start, DAYS[day]).replace(second=0, microsecond=0),
                     _clock(end, DAYS[day]).replace(second=0, microsecond=0),
@@ -227,7 +227,7 @@ def save_hours(ctx: PageDep, form: Form, therapist_id: str):
     _may_manage(ctx, therapist)
     slots = _posted_slots(form)
     try:
-        records.set_hours(ctx.db, ctx.actor, ctx.now, therapist.id, _windows(slots))
+        therapists.set_hours(ctx.db, ctx.actor, ctx.now, therapist.id, _windows(slots))
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter
 from sqlalchemy import or_, select
 
-from app import oncall, records
+from app import lockouts, oncall
 from app.models import UNRETURNED_MISSED, Call, Client, Message, Success, Therapist
 from app.web.pages import PageDep
 
@@ -69,7 +69,7 @@ def missed_calls(ctx, window_minutes: int) -> list[Waiting]:
 
 
 def active_lockouts(ctx) -> list[tuple[Client, datetime]]:
-    locked = records.locked_out_now(ctx.db, ctx.now)
+    locked = lockouts.locked_out_now(ctx.db, ctx.now)
     if ctx.is_admin:
         return locked
     return [(c, until) for c, until in locked if c.therapist_id == ctx.therapist_id]
