@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app import clients, lockouts, oncall, therapists, users
+from app import clients, lockouts, schedule, therapists, users
 from app.context import Line
 from app.db import transaction
 from app.models import Call, CheckIn, Message, Success, Therapist, User
@@ -97,7 +97,7 @@ def seed_demo(line: Line) -> tuple[str, str] | None:
         )
         # A weekly rotation handing off on Mondays at 9:00, this week's Monday first.
         today = now.astimezone(tz).date()
-        oncall.create_rotation(
+        schedule.create_rotation(
             session,
             ACTOR,
             now,

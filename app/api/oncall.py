@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from app import oncall
+from app import oncall, schedule
 from app.api.deps import (
     AdminDep,
     ApiRoute,
@@ -57,12 +57,12 @@ class Row(BaseModel):
 
 
 RotationName = Annotated[str, Field(max_length=400, examples=["Evening team"])]
-TurnDays = Annotated[int, Field(strict=True, ge=1, le=oncall.MAX_TURN_DAYS)]
+TurnDays = Annotated[int, Field(strict=True, ge=1, le=schedule.MAX_TURN_DAYS)]
 MemberIds = Annotated[
     list[DbId],
     Field(
         min_length=1,
-        max_length=oncall.MAX_MEMBERS,
+        max_length=schedule.MAX_MEMBERS,
         description="in turn order; a therapist may take more than one place",
     ),
 ]
@@ -168,7 +168,7 @@ def rotation_out(line: Line, rotation: Rotation) -> RotationOut:
         handoff_time=rotation.handoff_time,
         turn_days=rotation.turn_days,
         active=rotation.active,
-        therapist_ids=oncall.member_ids(rotation),
+        therapist_ids=schedule.member_ids(rotation),
         created_at=rotation.created_at,
         calendar_url=calendar_url(line, "rotations", rotation.ical_token),
     )
@@ -196,7 +196,7 @@ def create_rotation(
 ) -> RotationOut:
     """A rotation: the members take turns of `turn_days`, handing off at `handoff_time` in the
     practice's time zone (it stays at that local time across daylight-saving changes)."""
-    rotation = oncall.create_rotation(session, actor(user), line.now(), **body.model_dump())
+    rotation = schedule.create_rotation(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return rotation_out(line, rotation)
 
@@ -225,7 +225,7 @@ def list_rotations(
 def get_rotation(
     rotation_id: PathId, line: LineDep, session: SessionDep, _user: UserDep
 ) -> RotationOut:
-    return rotation_out(line, oncall.get_rotation(session, rotation_id))
+    return rotation_out(line, schedule.get_rotation(session, rotation_id))
 
 
 @router.patch("/rotations/{rotation_id}", responses=refusals(403, 404))
@@ -233,7 +233,9 @@ def update_rotation(
     rotation_id: PathId, body: RotationPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
     """Change a rotation; `therapist_ids` replaces the members, in order."""
-    rotation = oncall.update_rotation(session, actor(user), line.now(), rotation_id, **body.given())
+    rotation = schedule.update_rotation(
+        session, actor(user), line.now(), rotation_id, **body.given()
+    )
     session.commit()
     return rotation_out(line, rotation)
 
@@ -243,7 +245,7 @@ def reset_rotation_calendar(
     rotation_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
     """A new secret calendar URL for the rotation; the old one stops working."""
-    rotation = oncall.reset_rotation_calendar(session, actor(user), line.now(), rotation_id)
+    rotation = schedule.reset_rotation_calendar(session, actor(user), line.now(), rotation_id)
     session.commit()
     return rotation_out(line, rotation)
 
@@ -267,7 +269,7 @@ def reset_therapist_calendar(
 ) -> CalendarOut:
     """A new secret calendar URL; the old one stops working."""
     require_self_or_admin(user, therapist_id)
-    therapist = oncall.reset_therapist_calendar(session, actor(user), line.now(), therapist_id)
+    therapist = schedule.reset_therapist_calendar(session, actor(user), line.now(), therapist_id)
     session.commit()
     return CalendarOut(url=calendar_url(line, "therapists", therapist.ical_token))
 
@@ -280,7 +282,7 @@ def add_override(
     body: OverrideCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> OverrideOut:
     """A one-off swap: this therapist is on call instead of the rotations for the period."""
-    override = oncall.add_override(session, actor(user), line.now(), **body.model_dump())
+    override = schedule.add_override(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return OverrideOut.model_validate(override)
 
@@ -310,7 +312,7 @@ def list_overrides(
 def delete_override(
     override_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
 ) -> Response:
-    oncall.delete_override(session, actor(user), line.now(), override_id)
+    schedule.delete_override(session, actor(user), line.now(), override_id)
     session.commit()
     return Response(status_code=204)
 
@@ -333,7 +335,7 @@ def who_is_on_call(
     """
     tz = line.settings.tz
     now = line.now()
-    instant = now if at is None else oncall.check_instant(at, "at")
+    instant = now if at is None else schedule.check_instant(at, "at")
     report = oncall.on_call_report(session, instant, tz)
     upcoming = oncall.upcoming_gaps(session, now, tz)
     return OnCallOut(
@@ -362,8 +364,8 @@ def coverage_gaps(
     ] = None,
 ) -> list[GapOut]:
     """The periods in [from, to) when no active therapist is on call."""
-    start = line.now() if from_ is None else oncall.check_instant(from_, "from")
-    end = start + oncall.WARN_AHEAD if to is None else oncall.check_instant(to, "to")
+    start = line.now() if from_ is None else schedule.check_instant(from_, "from")
+    end = start + oncall.WARN_AHEAD if to is None else schedule.check_instant(to, "to")
     if end <= start:
         raise Invalid("`to` must be after `from`")
     if end - start > oncall.MAX_GAP_RANGE:

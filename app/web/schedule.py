@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from app import oncall, therapists
+from app import oncall, schedule, therapists
 from app.domain import DomainError, Invalid
 from app.models import OnCallOverride, OnCallShift, Rotation, Therapist
 from app.web.errors import WebError
@@ -56,11 +56,11 @@ def _may_manage(ctx: Page, therapist: Therapist) -> None:
 def stretches(ctx: Page, names: dict[int, str]) -> list[Stretch]:
     """Who is on call from now for two weeks, cut where it changes."""
     start, end = ctx.now, ctx.now + AHEAD
-    schedule = oncall.load_schedule(ctx.db, start, end)
-    active = oncall.active_therapist_ids(ctx.db, schedule.therapist_ids())
+    loaded = oncall.load_schedule(ctx.db, start, end)
+    active = oncall.active_therapist_ids(ctx.db, loaded.therapist_ids())
     result = []
     for segment in ivr_oncall.timeline(
-        start, end, schedule.rotations, schedule.overrides, schedule.shifts, ctx.tz, active
+        start, end, loaded.rotations, loaded.overrides, loaded.shifts, ctx.tz, active
     ):
         result.append(
             Stretch(
@@ -247,7 +247,7 @@ def add_override(ctx: AdminPageDep, form: Form):
         therapist_id = as_id(field_text(form, "therapist_id", 12))
         if therapist_id is None:
             raise Invalid("choose who is on call instead")
-        override = oncall.add_override(
+        override = schedule.add_override(
             ctx.db,
             ctx.actor,
             ctx.now,
@@ -270,7 +270,7 @@ def add_override(ctx: AdminPageDep, form: Form):
 @router.post("/schedule/overrides/{override_id}/delete")
 def delete_override(ctx: AdminPageDep, _form: Form, override_id: str):
     override = row_or_404(ctx.db, OnCallOverride, override_id, "override")
-    oncall.delete_override(ctx.db, ctx.actor, ctx.now, override.id)
+    schedule.delete_override(ctx.db, ctx.actor, ctx.now, override.id)
     ctx.db.commit()
     ctx.flash("Override removed.")
     return ctx.redirect("/schedule#overrides")
@@ -351,7 +351,7 @@ def new_rotation_form(ctx: AdminPageDep):
 def create_rotation(ctx: AdminPageDep, form: Form):
     values = _rotation_values(form, 60)
     try:
-        oncall.create_rotation(ctx.db, ctx.actor, ctx.now, **_rotation_args(values))
+        schedule.create_rotation(ctx.db, ctx.actor, ctx.now, **_rotation_args(values))
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
@@ -372,7 +372,7 @@ def edit_rotation_form(ctx: AdminPageDep, rotation_id: str):
         "starts_on": rotation.starts_on.isoformat(),
         "handoff_time": rotation.handoff_time.strftime("%H:%M"),
         "turn_days": str(rotation.turn_days),
-        "therapist_ids": oncall.member_ids(rotation),
+        "therapist_ids": schedule.member_ids(rotation),
         "active": rotation.active,
     }
     return _rotation_form(ctx, rotation, values)
@@ -383,7 +383,7 @@ def update_rotation(ctx: AdminPageDep, form: Form, rotation_id: str):
     rotation = _rotation(ctx, rotation_id)
     values = _rotation_values(form, 60)
     try:
-        oncall.update_rotation(ctx.db, ctx.actor, ctx.now, rotation.id, **_rotation_args(values))
+        schedule.update_rotation(ctx.db, ctx.actor, ctx.now, rotation.id, **_rotation_args(values))
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
