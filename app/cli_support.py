@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.context import Line
 from app.db import transaction
 from app.domain import DomainError
+from app.line import Line
 from app.settings import Settings
 
 MAX_ID = 2_147_483_647

@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app import clients, lockouts, schedule, therapists, users
-from app.context import Line
 from app.db import transaction
+from app.line import Line
 from app.models import Call, CheckIn, Message, Success, Therapist, User
 from app.users import set_password
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.context import Line
+from app.line import Line
 
 
 def get_line(request: Request) -> Line:

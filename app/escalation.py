@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.context import Line
+from app.line import Line
 from app.models import UNRETURNED_MISSED, Call, Client, Message
 from app.notify import queue_text
 from app.oncall import on_call_now

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 
 from app import jsonlog
 from app.api import router as api_router
-from app.context import Line
 from app.errors import describe
 from app.ical import router as ical_router
+from app.line import Line
 from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings

@@ -19,8 +19,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.context import Line
 from app.errors import describe
+from app.line import Line
 from app.lockouts import locked_out_now
 from app.models import Call, Message
 

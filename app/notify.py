@@ -26,7 +26,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
-from app.context import Line
+from app.line import Line
 from app.models import Client, Message
 from ivr.codes import MessageKind
 

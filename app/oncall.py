@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.callers import as_flow_therapist
-from app.context import Line
 from app.errors import describe
+from app.line import Line
 from app.models import (
     OnCallOverride,
     OnCallShift,

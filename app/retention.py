@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import audit
-from app.context import Line
 from app.db import transaction
+from app.line import Line
 from app.models import AuditEntry, Call, Message
 
 ACTOR = "system:retention"

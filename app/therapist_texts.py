@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import domain, lockouts, therapists
-from app.context import Line
+from app.line import Line
 from app.models import Client, PendingConfirmation, Therapist
 from ivr import commands
 from ivr.commands import Away, Back, ClientRef, Lock, No, Refused, Unknown, Yes

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from app.context import Line
 from app.errors import describe
 from app.escalation import escalate_unreturned
+from app.line import Line
 from app.notify import deliver_due
 from app.retention import purge_if_due
 

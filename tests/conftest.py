@@ -85,17 +85,17 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 def dispose_engines(monkeypatch) -> Iterator[None]:
     """Every engine a test makes (each app, each Line) is closed after it, so no test leaves
     PostgreSQL connections open for the rest of the run."""
-    import app.context
+    import app.line
 
     made = []
-    real = app.context.make_engine
+    real = app.line.make_engine
 
     def tracked(url: str, **options):
         engine = real(url, **options)
         made.append(engine)
         return engine
 
-    monkeypatch.setattr(app.context, "make_engine", tracked)
+    monkeypatch.setattr(app.line, "make_engine", tracked)
     yield
     for engine in made:
         engine.dispose()

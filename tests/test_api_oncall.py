@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from app.context import Line
+from app.line import Line
 from app.models import OnCallOverride, OnCallShift, Rotation, Therapist
 from app.oncall import gaps, on_call_at, on_call_now, warn_about_gaps
 from app.settings import Settings

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.context import Line
 from app.escalation import escalate_unreturned
+from app.line import Line
 from app.models import Call, Message, OnCallShift
 from app.worker import run_once
 from tests.conftest import NOW

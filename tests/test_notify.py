@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from app.context import Line
+from app.line import Line
 from app.models import Client, Message
 from app.notify import _claim, deliver_due, queue_text
 from tests.conftest import LINE_NUMBER, NOW

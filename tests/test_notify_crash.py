@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from app.context import Line
+from app.line import Line
 from app.models import Message
 from app.notify import _claim, _deliver, deliver_due, queue_text, twilio_client
 from app.settings import Settings

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from app import cli_support as cli_module
 from app.cli import cli
-from app.context import Line
+from app.line import Line
 from app.models import AuditEntry, Call, Lockout, Message
 from app.retention import purge, purge_if_due
 from app.worker import run_once

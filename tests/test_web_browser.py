@@ -22,8 +22,8 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from app.context import Line
 from app.demo import seed_demo
+from app.line import Line
 from app.main import create_app
 from app.models import Client, Lockout, Therapist
 from tests.conftest import IN_CI, NOW

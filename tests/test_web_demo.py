@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from app import cli_support as cli_module
 from app import lockouts
 from app.cli import cli
-from app.context import Line
 from app.demo import ADMIN_EMAIL, seed_demo
+from app.line import Line
 from app.models import Client, Rotation, Therapist, User
 from tests.conftest import NOW
 from tests.test_web_support import sign_in, texts_of

@@ -37,8 +37,8 @@ from app.api.schemas import (
     Page,
     Patch,
 )
-from app.context import Line
 from app.domain import Invalid
+from app.line import Line
 from app.models import OnCallOverride, Rotation
 from app.therapists import get_therapist as get_therapist_row
 from ivr.oncall import Gap

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from app.context import Line
+from app.line import Line
 from app.notify import twilio_client
 
 # The number's field -> the webhook path (None: a method, given below).

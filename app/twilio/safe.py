@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
-from app.context import DatabaseResting
 from app.errors import describe
+from app.line import DatabaseResting
 from ivr.scripts import Practice
 
 log = logging.getLogger("coachline.twilio")

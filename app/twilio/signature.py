@@ -25,7 +25,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from app.context import WEBHOOK_DATABASE_SECONDS, Line
+from app.line import WEBHOOK_DATABASE_SECONDS, Line
 from app.twilio.configure import CONNECTION_OVERRIDES
 
 log = logging.getLogger("coachline.twilio")

@@ -25,8 +25,8 @@ from app.callers import (
     open_check_in,
     therapist_by_phone,
 )
-from app.context import Line
 from app.db import insert_once
+from app.line import Line
 from app.models import CheckIn, Client, Message, Success, Therapist
 from app.notify import queue_text
 from app.phones import caller_number, mask

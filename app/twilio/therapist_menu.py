@@ -13,8 +13,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.context import Line
 from app.domain import DomainError
+from app.line import Line
 from app.lockouts import record_lockout
 from app.models import UNRETURNED_MISSED, Call, Client, Message, Therapist
 from app.twilio.safe import crisis_on_error, twiml

@@ -25,9 +25,9 @@ from app.callers import (
     set_last_skill,
     therapist_by_phone,
 )
-from app.context import Line
 from app.db import insert_once
 from app.errors import describe
+from app.line import Line
 from app.models import Call, Client, Message
 from app.notify import queue_text
 from app.phones import caller_number, mask

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.context import Line
+from app.line import Line
 from app.web import auth, clients, logs, schedule, settings_page, simulator, today
 from app.web.errors import LoginRequired, WebError
 from app.web.guard import signed_in_user

@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from app.context import Line
 from app.deps import LineDep, SessionDep
+from app.line import Line
 from app.models import PracticeSetting, User
 from app.web.errors import LoginRequired, admin_only
 from app.web.flash import flash

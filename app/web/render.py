@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.context import Line
+from app.line import Line
 from app.models import User
 from app.web import words
 from app.web.flash import take_flashes

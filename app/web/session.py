@@ -19,8 +19,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.context import Line
 from app.errors import describe
+from app.line import Line
 
 log = logging.getLogger("coachline.web")
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import app.context as context
-from app.context import WEBHOOK_DATABASE_SECONDS, DatabaseResting, Line
+import app.line as line_module
+from app.line import WEBHOOK_DATABASE_SECONDS, DatabaseResting, Line
 from app.models import PracticeSetting
 from app.settings import Settings
 from tests.helpers import run
@@ -20,7 +20,7 @@ from tests.helpers import run
 @pytest.fixture
 def clock(monkeypatch) -> list[float]:
     now = [100.0]
-    monkeypatch.setattr(context.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(line_module.time, "monotonic", lambda: now[0])
     return now
 
 

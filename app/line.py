@@ -1,4 +1,4 @@
-"""What a running line holds: its settings, its database and its clock. One per app, passed
+"""The running line: its settings, its database and its clock. One per app, passed
 explicitly."""
 
 from __future__ import annotations
