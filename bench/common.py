@@ -205,6 +205,12 @@ def rss_mb(pid: int) -> float:
     return math.nan
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- signed webhooks ---------------------------------------------------------------------------
 
 
@@ -223,7 +229,8 @@ def signed(target: str, params: dict[str, str], port: int) -> bytes:
     return head.encode() + body
 
 
-def where(number: str, *prefixes: str) -> dict[str, str]:
+def place(*prefixes: str) -> dict[str, str]:
+    """Where Twilio says a number is (FromCity, FromState, ...)."""
     fields = {}
     for prefix in prefixes:
         fields |= {
@@ -248,8 +255,7 @@ def call_params(call_sid: str, caller: str, status: str = "ringing") -> dict[str
         "Caller": caller,
         "Called": LINE_NUMBER,
         "StirVerstat": "TN-Validation-Passed-A",
-        **where(caller, "From", "Caller"),
-        **where(LINE_NUMBER, "To", "Called"),
+        **place("From", "Caller", "To", "Called"),
     }
 
 
@@ -345,6 +351,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     answers: list[tuple[int, int, bytes]] = field(default_factory=list)  # (request, status, body)
     failures: int = 0  # no answer: timeout or connection error
+    server_cpu: float = math.nan  # the server's CPU seconds during the run
 
     def pct(self, q: float) -> float:
         return percentile(self.latencies, q)

@@ -132,9 +132,10 @@ def report(number: int, answers: list[tuple[str, tuple[float, int, bytes]]], tar
         slowest = max(ms for ms, _, _ in mine)
         statuses = sorted({status for _, status, _ in mine})
         with_988 = sum(1 for _, status, body in mine if status == 200 and has_988(body))
+        in_time = sum(1 for ms, status, _ in mine if status == 200 and ms <= 3000)
         print(
             f"   {name:11} {len(mine):2} requests  max {slowest:8.1f} ms  status {statuses}"
-            f"  988 in {with_988}/{len(mine)}"
+            f"  200 within 3 s {in_time}/{len(mine)}  988 in {with_988}/{len(mine)}"
         )
         if name == "fallback":
             targets.check(f"wave {number}: the fallback answers", slowest, 500)

@@ -25,6 +25,7 @@ from bench.common import (
     Targets,
     call_params,
     closed_loop,
+    cpu_seconds,
     dial_params,
     header,
     line_env,
@@ -105,7 +106,9 @@ class State:
                 self.share = self.share or len(self.dialed) // 20
                 count = min(count, self.share * (9 if store else 1))
             requests, calls = self.requests(endpoint, count)
+            cpu = cpu_seconds(self.server.pid)
             run = run_loop(closed_loop(self.server.port, requests, concurrency, span))
+            run.server_cpu = cpu_seconds(self.server.pid) - cpu
             for index, _status, body in run.answers if endpoint == "voice" else ():
                 if match := ACTION.search(body):
                     target = html.unescape(match.group(1).decode()).removeprefix(PUBLIC_BASE_URL)
@@ -141,7 +144,9 @@ def show(state: str, endpoint: str, run: Run) -> None:
     print(
         f"   {state:5} {endpoint:11} c{run.concurrency:<2} {len(run.latencies):6,} req"
         f" {len(run.latencies) / run.seconds:6.0f}/s  p50 {run.pct(0.5):6.2f}"
-        f"  p99 {run.pct(0.99):6.2f}  max {run.pct(1):7.2f} ms  errors {errors(run)}"
+        f"  p99 {run.pct(0.99):6.2f}  max {run.pct(1):7.2f} ms"
+        f"  server CPU {run.server_cpu * 1000 / max(1, len(run.latencies)):5.2f} ms/req"
+        f"  errors {errors(run)}"
         f"  ({answers})"
     )
 
