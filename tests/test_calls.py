@@ -435,6 +435,33 @@ def test_the_practice_changes_from_the_dashboard_take_effect_on_the_next_call(dr
     assert "within 2 hours" in result.text
 
 
+def test_the_answers_made_without_the_database_speak_the_dashboards_crisis_line(
+    driver, db, people, line
+):
+    """The Voice Fallback URL and the rate-limited answer never read the database: they speak
+    the practice's settings as last read, here by the call before them."""
+    from app.models import PracticeSetting
+    from app.ratelimit import RateLimits
+    from app.settings import Settings
+
+    db.add_all(
+        [
+            PracticeSetting(key="local_crisis_line_number", value="(314) 555-0177"),
+            PracticeSetting(key="local_crisis_line_name", value="Behavioral Health Response"),
+        ]
+    )
+    db.commit()
+    driver.call(from_=RILEY, scenario=Scenario(legs={DANA: NO_ANSWER}))
+    fallback = driver.post("/twilio/voice/fallback", {"CallSid": "CA" + "e" * 32}).text
+    assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in fallback
+    assert heard_crisis(fallback)
+    line.rate_limits = RateLimits(Settings(_env_file=None, call_rate_limit="1 per minute"))
+    driver.post("/twilio/voice", {"CallSid": "CA" + "c" * 32, "From": "+13145550143"})
+    limited = driver.post("/twilio/voice", {"CallSid": "CA" + "d" * 32, "From": "+13145550143"})
+    assert "called the coaching line many times" in limited.text
+    assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in limited.text
+
+
 @pytest.mark.parametrize("raw", ["+13145550142", "+266696687", "+1314555014", "anonymous", ""])
 def test_the_number_a_caller_is_looked_up_by(raw):
     """Twilio's E.164 From is looked up as it is (a stored number was checked when saved, so
