@@ -7,7 +7,9 @@ and never sends a byte. 40 concurrent webhooks (incoming calls, Dial results and
 turn) are sent, and while they wait, the Voice fallback URL is called. Targets: every voice
 webhook answers 200 with TwiML that gives 988 (as "988" or, spoken, "9 8 8") within 3 s; the
 fallback within 0.5 s. The client gives up on a request after 20 s. `--waves N` sends the 40
-again N - 1 times, one after the other (the line may remember that the database failed).
+again N - 1 times. Before each wave it pauses `--pause` s (8): longer than the line rests
+after a database failure (DATABASE_REST_SECONDS, 5 s), so every wave finds it trying its
+database again, the worst case. The server's start may itself have met the hung database.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ async def wave(port: int, number: int) -> list[tuple[str, tuple[float, int, byte
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.split("\n")[0])
     p.add_argument("--waves", type=int, default=2)
+    p.add_argument("--pause", type=float, default=8.0, help="before each wave, seconds")
     args = p.parse_args(argv)
     args.app_dir, args.db = use_app(args.app_dir), "postgresql (hung)"
     header("hung database", args)
@@ -102,15 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with workdir() as wd:
             env = line_env(args.app_dir, url)
+            started = time.perf_counter()
             try:
                 server = Server(env, wd, start_timeout=60).__enter__()
             except (TimeoutError, RuntimeError) as exc:
                 print(f"  the server did not start with the hung database: {exc}")
                 targets.truth("the line starts while its database hangs", False)
                 return targets.exit_code()
+            print(f"   the server listened {time.perf_counter() - started:.1f} s after its start")
             try:
                 for number in range(1, args.waves + 1):
+                    time.sleep(args.pause)  # past the line's rest after a failure: it tries again
                     report(number, asyncio.run(wave(server.port, number)), targets)
+                    print(f"   connections to the hung database so far: {len(listener.held)}")
             finally:
                 server.__exit__()
                 print("-- the server's log (last lines)")
