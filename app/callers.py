@@ -38,7 +38,8 @@ def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
 
 
 def _client_query():
-    return select(Client).options(joinedload(Client.therapist).selectinload(TherapistRow.hours))
+    """The client with their therapist and the therapist's hours, in one statement."""
+    return select(Client).options(joinedload(Client.therapist).joinedload(TherapistRow.hours))
 
 
 def enrolled(session: Session, client: Client, now: datetime) -> Enrolled:
@@ -72,12 +73,12 @@ def enrolled_by_phone(session: Session, phone: str | None, now: datetime) -> Enr
     """The enrolled client with this number, if any."""
     if not phone:
         return None
-    client = session.scalar(_client_query().where(Client.phone == phone))
+    client = session.scalars(_client_query().where(Client.phone == phone)).unique().first()
     return enrolled(session, client, now) if client is not None else None
 
 
 def enrolled_by_id(session: Session, client_id: int, now: datetime) -> Enrolled | None:
-    client = session.scalar(_client_query().where(Client.id == client_id))
+    client = session.scalars(_client_query().where(Client.id == client_id)).unique().first()
     return enrolled(session, client, now) if client is not None else None
 
 

@@ -148,13 +148,19 @@ def reachable(therapist: Therapist, now: datetime) -> bool:
     return therapist.active and not (therapist.away_until and now < therapist.away_until)
 
 
+def primary_rings_first(caller: Caller, now: datetime, practice: Practice) -> bool:
+    """The client's own therapist is rung first: active, not away, within their hours."""
+    primary = caller.primary
+    return reachable(primary, now) and within_hours(primary.hours, now, practice)
+
+
 def ring_order(
     caller: Caller, on_call: list[Therapist], tried: list[int], now: datetime, practice: Practice
 ) -> list[Therapist]:
     """The primary (within hours and not away), then whoever is on call; minus those tried."""
     order: list[Therapist] = []
     primary = caller.primary
-    if reachable(primary, now) and within_hours(primary.hours, now, practice):
+    if primary_rings_first(caller, now, practice):
         order.append(primary)
     for therapist in on_call:
         if reachable(therapist, now) and all(t.id != therapist.id for t in order):
@@ -260,6 +266,16 @@ def _ring(
     return VoiceStep(twiml=twiml, route=Route.COACHING, outcome=Outcome.RINGING, ringing=therapist)
 
 
+def incoming_needs_schedule(caller: Caller, now: datetime, practice: Practice) -> bool:
+    """Whether `incoming` needs who is on call and the skills: only when the call is not
+    refused first (the 24-hour rule, a call-back under way) and the client's own therapist
+    cannot be rung first. Otherwise its answer is the same without them, so the service
+    need not load them."""
+    if caller.locked_until is not None or caller.being_called_back:
+        return False
+    return not primary_rings_first(caller, now, practice)
+
+
 def incoming(
     caller: Caller,
     on_call: list[Therapist],
@@ -303,6 +319,11 @@ def was_bridged(result: DialResult) -> bool:
     if result.dial_bridged is not None:
         return result.dial_bridged.lower() == "true" and result.dial_status == "completed"
     return result.accepted_by is not None and result.dial_status == "completed"
+
+
+def after_dial_needs_schedule(result: DialResult) -> bool:
+    """Whether `after_dial` needs who is on call and the skills: not after a bridged call."""
+    return not was_bridged(result)
 
 
 def after_dial(

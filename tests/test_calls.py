@@ -339,10 +339,14 @@ def test_a_database_restart_costs_the_caller_nothing(driver, db, people, line, d
 
 def test_a_bug_mid_call_still_gives_the_crisis_resources(driver, db, people, monkeypatch):
     import app.oncall as oncall
+    from app.models import Therapist
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
+    # Dana away: the call needs who is on call, and reading it fails.
+    db.get(Therapist, people["dana"]).away_until = NOW + timedelta(days=2)
+    db.commit()
     monkeypatch.setattr(oncall, "on_call_now", broken)
     result = driver.call(from_=RILEY)
     assert not result.application_error and heard_crisis(result.text)

@@ -319,3 +319,44 @@ def test_no_sequence_of_twilio_outcomes_is_a_dead_end(outcomes, on_call, primary
         assert step.outcome in (Outcome.BRIDGED, Outcome.WAIT_SCRIPT)
         assert_crisis(step.twiml)
         assert verbs(step.twiml)[-1] == "Hangup"
+
+
+@given(
+    primary_active=st.booleans(),
+    primary_away=st.booleans(),
+    within_hours=st.booleans(),
+    locked=st.booleans(),
+    called_back=st.booleans(),
+    on_call=st.lists(st.integers(min_value=2, max_value=6), max_size=3),
+    dial=st.tuples(statuses, st.sampled_from(["true", "false", None])),
+)
+def test_when_the_schedule_is_not_needed_the_answer_is_the_same_without_it(
+    primary_active, primary_away, within_hours, locked, called_back, on_call, dial
+):
+    """The service loads who is on call and the skills only when `ivr.voice` says a step
+    needs them: when it says not, the step is the same without them."""
+    hours = () if within_hours else (voice.Window(0, time(9), time(9, 1)),)  # not at NOW
+    primary = voice.Therapist(
+        1,
+        "Dana Whitfield",
+        "+13145550111",
+        active=primary_active,
+        away_until=NOW + timedelta(hours=1) if primary_away else None,
+        hours=hours,
+    )
+    caller = voice.Caller(
+        7,
+        "Riley Tran",
+        primary,
+        locked_until=NOW + timedelta(hours=3) if locked else None,
+        being_called_back=called_back,
+    )
+    others = [voice.Therapist(i, f"T{i} Doe", f"+1314555011{i}") for i in on_call]
+    if not voice.incoming_needs_schedule(caller, NOW, PRACTICE):
+        assert voice.incoming(caller, others, SID, NOW, PRACTICE, URLS, SKILLS) == voice.incoming(
+            caller, [], SID, NOW, PRACTICE, URLS, []
+        )
+    result = voice.DialResult("in-progress", dial[0], dial[1], accepted_by=None, tried=[1])
+    if not voice.after_dial_needs_schedule(result):
+        with_it = voice.after_dial(caller, others, result, SID, NOW, PRACTICE, URLS, SKILLS)
+        assert with_it == voice.after_dial(caller, [], result, SID, NOW, PRACTICE, URLS, [])

@@ -108,13 +108,13 @@ def test_a_texting_loop_is_cut_off_but_crisis_language_still_answered(
 def test_logs_are_json_and_carry_no_phone_numbers_or_names(
     driver, people, caplog, monkeypatch, default_limits
 ):
-    import app.oncall as oncall
+    import app.twilio.voice as voice_routes
 
     caplog.set_level(logging.INFO)
     driver.call(from_=RILEY, scenario=Scenario(legs={"+13145550111": NO_ANSWER}))
     driver.sms(from_=RILEY, body="I want to die")
     driver.post("/twilio/voice", {"From": RILEY, "CallSid": "CA9"}, signed=False)  # 403
-    monkeypatch.setattr(oncall, "on_call_now", lambda *a: 1 / 0)
+    monkeypatch.setattr(voice_routes, "insert_once", lambda *a: 1 / 0)
     driver.call(from_=RILEY)
     for _ in range(7):
         driver.call(from_="+13145550143", scenario=Scenario(default_leg=NO_ANSWER))

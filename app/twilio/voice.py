@@ -128,24 +128,29 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
         step = voice.unknown_caller(practice)
         call_record(session, call_sid, route=step.route, outcome=step.outcome, started_at=now)
         return step.twiml
+    # Who is on call and the skills matter only when the client's own therapist can't be
+    # rung first (`ivr.voice` says when): most calls need neither.
+    needs_schedule = voice.incoming_needs_schedule(client.caller, now, practice)
     step = voice.incoming(
         client.caller,
-        oncall.on_call_now(session, now, practice.tz),
+        oncall.on_call_now(session, now, practice.tz) if needs_schedule else [],
         call_sid,
         now,
         practice,
         _urls(line),
-        all_skills(session),
+        all_skills(session) if needs_schedule else [],
     )
-    call = call_record(
-        session,
-        call_sid,
-        route=step.route or Route.COACHING,
-        outcome=step.outcome,
-        started_at=now,
-        client_id=client.caller.client_id,
-        therapist_id=step.ringing.id if step.ringing else None,
-    )
+    values = {
+        "route": step.route or Route.COACHING,
+        "outcome": step.outcome,
+        "started_at": now,
+        "client_id": client.caller.client_id,
+        "therapist_id": step.ringing.id if step.ringing else None,
+    }
+    if step.notice is None and step.skill_key is None:  # the usual call: its record alone
+        insert_once(session, Call.__table__, "call_sid", {"call_sid": call_sid, **values})
+        return step.twiml
+    call = call_record(session, call_sid, **values)
     set_last_skill(session, client.caller.client_id, step.skill_key)
     _notify_once(session, line, call, step.notice)
     return step.twiml
@@ -170,15 +175,17 @@ async def dial_result(request: Request, form: Form) -> Response:
         client = enrolled_by_id(session, call.client_id, now) if call and call.client_id else None
         if call is None or client is None:
             return voice.error_fallback(practice)
+        result_here = replace(result, accepted_by=call.accepted_therapist_id)
+        needs_schedule = voice.after_dial_needs_schedule(result_here)
         step = voice.after_dial(
             client.caller,
-            oncall.on_call_now(session, now, practice.tz),
-            replace(result, accepted_by=call.accepted_therapist_id),
+            oncall.on_call_now(session, now, practice.tz) if needs_schedule else [],
+            result_here,
             call_sid,
             now,
             practice,
             _urls(line),
-            all_skills(session),
+            all_skills(session) if needs_schedule else [],
         )
         _apply(call, step)
         if step.outcome == Outcome.BRIDGED and call.accepted_therapist_id:
