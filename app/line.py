@@ -30,11 +30,6 @@ from ivr.scripts import Practice
 T = TypeVar("T")
 log = logging.getLogger("coachline")
 
-# How long a webhook waits for the database, all of it (a thread, a connection, every
-# statement), before it answers without it: well inside Twilio's 15 s, so that a caller hears
-# the crisis resources within 3 s whatever the database does.
-WEBHOOK_DATABASE_SECONDS = 2.0
-
 
 class DatabaseResting(Exception):
     """The database failed moments ago; webhooks answer without it for a few seconds."""
@@ -73,7 +68,7 @@ class Line:
 
     async def database(self, work: Callable[[Session], T]) -> T:
         """`work` in one transaction, for a webhook: on a thread of the webhooks' own, within
-        WEBHOOK_DATABASE_SECONDS. Past that, the webhook answers without the database; the
+        WEBHOOK_DATABASE_SECONDS (2 s). Past that, the webhook answers without the database; the
         thread, stuck on a database that does not answer, is left to finish and keeps
         nothing (its transaction rolls back). After a failure, webhooks don't touch the
         database for DATABASE_REST_SECONDS, so no call queues behind it."""
@@ -89,7 +84,7 @@ class Line:
                 return result
 
         try:
-            with anyio.fail_after(WEBHOOK_DATABASE_SECONDS):
+            with anyio.fail_after(self.settings.webhook_database_seconds):
                 return await to_thread.run_sync(
                     run, limiter=self._webhook_limiter(), abandon_on_cancel=True
                 )

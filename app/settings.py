@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Threads that run request handlers (each holds a database connection while it works):
     # this many for the dashboard and the API, and as many again for Twilio's webhooks.
     request_threads: int = Field(default=4, ge=1)
+    # How long a webhook waits for the database, all of it (a thread, a connection, every
+    # statement), before it answers without it: well inside Twilio's 15 s, so that a caller
+    # hears the crisis resources within 3 s whatever the database does.
+    webhook_database_seconds: float = Field(default=2.0, gt=0, le=10)
     # After a database failure, webhooks answer without it (the crisis resources) this long.
     database_rest_seconds: float = Field(default=5.0, ge=0, le=60)
 

@@ -25,7 +25,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from app.line import WEBHOOK_DATABASE_SECONDS, Line
+from app.line import Line
 from app.twilio.configure import CONNECTION_OVERRIDES
 
 log = logging.getLogger("coachline.twilio")
@@ -47,7 +47,7 @@ async def signing_token(request: Request) -> str:
     key = getattr(request.app.state, "dev_signing_key", None)
     if not key:
         try:
-            with anyio.fail_after(WEBHOOK_DATABASE_SECONDS):
+            with anyio.fail_after(line.settings.webhook_database_seconds):
                 key = await to_thread.run_sync(dev_signing_key, line, abandon_on_cancel=True)
         except (SQLAlchemyError, TimeoutError):
             return ""
