@@ -31,6 +31,9 @@ T = TypeVar("T")
 log = logging.getLogger("coachline")
 
 
+_PRACTICE_SETTINGS = select(PracticeSetting.key, PracticeSetting.value)
+
+
 class DatabaseResting(Exception):
     """The database failed moments ago; webhooks answer without it for a few seconds."""
 
@@ -105,7 +108,7 @@ class Line:
     def current_settings(self, session: Session) -> Settings:
         """The settings with the practice's dashboard changes on top, read now: a change is
         heard by the very next call."""
-        rows = session.execute(select(PracticeSetting.key, PracticeSetting.value)).all()
+        rows = session.execute(_PRACTICE_SETTINGS).all()
         current = self.settings.with_changes(dict(rows)) if rows else self.settings
         self.known_settings = current
         return current
