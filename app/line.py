@@ -101,7 +101,7 @@ class Line:
         limiter = self._webhook_threads.get(loop)
         if limiter is None:
             limiter = self._webhook_threads[loop] = anyio.CapacityLimiter(
-                self.settings.request_threads
+                self.settings.webhook_threads
             )
         return limiter
 
