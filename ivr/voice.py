@@ -196,11 +196,11 @@ def error_fallback(practice: Practice) -> str:
     )
 
 
-def therapist_menu_for(therapist_active: bool | None, is_client: bool) -> bool:
-    """Whether a caller hears a therapist's call-back menu: only an active therapist's number
-    that is no client's. A client's number always takes the client flow, and an inactive
-    therapist's is a caller the line does not know."""
-    return not is_client and bool(therapist_active)
+def hears_therapist_menu(therapist_active: bool | None) -> bool:
+    """A caller who is no client hears the call-back menu only from an active therapist's
+    registered number (None: no therapist's); an inactive therapist is a caller the line does
+    not know. (A client's number always takes the client flow, checked first.)"""
+    return bool(therapist_active)
 
 
 def rate_limited(practice: Practice) -> str:

@@ -158,3 +158,18 @@ def test_a_forged_menu_step_from_a_client_phone_gets_nothing(driver, people):
     )
     assert response.status_code == 200
     assert "<Dial" not in response.text and "9 8 8" in response.text
+
+
+def test_a_therapist_who_left_the_practice_hears_no_menu(driver, db, people):
+    """An inactive therapist's number is a caller the line does not know: the crisis
+    resources, no list of clients waiting, no call record with their name on it."""
+    from app.models import Therapist
+
+    db.get(Therapist, people["dana"]).active = False
+    db.commit()
+    result = driver.call(from_=DANA)
+    assert "This line is for clients of" in result.text and "9 8 8" in result.text
+    assert "missed" not in result.text.lower() and "Riley" not in result.text
+    db.expire_all()
+    (call,) = calls(db)
+    assert (call.route, call.therapist_id) == ("unknown_caller", None)

@@ -122,7 +122,7 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
     client = enrolled_by_phone(session, caller, now)
     if client is None:
         therapist = therapist_by_phone(session, caller)
-        if voice.therapist_menu_for(therapist.active if therapist else None, is_client=False):
+        if voice.hears_therapist_menu(therapist.active if therapist else None):
             assert therapist is not None
             return therapist_menu.menu_for(session, line, therapist, call_sid)
         step = voice.unknown_caller(practice)
@@ -163,7 +163,7 @@ async def dial_result(request: Request, form: Form) -> Response:
     result = voice.DialResult(
         call_status=form_field(form, "CallStatus"),
         dial_status=form_field(form, "DialCallStatus"),
-        dial_bridged=form.get("DialBridged") if "DialBridged" in form else None,  # type: ignore[arg-type]
+        dial_bridged=form_field(form, "DialBridged", 8) if "DialBridged" in form else None,
         accepted_by=None,
         tried=voice.parse_tried(request.query_params.get("tried")),
     )
