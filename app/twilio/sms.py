@@ -153,9 +153,15 @@ def _earlier_reply(session: Session, sid: str) -> str | None:
     inbound_id = session.scalar(select(Message.id).where(Message.twilio_sid == sid))
     if inbound_id is None:
         return None
+    # The reply was written after its inbound text, in the same transaction: its id is larger,
+    # so the primary key finds it among the few rows after (reply_to_id has no index).
     return session.scalar(
         select(Message.body)
-        .where(Message.reply_to_id == inbound_id, Message.kind == MessageKind.REPLY)
+        .where(
+            Message.id > inbound_id,
+            Message.reply_to_id == inbound_id,
+            Message.kind == MessageKind.REPLY,
+        )
         .order_by(Message.id)
         .limit(1)
     )
