@@ -1,5 +1,6 @@
 """`coachline`: serve the line, migrate its database, create users, and the everyday admin
-actions without the API. Each action goes through `app.records`, like the API's.
+actions without the API. Each action goes through the service modules
+(`app.therapists`, `app.clients`, `app.lockouts`, `app.users`), like the API's.
 """
 
 from __future__ import annotations

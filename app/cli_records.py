@@ -1,5 +1,6 @@
 """`coachline`'s everyday admin actions on the practice's records (therapists, clients, the
-24-hour rule, away and hours), through `app.records` as the API's are. `app.cli` names them."""
+24-hour rule, away and hours), through the service modules as the API's are. `app.cli` names
+them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The admin API's request and response bodies.
 
 Requests forbid unknown fields (a typo is a 422, not a silent no-op) and reuse the checks of
-`app.records`, so the API and the command line accept exactly the same values.
+`app.domain`, so the API and the command line accept exactly the same values.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 who is away, and the weekly coaching hours as a week view.
 
 Every signed-in user sees it. A therapist sets their own away and hours; the admin sets
-anyone's, and changes rotations and overrides. Changes go through `app.records` and
-`app.oncall`, audited.
+anyone's, and changes rotations and overrides. Changes go through `app.therapists` and
+`app.schedule`, audited.
 """
 
 from __future__ import annotations
