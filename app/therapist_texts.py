@@ -2,8 +2,8 @@
 
 `ivr.commands` reads the text; this saves what it asks for through the service modules
 (which write the audit entries), in the caller's transaction, and returns the reply. The
-Messaging webhook calls it for a therapist's text that is not crisis language; None means "not a command" (an
-opt-out word) and the webhook's usual therapist flow answers.
+Messaging webhook calls it for a therapist's text that is not crisis language; None means
+"not a command" (an opt-out word) and the webhook's usual therapist flow answers.
 
 Decisions where the issue is silent:
 
