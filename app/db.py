@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
@@ -23,8 +23,6 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("coachline.db")
-
-_T = TypeVar("_T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

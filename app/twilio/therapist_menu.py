@@ -13,6 +13,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app.callers import therapist_by_phone
+from app.calls import call_record
 from app.domain import DomainError
 from app.line import Line
 from app.lockouts import record_lockout
@@ -61,32 +63,25 @@ def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list
 
 
 def menu_for(
-    session: Session,
-    line: Line,
-    therapist: Therapist,
-    call_sid: str,
-    index: int = 0,
-    lead: str = "",
+    session: Session, line: Line, practice: Practice, therapist: Therapist, call_sid: str
 ) -> str:
     """Entry point from the Voice URL when the caller is a registered therapist."""
     now = line.now()
     therapist_call(session, therapist, call_sid, now)
     missed = missed_calls_for(session, therapist.id, now)
-    return menu_flow.menu(missed, index, now, line.practice(session), _urls(line), lead)
+    return menu_flow.menu(missed, 0, now, practice, _urls(line))
 
 
 def therapist_call(session: Session, therapist: Therapist, call_sid: str, now: datetime) -> Call:
-    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-    if call is None:
-        call = Call(
-            call_sid=call_sid,
-            route=Route.THERAPIST,
-            outcome=Outcome.MENU,
-            therapist_id=therapist.id,
-            started_at=now,
-        )
-        session.add(call)
-    return call
+    """The therapist's call record, made by the first of their menu's webhooks."""
+    return call_record(
+        session,
+        call_sid,
+        route=Route.THERAPIST,
+        outcome=Outcome.MENU,
+        therapist_id=therapist.id,
+        started_at=now,
+    )
 
 
 def _urls(line: Line) -> menu_flow.MenuUrls:
@@ -118,14 +113,12 @@ class _Menu:
 
     async def run(self, work: Callable[[_Step], str]) -> Response:
         def in_session(session: Session) -> str:
-            therapist = session.scalar(
-                select(Therapist).where(Therapist.phone == self.phone, Therapist.active.is_(True))
-            )
-            if therapist is None:
-                return voice.error_fallback(self.line.practice(session))
+            practice = self.line.practice(session)
+            therapist = therapist_by_phone(session, self.phone)
+            if therapist is None or not voice.hears_therapist_menu(therapist.active):
+                return voice.error_fallback(practice)
             now = self.line.now()
             call = therapist_call(session, therapist, self.call_sid, now)
-            practice = self.line.practice(session)
             step = _Step(
                 self.line, session, therapist, call, self.index, now, practice, _urls(self.line)
             )

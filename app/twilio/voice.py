@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from app.callers import (
     set_last_skill,
     therapist_by_phone,
 )
+from app.calls import call_record
 from app.db import insert_once
 from app.errors import describe
 from app.line import Line
@@ -55,15 +56,6 @@ def _line(request: Request) -> Line:
 
 def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
-
-
-def call_record(session: Session, call_sid: str, **fields: Any) -> Call:
-    """The call record for a CallSid, made once even when Twilio retries the webhook (INSERT
-    .. ON CONFLICT DO NOTHING); a retry keeps the first."""
-    insert_once(session, Call.__table__, "call_sid", {"call_sid": call_sid, **fields})
-    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-    assert call is not None
-    return call
 
 
 def _notify_once(session: Session, line: Line, call: Call, notice: voice.Notice | None) -> None:
@@ -124,7 +116,7 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
         therapist = therapist_by_phone(session, caller)
         if voice.hears_therapist_menu(therapist.active if therapist else None):
             assert therapist is not None
-            return therapist_menu.menu_for(session, line, therapist, call_sid)
+            return therapist_menu.menu_for(session, line, practice, therapist, call_sid)
         step = voice.unknown_caller(practice)
         call_record(session, call_sid, route=step.route, outcome=step.outcome, started_at=now)
         return step.twiml
