@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.lockouts import possibly_active
 from app.models import Call, CheckIn, Client, CoachingHours, Lockout, PracticeSkill
 from app.models import Therapist as TherapistRow
-from ivr import rules, voice
+from ivr import ringing, rules
 from ivr.codes import Outcome, Route
 from ivr.rules import LockoutState
 from ivr.skills import Skill, library
@@ -23,18 +23,18 @@ from ivr.skills import Skill, library
 class Enrolled:
     """An enrolled client who called or texted, with what the flow needs about them."""
 
-    caller: voice.Caller
+    caller: ringing.Caller
     sms_opted_out: bool
 
 
-def as_flow_therapist(row: TherapistRow) -> voice.Therapist:
-    return voice.Therapist(
+def as_flow_therapist(row: TherapistRow) -> ringing.Therapist:
+    return ringing.Therapist(
         id=row.id,
         name=row.name,
         phone=row.phone,
         active=row.active,
         away_until=row.away_until,
-        hours=tuple(voice.Window(h.weekday, h.start, h.end) for h in row.hours),
+        hours=tuple(ringing.Window(h.weekday, h.start, h.end) for h in row.hours),
     )
 
 
@@ -91,17 +91,19 @@ def _enrolled(session: Session, which: Select, key: object, now: datetime) -> En
     lockouts = session.execute(_LOCKOUTS, {"client_id": client.id, "now": now}).all()
     since = now - rules.CALL_BACK_SPAN
     call_backs = session.scalars(_CALL_BACKS, {"client_id": client.id, "since": since}).all()
-    primary = voice.Therapist(
+    primary = ringing.Therapist(
         id=client.therapist_id,
         name=client.therapist_name,
         phone=client.therapist_phone,
         active=client.therapist_active,
         away_until=client.away_until,
         hours=tuple(
-            voice.Window(row.weekday, row.start, row.end) for row in rows if row.weekday is not None
+            ringing.Window(row.weekday, row.start, row.end)
+            for row in rows
+            if row.weekday is not None
         ),
     )
-    caller = voice.Caller(
+    caller = ringing.Caller(
         client_id=client.id,
         name=client.name,
         primary=primary,

@@ -16,7 +16,7 @@ from app.line import Line
 from app.models import UNRETURNED_MISSED, Call, Client, Message
 from app.notify import queue_text
 from app.oncall import on_call_now
-from ivr import voice
+from ivr import ringing
 from ivr.codes import MessageKind
 from ivr.scripts import clock_time, first_name
 
@@ -48,7 +48,7 @@ def escalate_unreturned(line: Line, limit: int = 50) -> int:
         if not due:
             return 0
         on_call = on_call_now(session, now, line.settings.tz)
-        on_call = [t for t in on_call if voice.reachable(t, now)]
+        on_call = [t for t in on_call if ringing.reachable(t, now)]
         for call in due:
             client = session.get(Client, call.client_id)
             told = session.scalar(

@@ -24,7 +24,7 @@ from app.models import (
     Rotation,
     Therapist,
 )
-from ivr import oncall, voice
+from ivr import oncall, ringing
 
 log = logging.getLogger("coachline.oncall")
 
@@ -115,7 +115,7 @@ def active_therapist_ids(session: Session, among: Collection[int] | None = None)
     return set(session.scalars(stmt).all())
 
 
-def _flow_therapists(session: Session, ids: Iterable[int]) -> dict[int, voice.Therapist]:
+def _flow_therapists(session: Session, ids: Iterable[int]) -> dict[int, ringing.Therapist]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
@@ -125,7 +125,7 @@ def _flow_therapists(session: Session, ids: Iterable[int]) -> dict[int, voice.Th
     return {row.id: as_flow_therapist(row) for row in rows}
 
 
-def on_call_now(session: Session, now: datetime, tz: tzinfo) -> list[voice.Therapist]:
+def on_call_now(session: Session, now: datetime, tz: tzinfo) -> list[ringing.Therapist]:
     """Who is on call at `now`, in ring order, for the call flow.
 
     Runs on every incoming call: only the active rotations and the overrides and shifts that
@@ -139,7 +139,7 @@ def on_call_now(session: Session, now: datetime, tz: tzinfo) -> list[voice.Thera
 
 @dataclass(frozen=True)
 class OnCallEntry:
-    therapist: voice.Therapist
+    therapist: ringing.Therapist
     source: str  # override | rotation | shift
     until: datetime | None  # None: not within the horizon
 
@@ -154,7 +154,7 @@ class OnCallReport:
 
 
 def _entries(
-    calls: Sequence[oncall.OnCall], therapists: dict[int, voice.Therapist]
+    calls: Sequence[oncall.OnCall], therapists: dict[int, ringing.Therapist]
 ) -> list[OnCallEntry]:
     return [
         OnCallEntry(therapists[c.therapist_id], c.source, c.until)

@@ -11,7 +11,7 @@ from app.callers import enrolled_by_phone, open_check_in
 from app.db import insert_once
 from app.models import Call, CheckIn, Client, CoachingHours, Lockout
 from ivr.codes import Outcome, Route
-from ivr.voice import Window
+from ivr.ringing import Window
 from tests.conftest import NOW
 from tests.helpers import restart_postgresql_connections
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr import screening, voice
+from ivr import ringing, screening, voice
 from ivr.codes import Outcome, Route
 from ivr.scripts import CrisisLine, Practice
 from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
@@ -23,9 +23,9 @@ SID = "CA" + "a" * 32
 # Friday 2026-11-27, 9:42 PM in St. Louis.
 NOW = datetime(2026, 11, 28, 3, 42, tzinfo=UTC)
 
-DANA = voice.Therapist(1, "Dana Whitfield", "+13145550111")
-MARCUS = voice.Therapist(2, "Marcus Oyelaran", "+13145550112")
-RILEY = voice.Caller(client_id=7, name="Riley Tran", primary=DANA)
+DANA = ringing.Therapist(1, "Dana Whitfield", "+13145550111")
+MARCUS = ringing.Therapist(2, "Marcus Oyelaran", "+13145550112")
+RILEY = ringing.Caller(client_id=7, name="Riley Tran", primary=DANA)
 
 
 def spoken(twiml: str) -> str:
@@ -61,7 +61,7 @@ def test_local_crisis_line_is_read_digit_by_digit():
 
 
 def test_lockout_script_speaks_the_end_time_and_ends_the_call():
-    locked = voice.Caller(7, "Riley Tran", DANA, locked_until=NOW + timedelta(hours=18))
+    locked = ringing.Caller(7, "Riley Tran", DANA, locked_until=NOW + timedelta(hours=18))
     step = voice.incoming(locked, [MARCUS], SID, NOW, PRACTICE, URLS, SKILLS)
     text = spoken(step.twiml)
     assert (step.route, step.outcome) == (Route.LOCKED_OUT, Outcome.LOCKOUT_SCRIPT)
@@ -98,7 +98,7 @@ def test_the_kept_ringing_document_follows_the_therapist_and_the_practice():
     """The ringing TwiML is built once per decision: a new number, time limit or greeting
     is a new decision, never the old document."""
     first = voice.incoming(RILEY, [], SID, NOW, PRACTICE, URLS, SKILLS).twiml
-    moved = voice.Caller(7, "Riley Tran", voice.Therapist(1, "Dana Whitfield", "+13145550121"))
+    moved = ringing.Caller(7, "Riley Tran", ringing.Therapist(1, "Dana Whitfield", "+13145550121"))
     assert "+13145550121" in voice.incoming(moved, [], SID, NOW, PRACTICE, URLS, SKILLS).twiml
     shorter = Practice(
         name=PRACTICE.name,
@@ -130,39 +130,41 @@ def test_screening_is_a_gather_followed_by_hangup():
     "hours, at_local, expected",
     [
         ((), datetime(2026, 11, 27, 3, 0), True),  # no hours set: any time
-        ((voice.Window(4, time(9), time(17)),), datetime(2026, 11, 27, 9, 0), True),
-        ((voice.Window(4, time(9), time(17)),), datetime(2026, 11, 27, 17, 0), False),
-        ((voice.Window(4, time(9), time(17)),), datetime(2026, 11, 28, 10, 0), False),
+        ((ringing.Window(4, time(9), time(17)),), datetime(2026, 11, 27, 9, 0), True),
+        ((ringing.Window(4, time(9), time(17)),), datetime(2026, 11, 27, 17, 0), False),
+        ((ringing.Window(4, time(9), time(17)),), datetime(2026, 11, 28, 10, 0), False),
         # Friday 20:00 to 02:00: Friday night and the small hours of Saturday
-        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 27, 23, 59), True),
-        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 28, 1, 59), True),
-        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 28, 2, 0), False),
-        ((voice.Window(4, time(20), time(2)),), datetime(2026, 11, 27, 1, 0), False),
+        ((ringing.Window(4, time(20), time(2)),), datetime(2026, 11, 27, 23, 59), True),
+        ((ringing.Window(4, time(20), time(2)),), datetime(2026, 11, 28, 1, 59), True),
+        ((ringing.Window(4, time(20), time(2)),), datetime(2026, 11, 28, 2, 0), False),
+        ((ringing.Window(4, time(20), time(2)),), datetime(2026, 11, 27, 1, 0), False),
         # Sunday 22:00 to 01:00 wraps into Monday
-        ((voice.Window(6, time(22), time(1)),), datetime(2026, 11, 30, 0, 30), True),
+        ((ringing.Window(6, time(22), time(1)),), datetime(2026, 11, 30, 0, 30), True),
     ],
 )
 def test_coaching_hours_in_the_practice_zone(hours, at_local, expected):
     at = at_local.replace(tzinfo=TZ).astimezone(UTC)
-    assert voice.within_hours(hours, at, PRACTICE) is expected
+    assert ringing.within_hours(hours, at, PRACTICE) is expected
 
 
 def test_ring_order_primary_then_on_call_skipping_away_inactive_and_tried():
-    away = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(hours=1))
-    after_hours = voice.Therapist(
-        1, "Dana Whitfield", DANA.phone, hours=(voice.Window(0, time(9), time(10)),)
+    away = ringing.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(hours=1))
+    after_hours = ringing.Therapist(
+        1, "Dana Whitfield", DANA.phone, hours=(ringing.Window(0, time(9), time(10)),)
     )
-    inactive = voice.Therapist(3, "Sam Ortiz", "+13145550113", active=False)
-    assert voice.ring_order(RILEY, [MARCUS], [], NOW, PRACTICE) == [DANA, MARCUS]
-    assert voice.ring_order(RILEY, [DANA, MARCUS], [], NOW, PRACTICE) == [DANA, MARCUS]
-    assert voice.ring_order(RILEY, [MARCUS], [1], NOW, PRACTICE) == [MARCUS]
-    assert voice.ring_order(RILEY, [MARCUS, inactive], [1, 2], NOW, PRACTICE) == []
+    inactive = ringing.Therapist(3, "Sam Ortiz", "+13145550113", active=False)
+    assert ringing.ring_order(RILEY, [MARCUS], [], NOW, PRACTICE) == [DANA, MARCUS]
+    assert ringing.ring_order(RILEY, [DANA, MARCUS], [], NOW, PRACTICE) == [DANA, MARCUS]
+    assert ringing.ring_order(RILEY, [MARCUS], [1], NOW, PRACTICE) == [MARCUS]
+    assert ringing.ring_order(RILEY, [MARCUS, inactive], [1, 2], NOW, PRACTICE) == []
     for primary in (away, after_hours):
-        caller = voice.Caller(7, "Riley Tran", primary)
-        assert voice.ring_order(caller, [MARCUS], [], NOW, PRACTICE) == [MARCUS]
+        caller = ringing.Caller(7, "Riley Tran", primary)
+        assert ringing.ring_order(caller, [MARCUS], [], NOW, PRACTICE) == [MARCUS]
     # away has passed
-    back = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW)
-    assert voice.ring_order(voice.Caller(7, "Riley Tran", back), [], [], NOW, PRACTICE) == [back]
+    back = ringing.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW)
+    assert ringing.ring_order(ringing.Caller(7, "Riley Tran", back), [], [], NOW, PRACTICE) == [
+        back
+    ]
 
 
 def _result(**kw) -> voice.DialResult:
@@ -234,8 +236,8 @@ def test_wait_skill_varies_from_call_to_call():
 
 
 def test_missed_call_goes_to_the_on_call_therapist_when_the_primary_is_away():
-    away = voice.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(days=3))
-    caller = voice.Caller(7, "Riley Tran", away)
+    away = ringing.Therapist(1, "Dana Whitfield", DANA.phone, away_until=NOW + timedelta(days=3))
+    caller = ringing.Caller(7, "Riley Tran", away)
     step = voice.incoming(caller, [], SID, NOW, PRACTICE, URLS, SKILLS)
     assert step.outcome == Outcome.WAIT_SCRIPT  # nobody to ring at all
     assert step.notice is not None and step.notice.therapist_id == 1  # still told, for later
@@ -262,8 +264,10 @@ def test_caller_who_hangs_up_hears_nothing_more_and_the_call_is_still_a_missed_c
 
 def test_no_voice_message_offer_when_the_practice_turns_it_off():
     practice = Practice(name="St. Louis DBT", tz=TZ, offer_voice_message=False)
-    inactive = voice.Therapist(1, "Dana Whitfield", DANA.phone, active=False)
-    step = voice.incoming(voice.Caller(7, "Riley Tran", inactive), [], SID, NOW, practice, URLS, [])
+    inactive = ringing.Therapist(1, "Dana Whitfield", DANA.phone, active=False)
+    step = voice.incoming(
+        ringing.Caller(7, "Riley Tran", inactive), [], SID, NOW, practice, URLS, []
+    )
     assert step.notice is None  # nobody at all to tell: the call is logged for the team
     # even with no therapist to ring and no skills, the script ends in the crisis resources
     assert "Record" not in verbs(step.twiml)
@@ -291,14 +295,14 @@ statuses = st.sampled_from(["completed", "busy", "no-answer", "failed", "cancele
 def test_no_sequence_of_twilio_outcomes_is_a_dead_end(outcomes, on_call, primary_away):
     """Every step either rings someone, bridges, reads the wait script, or gives the crisis
     resources; a call never ends on silence while the caller is still there."""
-    primary = voice.Therapist(
+    primary = ringing.Therapist(
         1,
         "Dana Whitfield",
         DANA.phone,
         away_until=NOW + timedelta(days=1) if primary_away else None,
     )
-    caller = voice.Caller(7, "Riley Tran", primary)
-    team = [voice.Therapist(i, f"T{i} Coach", f"+1314555011{i}") for i in on_call]
+    caller = ringing.Caller(7, "Riley Tran", primary)
+    team = [ringing.Therapist(i, f"T{i} Coach", f"+1314555011{i}") for i in on_call]
     step = voice.incoming(caller, team, SID, NOW, PRACTICE, URLS, SKILLS)
     tried: list[int] = []
     for dial_status, bridged, accepted, call_status in outcomes:
@@ -335,8 +339,8 @@ def test_when_the_schedule_is_not_needed_the_answer_is_the_same_without_it(
 ):
     """The service loads who is on call and the skills only when `ivr.voice` says a step
     needs them: when it says not, the step is the same without them."""
-    hours = () if within_hours else (voice.Window(0, time(9), time(9, 1)),)  # not at NOW
-    primary = voice.Therapist(
+    hours = () if within_hours else (ringing.Window(0, time(9), time(9, 1)),)  # not at NOW
+    primary = ringing.Therapist(
         1,
         "Dana Whitfield",
         "+13145550111",
@@ -344,14 +348,14 @@ def test_when_the_schedule_is_not_needed_the_answer_is_the_same_without_it(
         away_until=NOW + timedelta(hours=1) if primary_away else None,
         hours=hours,
     )
-    caller = voice.Caller(
+    caller = ringing.Caller(
         7,
         "Riley Tran",
         primary,
         locked_until=NOW + timedelta(hours=3) if locked else None,
         being_called_back=called_back,
     )
-    others = [voice.Therapist(i, f"T{i} Doe", f"+1314555011{i}") for i in on_call]
+    others = [ringing.Therapist(i, f"T{i} Doe", f"+1314555011{i}") for i in on_call]
     if not voice.incoming_needs_schedule(caller, NOW, PRACTICE):
         assert voice.incoming(caller, others, SID, NOW, PRACTICE, URLS, SKILLS) == voice.incoming(
             caller, [], SID, NOW, PRACTICE, URLS, []

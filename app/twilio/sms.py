@@ -33,7 +33,7 @@ from app.phones import caller_number, mask
 from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
-from ivr import replies, rules, voice
+from ivr import replies, ringing, rules
 from ivr.codes import MessageKind
 from ivr.scripts import Practice, crisis_texted, first_name
 from ivr.sms_flow import ClientState, SmsDecision, SmsState, handle_sms
@@ -195,7 +195,7 @@ def _client_reply(
     if decision.success_body is not None:
         _success(session, line, practice, caller, decision, now)
     if decision.notice:
-        notice_to = voice.notice_recipient(
+        notice_to = ringing.notice_recipient(
             caller, oncall.on_call_now(session, now, practice.tz), now
         )
         if notice_to is not None:
@@ -239,7 +239,7 @@ def _success(
     session: Session,
     line: Line,
     practice: Practice,
-    caller: voice.Caller,
+    caller: ringing.Caller,
     decision: SmsDecision,
     now: datetime,
 ) -> None:
