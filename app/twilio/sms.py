@@ -23,6 +23,7 @@ from app.callers import (
     all_skills,
     enrolled_by_phone,
     open_check_in,
+    set_last_skill,
     therapist_by_phone,
 )
 from app.db import insert_once
@@ -217,11 +218,10 @@ def _save_client_decision(
     check_in: CheckIn | None,
     now: datetime,
 ) -> None:
-    row = session.get(Client, client_id)
-    assert row is not None
-    if decision.skill_key:
-        row.last_skill = decision.skill_key
-    if decision.opt_out or decision.opt_in:
+    set_last_skill(session, client_id, decision.skill_key)
+    if decision.opt_out or decision.opt_in:  # the client row is read only to change it
+        row = session.get(Client, client_id)
+        assert row is not None
         row.sms_opted_out = decision.opt_out
     if check_in is not None:
         if (decision.close_check_in or decision.open_check_in_until) and check_in.expires_at > now:
