@@ -35,6 +35,7 @@ def as_flow_therapist(row: TherapistRow) -> ringing.Therapist:
         active=row.active,
         away_until=row.away_until,
         hours=tuple(ringing.Window(h.weekday, h.start, h.end) for h in row.hours),
+        texts_blocked=row.sms_opted_out,
     )
 
 
@@ -53,6 +54,7 @@ _ENROLLED = (
         TherapistRow.phone.label("therapist_phone"),
         TherapistRow.active.label("therapist_active"),
         TherapistRow.away_until,
+        TherapistRow.sms_opted_out.label("therapist_texts_blocked"),
         CoachingHours.weekday,
         CoachingHours.start,
         CoachingHours.end,
@@ -97,6 +99,7 @@ def _enrolled(session: Session, which: Select, key: object, now: datetime) -> En
         phone=client.therapist_phone,
         active=client.therapist_active,
         away_until=client.away_until,
+        texts_blocked=client.therapist_texts_blocked,
         hours=tuple(
             ringing.Window(row.weekday, row.start, row.end)
             for row in rows

@@ -122,15 +122,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_once(session: Session, table: Table, key: str, values: Mapping[str, Any]) -> bool:
+def insert_once(
+    session: Session, table: Table, key: str | tuple[str, ...], values: Mapping[str, Any]
+) -> bool:
     """INSERT .. ON CONFLICT (key) DO NOTHING: a webhook Twilio retries writes its row once.
-    True when the row is new. (Core statements run through the session, so the table's
-    Python-side defaults and SQLAlchemy's events apply.)"""
+    `key`: the unique column, or the columns of a unique constraint. True when the row is
+    new. (Core statements run through the session, so the table's Python-side defaults and
+    SQLAlchemy's events apply.)"""
     make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    columns = (key,) if isinstance(key, str) else key
     statement = (
         make(table)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(table.c[key])
+        .on_conflict_do_nothing(index_elements=list(columns))
+        .returning(table.c[columns[0]])
     )
     return session.execute(statement).first() is not None

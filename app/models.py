@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     column,
+    false,
     literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,6 +46,9 @@ class Therapist(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Vacations and time in session: no coaching calls ring before this instant.
     away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # They texted STOP to the line: Twilio refuses every text to them until they text START,
+    # so what would be texted to them goes to the one on call (`ivr.ringing.textable`).
+    sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The secret in this therapist's calendar-feed URL.
     ical_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -250,7 +254,17 @@ class Call(Base):
         ForeignKey("therapists.id", ondelete="SET NULL")
     )
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A voice message the caller left (Twilio's Record action): fetched through the service
+    # with the account's credentials, never by a public link, and deleted from Twilio by
+    # retention's purge.
     recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    voice_message_seconds: Mapped[int | None] = mapped_column(Integer)
+    # A therapist's call-back (route "therapist"): when its Dial to the client began, and
+    # who answered the client's leg by Twilio's answering-machine detection (`AnsweredBy`:
+    # human, machine_start, fax, unknown...). Only a person reached returns a missed call.
+    call_back_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(24))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -303,6 +317,49 @@ class Message(Base):
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AttentionItem(Base):
+    """Something that needs a person: a missed call not yet returned, a voice message, a
+    crisis-language text, a high urge, a plea for contact, a therapist the line cannot text.
+    Open until someone acknowledges it (a missed call: by returning it)."""
+
+    __tablename__ = "attention_items"
+    __table_args__ = (
+        # One item per kind and call, and per kind and text: a retried webhook adds none.
+        UniqueConstraint("kind", "call_id", name="uq_attention_kind_call"),
+        UniqueConstraint("kind", "message_id", name="uq_attention_kind_message"),
+        # The open items, newest first (the Today page, escalation).
+        Index("ix_attention_open", "acknowledged_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # an ivr.codes.AttentionKind
+    kind: Mapped[str] = mapped_column(String(24))
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    # Who it is for: the therapist responsible (for "therapist_unreachable", the therapist
+    # the line cannot text).
+    therapist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapists.id", ondelete="SET NULL"), index=True
+    )
+    # What it came from: the call (a missed call, a voice message) or the client's text.
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(254))
+    acknowledge_note: Mapped[str | None] = mapped_column(Text)
+    # Escalation: how many times it went further (1: the one on call, 2: the practice's
+    # admin phone), and when it last did.
+    escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapists.id", ondelete="SET NULL")
+    )
+
+    client: Mapped[Client | None] = relationship()
 
 
 class User(Base):

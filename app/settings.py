@@ -27,6 +27,7 @@ EDITABLE = (
     "call_time_limit_minutes",
     "dial_timeout_seconds",
     "offer_voice_message",
+    "admin_phone",
 )
 
 
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     # Crisis resources: 988 and 911 are always given; a local line is optional.
     local_crisis_line_name: str = Field(default="", max_length=80)
     local_crisis_line_number: str = ""
+    # The practice's admin phone: the last stop for an attention item nobody acknowledged
+    # (after the one on call). Empty: escalation ends with the one on call.
+    admin_phone: str = ""
 
     # Scripts: the practice's own words, where it wants them. The greeting may use {practice}
     # (the practice name) and nothing else in braces.
@@ -109,7 +113,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("twilio_phone_number", "local_crisis_line_number")
+    @field_validator("twilio_phone_number", "local_crisis_line_number", "admin_phone")
     @classmethod
     def _e164(cls, value: str) -> str:
         if not value:

@@ -42,3 +42,14 @@ class MessageKind(StrEnum):
     NOTIFICATION = "notification"
     ESCALATION = "escalation"
     SUCCESS_DIGEST = "success_digest"
+
+
+class AttentionKind(StrEnum):
+    """What an attention item is about (`app.models.AttentionItem`)."""
+
+    MISSED_CALL = "missed_call"
+    VOICE_MESSAGE = "voice_message"
+    CRISIS_TEXT = "crisis_text"
+    HIGH_URGE = "high_urge"
+    CONTACT_PLEA = "contact_plea"
+    THERAPIST_UNREACHABLE = "therapist_unreachable"

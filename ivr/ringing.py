@@ -26,6 +26,8 @@ class Therapist:
     active: bool = True
     away_until: datetime | None = None
     hours: tuple[Window, ...] = ()
+    # They replied STOP to the line: Twilio refuses our texts to them until START.
+    texts_blocked: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ def reachable(therapist: Therapist, now: datetime) -> bool:
     return therapist.active and not (therapist.away_until and now < therapist.away_until)
 
 
+def textable(therapist: Therapist, now: datetime) -> bool:
+    """Reachable now, and the line can text them (they have not replied STOP)."""
+    return reachable(therapist, now) and not therapist.texts_blocked
+
+
 def primary_rings_first(caller: Caller, now: datetime, practice: Practice) -> bool:
     """The client's own therapist is rung first: active, not away, within their hours."""
     primary = caller.primary
@@ -88,11 +95,13 @@ def ring_order(
 
 
 def notice_recipient(caller: Caller, on_call: list[Therapist], now: datetime) -> Therapist | None:
-    """Who hears of a missed call: the primary if reachable, else the one on call, else the
-    primary even while away (so the call is waiting when they are back)."""
-    if reachable(caller.primary, now):
+    """Who is texted of a missed call or another sign of distress: the primary if they can be
+    texted now, else the one on call, else the primary even while away (so it is waiting
+    when they are back). Never a therapist who replied STOP: Twilio would refuse the text."""
+    if textable(caller.primary, now):
         return caller.primary
     for therapist in on_call:
-        if reachable(therapist, now):
+        if textable(therapist, now):
             return therapist
-    return caller.primary if caller.primary.active else None
+    primary = caller.primary
+    return primary if primary.active and not primary.texts_blocked else None

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.attention import Notice
 from ivr.codes import Outcome, Route
 from ivr.ringing import (
     Caller,
@@ -38,15 +39,6 @@ from ivr.therapist_menu import client_busy_with_call_back
 ACCEPT_DIGIT = "1"
 SCREEN_TIMEOUT_SECONDS = 10
 VOICE_MESSAGE_MAX_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A text to a therapist, written with the call record and delivered by the worker."""
-
-    therapist_id: int
-    phone: str
-    body: str
 
 
 @dataclass(frozen=True)

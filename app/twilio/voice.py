@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app import oncall
+from app import attention, oncall
 from app.callers import (
     all_skills,
     enrolled_by_id,
@@ -29,14 +29,14 @@ from app.calls import call_record
 from app.db import insert_once
 from app.errors import describe
 from app.line import Line
-from app.models import Call, Client, Message
-from app.notify import queue_text
+from app.models import Call, Client
 from app.phones import caller_number, mask
 from app.twilio import therapist_menu
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import screening, voice
-from ivr.codes import MessageKind, Outcome, Route
+from ivr.codes import MISSED, AttentionKind, Outcome, Route
+from ivr.ringing import Caller
 from ivr.scripts import first_name
 
 log = logging.getLogger("coachline.voice")
@@ -58,23 +58,20 @@ def _urls(line: Line) -> voice.Urls:
     return voice.Urls(line.settings.public_base_url)
 
 
-def _notify_once(session: Session, line: Line, call: Call, notice: voice.Notice | None) -> None:
-    """A missed-call text, written in the call record's transaction, at most once per call."""
-    if notice is None:
-        return
-    exists = session.scalar(
-        select(Message.id).where(
-            Message.call_id == call.id, Message.kind == MessageKind.NOTIFICATION
-        )
-    )
-    if exists is None:
-        queue_text(
+def _raise_missed(
+    session: Session, line: Line, call: Call, caller: Caller, step: voice.VoiceStep
+) -> None:
+    """A missed call is an attention item, texted to whoever the flow says (`step.notice`),
+    written in the call record's transaction, once per call."""
+    if step.outcome in MISSED:
+        attention.raise_item(
             session,
             line,
-            to_phone=notice.phone,
-            body=notice.body,
-            therapist_id=notice.therapist_id,
+            line.now(),
+            AttentionKind.MISSED_CALL,
             client_id=call.client_id,
+            responsible_id=caller.primary.id,
+            notice=step.notice,
             call_id=call.id,
         )
 
@@ -139,12 +136,12 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
         "client_id": client.caller.client_id,
         "therapist_id": step.ringing.id if step.ringing else None,
     }
-    if step.notice is None and step.skill_key is None:  # the usual call: its record alone
+    if step.outcome not in MISSED and step.skill_key is None:  # the usual call: its record alone
         insert_once(session, Call.__table__, "call_sid", {"call_sid": call_sid, **values})
         return step.twiml
     call = call_record(session, call_sid, **values)
     set_last_skill(session, client.caller.client_id, step.skill_key)
-    _notify_once(session, line, call, step.notice)
+    _raise_missed(session, line, call, client.caller, step)
     return step.twiml
 
 
@@ -183,7 +180,7 @@ async def dial_result(request: Request, form: Form) -> Response:
         if step.outcome == Outcome.BRIDGED and call.accepted_therapist_id:
             call.therapist_id = call.accepted_therapist_id
         set_last_skill(session, client.caller.client_id, step.skill_key)
-        _notify_once(session, line, call, step.notice)
+        _raise_missed(session, line, call, client.caller, step)
         return step.twiml
 
     return twiml(await line.database(answer))

@@ -107,6 +107,14 @@ FIELDS = (
         unit="seconds",
     ),
     setting(
+        "admin_phone",
+        "Admin phone",
+        "Texted when a missed call or another sign of distress is still not followed up "
+        "after the one on call was told. Leave empty for none.",
+        kind="tel",
+        max_length=40,
+    ),
+    setting(
         "offer_voice_message",
         "Offer a voice message",
         "The wait-time script offers the caller a 60-second message for their therapist.",

@@ -1,0 +1,167 @@
+"""Attention items: what needs a person, raised with its alert text in the transaction of the
+event that caused it, listed for whoever handles it, and acknowledged with an audit entry
+(`ivr.attention` says who is told and what the texts say)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from app.audit import audit
+from app.db import insert_once
+from app.domain import Conflict, Invalid, NotFound, clean_text
+from app.line import Line
+from app.models import AttentionItem, Call, Client
+from app.notify import queue_text
+from ivr.attention import Notice
+from ivr.codes import AttentionKind
+
+ENTITY = "attention_item"
+
+
+def raise_item(
+    session: Session,
+    line: Line,
+    now: datetime,
+    kind: AttentionKind,
+    *,
+    client_id: int | None,
+    responsible_id: int | None,
+    notice: Notice | None,
+    call_id: int | None = None,
+    message_id: int | None = None,
+) -> bool:
+    """Open an item and queue its alert, once per call or text and kind (a webhook Twilio
+    retries raises nothing twice). The item is for whoever is texted, else for
+    `responsible_id`. True when it is new."""
+    values = {
+        "kind": kind,
+        "client_id": client_id,
+        "therapist_id": notice.therapist_id if notice else responsible_id,
+        "call_id": call_id,
+        "message_id": message_id,
+        "created_at": now,
+        "escalations": 0,
+    }
+    if call_id is not None:
+        new = insert_once(session, AttentionItem.__table__, ("kind", "call_id"), values)
+    elif message_id is not None:
+        new = insert_once(session, AttentionItem.__table__, ("kind", "message_id"), values)
+    else:
+        session.add(AttentionItem(**values))
+        new = True
+    if new and notice is not None:
+        queue_text(
+            session,
+            line,
+            to_phone=notice.phone,
+            body=notice.body,
+            therapist_id=notice.therapist_id,
+            client_id=client_id,
+            call_id=call_id,
+        )
+    return new
+
+
+def open_unreachable(session: Session, therapist_id: int) -> AttentionItem | None:
+    """The open "cannot be texted" item for a therapist, if there is one."""
+    return session.scalar(
+        select(AttentionItem).where(
+            AttentionItem.kind == AttentionKind.THERAPIST_UNREACHABLE,
+            AttentionItem.therapist_id == therapist_id,
+            AttentionItem.acknowledged_at.is_(None),
+        )
+    )
+
+
+def visible_to(therapist_id: int | None):
+    """A therapist's own items: those for them, and those about their own clients."""
+    own_clients = select(Client.id).where(Client.therapist_id == therapist_id)
+    return or_(AttentionItem.therapist_id == therapist_id, AttentionItem.client_id.in_(own_clients))
+
+
+def list_items(
+    session: Session,
+    *,
+    therapist_id: int | None,
+    everyone: bool,
+    include_acknowledged: bool = False,
+    limit: int = 200,
+) -> list[AttentionItem]:
+    """Items newest first: everyone's (an admin) or one therapist's own."""
+    stmt = select(AttentionItem).order_by(AttentionItem.created_at.desc(), AttentionItem.id.desc())
+    if not include_acknowledged:
+        stmt = stmt.where(AttentionItem.acknowledged_at.is_(None))
+    if not everyone:
+        stmt = stmt.where(visible_to(therapist_id))
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def get_item(
+    session: Session, item_id: int, *, therapist_id: int | None, everyone: bool
+) -> AttentionItem:
+    """One item the actor may see (another therapist's is not found, not forbidden: its
+    existence is not theirs to know)."""
+    stmt = select(AttentionItem).where(AttentionItem.id == item_id)
+    if not everyone:
+        stmt = stmt.where(visible_to(therapist_id))
+    item = session.scalar(stmt)
+    if item is None:
+        raise NotFound(f"attention item {item_id} not found")
+    return item
+
+
+def acknowledge(
+    session: Session,
+    actor: str,
+    now: datetime,
+    item: AttentionItem,
+    note: str | None,
+    therapist_id: int | None = None,
+) -> AttentionItem:
+    """Mark an item handled by `actor` (the therapist `therapist_id`, when one), with an
+    optional note, and audit it. A missed call acknowledged by hand needs the note (how the
+    client was reached), and then counts as returned: it leaves the call-back menu too."""
+    if item.acknowledged_at is not None:
+        raise Conflict("this item was already acknowledged")
+    note = clean_text(note, "note")
+    if item.kind == AttentionKind.MISSED_CALL:
+        if not note:
+            raise Invalid("note is required for a missed call: say how the client was reached")
+        call = session.get(Call, item.call_id) if item.call_id else None
+        if call is not None and call.returned_at is None:
+            call.returned_at, call.returned_by = now, therapist_id
+    item.acknowledged_at, item.acknowledged_by, item.acknowledge_note = now, actor, note
+    audit(
+        session,
+        actor,
+        "acknowledge",
+        ENTITY,
+        item.id,
+        reason=note,
+        changes={"kind": item.kind, "client_id": item.client_id},
+        at=now,
+    )
+    return item
+
+
+def acknowledge_calls(
+    session: Session, actor: str, now: datetime, call_ids: Iterable[int], why: str
+) -> None:
+    """The missed-call items of these calls are handled (the calls were returned)."""
+    ids = list(call_ids)
+    if not ids:
+        return
+    session.execute(
+        update(AttentionItem)
+        .where(
+            AttentionItem.kind == AttentionKind.MISSED_CALL,
+            AttentionItem.call_id.in_(ids),
+            AttentionItem.acknowledged_at.is_(None),
+        )
+        .values(acknowledged_at=now, acknowledged_by=actor, acknowledge_note=why),
+        execution_options={"synchronize_session": False},
+    )
