@@ -11,6 +11,8 @@ documentation describes it:
 * it **carries out the TwiML** it gets back (``Say``, ``Play``, ``Pause``, ``Gather``,
   ``Record``, ``Dial``/``Number url``, ``Redirect``, ``Hangup``, ``Reject``), following the
   action URLs, and plays the caller and the dialed party from a :class:`Scenario`;
+* it runs **answering-machine detection** on a ``<Number machineDetection>``: the leg's
+  ``AnsweredBy`` goes to the ``<Number url>`` (and to ``amdStatusCallback``);
 * it is **strict**: a webhook that does not answer 200 with a TwiML ``<Response>`` is what
   Twilio would treat as a fatal error (the caller hears "an application error has occurred"
   and the call ends, unless a fallback URL answers), and TwiML the driver does not know or
@@ -143,6 +145,19 @@ def _check_keys(keys: str | None) -> None:
 
 LegOutcome = Literal["accept", "voicemail", "no-answer", "busy", "failed"]
 _LEG_OUTCOMES = ("accept", "voicemail", "no-answer", "busy", "failed")
+# Twilio's AnsweredBy values (answering-machine detection).
+ANSWERED_BY = (
+    "human",
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+    "unknown",
+)
+# How long detection listens before it decides (seconds, roughly as Twilio's defaults do).
+_AMD_SECONDS = {"human": 3, "machine_start": 3, "fax": 3, "unknown": 5}
+_AMD_MESSAGE_END_SECONDS = 12  # a greeting heard to its beep or silence
 
 
 @dataclass(frozen=True)
@@ -155,11 +170,17 @@ class Leg:
     * ``no-answer``, ``busy``, ``failed``: the leg is never answered.
 
     ``talk_seconds`` is how long a bridged conversation lasts (capped by ``timeLimit``).
+    ``answered_by`` is what answering-machine detection reports when the ``<Number>`` asks
+    for it: by default ``human`` for a person, and for a machine ``machine_start``
+    (``machineDetection="Enable"``) or ``machine_end_beep`` (``DetectMessageEnd``). Give
+    ``unknown`` for a person detection could not tell, or a machine's value for a person it
+    took for one.
     """
 
     outcome: LegOutcome = "accept"
     digits: tuple[str | None, ...] = ("1",)
     talk_seconds: int = 600
+    answered_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in _LEG_OUTCOMES:
@@ -168,18 +189,30 @@ class Leg:
             object.__setattr__(self, "digits", ())
         for keys in self.digits:
             _check_keys(keys)
+        if self.answered_by is not None and self.answered_by not in ANSWERED_BY:
+            raise ScenarioError(f"unknown AnsweredBy {self.answered_by!r}")
+
+    def detected(self, mode: str) -> str:
+        """What answering-machine detection reports for this (answered) leg."""
+        if self.answered_by is not None:
+            return self.answered_by
+        if self.outcome == "voicemail":
+            return "machine_end_beep" if mode == "DetectMessageEnd" else "machine_start"
+        return "human"
 
     @property
     def answers(self) -> bool:
         return self.outcome in ("accept", "voicemail")
 
     @classmethod
-    def accept(cls, *digits: str | None, talk_seconds: int = 600) -> Leg:
-        return cls("accept", tuple(digits) if digits else ("1",), talk_seconds)
+    def accept(
+        cls, *digits: str | None, talk_seconds: int = 600, answered_by: str | None = None
+    ) -> Leg:
+        return cls("accept", tuple(digits) if digits else ("1",), talk_seconds, answered_by)
 
     @classmethod
-    def voicemail(cls) -> Leg:
-        return cls("voicemail")
+    def voicemail(cls, answered_by: str | None = None) -> Leg:
+        return cls("voicemail", answered_by=answered_by)
 
     @classmethod
     def no_answer(cls) -> Leg:
@@ -213,10 +246,13 @@ class CallerHangup:
 
     Either way Twilio requests the Dial ``action`` with ``CallStatus=completed`` and plays
     nothing it returns.
+
+    * ``before``: as the ``<Dial>`` is reached (during the words before it): nothing is
+      dialed and no Dial ``action`` is requested; the call just ends.
     """
 
     dial: int = 1
-    when: Literal["ringing", "screening", "bridged"] = "ringing"
+    when: Literal["before", "ringing", "screening", "bridged"] = "ringing"
 
 
 @dataclass(frozen=True)
@@ -244,6 +280,8 @@ class Scenario:
       last one repeating), or a sequence of legs used in dial order whatever the number.
     * ``default_leg``: for a dial the ``legs`` do not cover; ``None`` makes that an error.
     * ``caller_hangup``: when the caller hangs up during a dial.
+    * ``while_ringing``: called with the dialed number while each dialed phone rings (before
+      it answers or not): somebody else's call to the line at that moment, for example.
     """
 
     digits: Sequence[str | None] = ()
@@ -251,6 +289,7 @@ class Scenario:
     legs: Mapping[str, Leg | Sequence[Leg]] | Sequence[Leg] = ()
     default_leg: Leg | None = None
     caller_hangup: CallerHangup | None = None
+    while_ringing: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -376,6 +415,7 @@ class DialAttempt:
     dial_call_duration: int = 0
     bridged: bool = False
     caller_hung_up: bool = False
+    answered_by: str | None = None  # what answering-machine detection reported, if it ran
 
     @property
     def dial_call_sid(self) -> str:
@@ -1354,6 +1394,13 @@ class _CallRun:
         else:
             raise TwimlError(f"<Dial><{nouns[0].tag}> is not simulated")
         self.dial_count += 1
+        hangup = self.scenario.caller_hangup
+        if hangup is not None and hangup.dial != self.dial_count:
+            hangup = None
+        if hangup is not None and hangup.when == "before":
+            state.hung_up = True
+            state.mark("caller hangs up")
+            return _End(CALLER_HUNG_UP)
         action_raw = el.get("action")
         caller_id = el.get("callerId")
         child_from = caller_id or state.base["From"]
@@ -1375,9 +1422,6 @@ class _CallRun:
             leg=leg,
         )
         self.result.dials.append(attempt)
-        hangup = self.scenario.caller_hangup
-        if hangup is not None and hangup.dial != self.dial_count:
-            hangup = None
         child = _LegState(
             name=number,
             is_caller=False,
@@ -1399,6 +1443,8 @@ class _CallRun:
             digits_pressed=leg.digits_pressed,
         )
         state.mark(f"dialing {number}")
+        if self.scenario.while_ringing is not None and spec.outcome not in ("busy", "failed"):
+            self.scenario.while_ringing(number)
         bridged, caller_gone, talk = False, False, 0
         when = hangup.when if hangup else None
         if spec.outcome in ("busy", "failed"):
@@ -1415,9 +1461,10 @@ class _CallRun:
         else:
             leg.answered = True
             status = "completed"
+            detected = self.detect_machine(noun, child, attempt, doc_url)
             if url is not None:
                 child.abort_on_input = when == "screening"
-                end = self.run_leg(child, url_method, url, {}, "number-url")
+                end = self.run_leg(child, url_method, url, detected, "number-url")
                 if child.abort_on_input:
                     caller_gone = True
                     if end == END_OF_DOCUMENT:
@@ -1453,6 +1500,36 @@ class _CallRun:
             self.notify(state, attempt.method, attempt.action, extra, "dial-action")
             return _End(CALLER_HUNG_UP)
         return _Fetch(attempt.method, attempt.action, extra, "dial-action")
+
+    def detect_machine(
+        self, noun: ET.Element | None, child: _LegState, attempt: DialAttempt, doc_url: str
+    ) -> dict[str, str]:
+        """Synchronous answering-machine detection on an answered leg, when the <Number>
+        asks for it: it listens first (the leg's time runs), then reports ``AnsweredBy`` to
+        the ``amdStatusCallback`` and with the ``<Number url>`` request. {} when not asked."""
+        mode = noun.get("machineDetection") if noun is not None else None
+        if noun is None or not mode:
+            return {}
+        if mode not in ("Enable", "DetectMessageEnd"):
+            raise TwimlError(f"<Number machineDetection={mode!r}>: Enable or DetectMessageEnd")
+        answered_by = attempt.leg.spec.detected(mode)
+        seconds = _AMD_SECONDS.get(answered_by, _AMD_MESSAGE_END_SECONDS)
+        child.elapsed += seconds
+        child.mark(f"machine detection: {answered_by}")
+        attempt.answered_by = answered_by
+        detected = {"AnsweredBy": answered_by, "MachineDetectionDuration": str(seconds * 1000)}
+        if noun.get("amdStatusCallback"):
+            url = urljoin(doc_url, noun.get("amdStatusCallback") or "")
+            method = _method_attr(noun, "amdStatusCallbackMethod")
+            params = {**child.params(), **detected}
+            exchange, _, _ = self.driver._request(
+                child.name, "amd-status", method, url, params, expect_twiml=False
+            )
+            exchange.played = False
+            self.record_exchange(child, exchange)
+            if exchange.error:
+                self.result.errors.append(f"{child.name} amd {exchange.path}: {exchange.error}")
+        return detected
 
     def child_status_callbacks(
         self, noun: ET.Element | None, child: _LegState, attempt: DialAttempt, doc_url: str
