@@ -71,11 +71,11 @@ _LOCKOUTS = select(Lockout.starts_at, Lockout.ends_at, Lockout.lifted_at).where(
     Lockout.client_id == bindparam("client_id"),
     possibly_active(bindparam("now", type_=Lockout.starts_at.type)),
 )
-_CALL_BACKS = select(Call.started_at).where(
+_CALL_BACKS = select(Call.call_back_started_at, Call.ended_at).where(
     Call.client_id == bindparam("client_id"),
     Call.route == Route.THERAPIST,
     Call.outcome == Outcome.CALLING_BACK,
-    Call.started_at >= bindparam("since", type_=Call.started_at.type),
+    Call.call_back_started_at >= bindparam("since", type_=Call.call_back_started_at.type),
 )
 
 
@@ -92,7 +92,7 @@ def _enrolled(session: Session, which: Select, key: object, now: datetime) -> En
     client = rows[0]
     lockouts = session.execute(_LOCKOUTS, {"client_id": client.id, "now": now}).all()
     since = now - rules.CALL_BACK_SPAN
-    call_backs = session.scalars(_CALL_BACKS, {"client_id": client.id, "since": since}).all()
+    call_backs = session.execute(_CALL_BACKS, {"client_id": client.id, "since": since}).all()
     primary = ringing.Therapist(
         id=client.therapist_id,
         name=client.therapist_name,
@@ -114,7 +114,9 @@ def _enrolled(session: Session, which: Select, key: object, now: datetime) -> En
             (LockoutState(*lockout) for lockout in lockouts), now, client.lockout_rule_applies
         ),
         last_skill=client.last_skill,
-        being_called_back=rules.being_called_back(call_backs, now),
+        being_called_back=rules.being_called_back(
+            (rules.CallBackState(*call_back) for call_back in call_backs), now
+        ),
     )
     return Enrolled(caller, client.sms_opted_out)
 

@@ -42,14 +42,34 @@ def client_locked_until(
     return locked_until(list(lockouts), now) if rule_applies else None
 
 
-# A therapist's call-back through the line counts as happening now for this long after it
-# started (the call-back's Dial rings for at most a few minutes, and a coaching call is brief).
-CALL_BACK_SPAN = timedelta(hours=1)
+# A therapist's call-back rings the client's phone for this long before Twilio gives up.
+CALL_BACK_DIAL_TIMEOUT_SECONDS = 30
+# A call-back counts as ringing only this long after the therapist pressed 1: the Dial's
+# timeout plus 15 s for what comes before the ringing ("Calling Riley now", Twilio fetching
+# the Dial, and the network's few seconds before the client's phone rings). Past it a
+# call-back blocks nobody, even one whose Dial never ran (the therapist hung up first) or
+# whose end we never heard of. Kept short on purpose: a client wrongly told "your coach is
+# calling you back" reaches nobody, while one put through during a call-back at worst
+# rings a therapist twice. (A call-back that was answered has the client on the phone
+# already: they are not calling in.)
+CALL_BACK_SPAN = timedelta(seconds=CALL_BACK_DIAL_TIMEOUT_SECONDS + 15)
 
 
-def being_called_back(call_backs_started: Iterable[datetime], now: datetime) -> bool:
-    """A therapist is calling this client back through the line at this moment."""
-    return any(now - CALL_BACK_SPAN <= started <= now for started in call_backs_started)
+@dataclass(frozen=True)
+class CallBackState:
+    """A therapist's call-back still marked under way: when it started ringing the client,
+    and when the therapist's call ended (Twilio's status callback), if it has."""
+
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+def being_called_back(call_backs: Iterable[CallBackState], now: datetime) -> bool:
+    """A therapist's call-back to this client may be ringing at this moment: it began
+    within `CALL_BACK_SPAN` and the therapist's call has not ended."""
+    return any(
+        cb.ended_at is None and now - CALL_BACK_SPAN <= cb.started_at <= now for cb in call_backs
+    )
 
 
 def success_digest_due(

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.rules import lockout_ends_at
+from ivr.rules import CALL_BACK_DIAL_TIMEOUT_SECONDS, lockout_ends_at
 from ivr.scripts import Practice, clock_time, crisis_spoken, first_name, say, spoken_when
 
 CALL_BACK, NEXT, RECORD_EVENT, REPEAT = "1", "2", "3", "9"
 CONFIRM, CANCEL = "1", "2"
+SPOKE = "1"  # after a call-back detection could not place: "did you speak with them?"
 MENU_TIMEOUT_SECONDS = 8
 
 
@@ -47,6 +49,14 @@ class MenuUrls:
 
     def callback_done(self, client_id: int, index: int) -> str:
         return self._url("/callback-done", client=client_id, i=index)
+
+    def callback_answered(self, parent_call_sid: str) -> str:
+        # The therapist's call in the query as well as in ParentCallSid: the AMD status
+        # callback is not documented to carry ParentCallSid.
+        return self._url("/callback-answered", parent=parent_call_sid)
+
+    def callback_confirm(self, client_id: int, index: int) -> str:
+        return self._url("/callback-confirm", client=client_id, i=index)
 
     def event_time(self, client_id: int, index: int) -> str:
         return self._url("/event-time", client=client_id, i=index)
@@ -105,37 +115,117 @@ def menu(
 
 
 def call_back(
-    missed: Missed, client_phone: str, index: int, practice: Practice, urls: MenuUrls
+    missed: Missed,
+    client_phone: str,
+    index: int,
+    practice: Practice,
+    urls: MenuUrls,
+    call_sid: str,
 ) -> str:
-    """Bridge the therapist to the client with the line's number as caller ID."""
+    """Bridge the therapist to the client with the line's number as caller ID, once
+    answering-machine detection says who answered (`answered`): never to a voicemail box."""
     response = VoiceResponse()
     say(response, f"Calling {first_name(missed.name)} now.")
     dial = response.dial(
         action=urls.callback_done(missed.client_id, index),
         method="POST",
-        timeout=30,
+        timeout=CALL_BACK_DIAL_TIMEOUT_SECONDS,
         time_limit=practice.call_time_limit_seconds,
         caller_id=practice.line_number or None,
     )
-    dial.number(client_phone)
+    answered = urls.callback_answered(call_sid)
+    dial.number(
+        client_phone,
+        machine_detection="Enable",
+        url=answered,
+        method="POST",
+        amd_status_callback=answered,
+        amd_status_callback_method="POST",
+    )
     return str(response)
 
 
-def reached(dial_status: str, dial_duration: str | None) -> bool:
-    """The client picked up (a completed leg that lasted)."""
-    return (
-        dial_status == "completed"
-        and (dial_duration or "0").isdigit()
-        and int(dial_duration or "0") > 0
-    )
+HUMAN, FAX = "human", "fax"  # Twilio's AnsweredBy values (and machine_*, unknown)
 
 
-def after_call_back(name: str, was_reached: bool, index: int, urls: MenuUrls) -> str:
+def is_machine(answered_by: str | None) -> bool:
+    """Twilio's AnsweredBy names a voicemail box (machine_start, machine_end_beep, ...) or
+    a fax."""
+    return answered_by is not None and (answered_by.startswith("machine_") or answered_by == FAX)
+
+
+def answered(answered_by: str | None) -> str:
+    """The client's leg of a call-back has answered: a machine is hung up on (the therapist
+    is never bridged to voicemail), anyone else is put through."""
     response = VoiceResponse()
-    if was_reached:
-        say(response, f"Your call with {first_name(name)} has ended, and it is marked returned.")
+    if is_machine(answered_by):
+        response.hangup()
+    return str(response)
+
+
+class CallBack(Enum):
+    """How a call-back went, as far as returning the missed call goes."""
+
+    REACHED = "reached"  # a person answered and they spoke
+    MACHINE = "machine"  # a voicemail box (or a fax) answered
+    NOT_ANSWERED = "not_answered"  # no answer, busy, failed, or hung up before an answer
+    ASK = "ask"  # answered and lasted, but detection could not say by whom
+
+
+def call_back_result(
+    dial_status: str, dial_duration: str | None, dial_bridged: str | None, answered_by: str | None
+) -> CallBack:
+    """Only a person reached returns a missed call: Twilio reports DialCallStatus=completed
+    for any answered leg, a machine's included, so the answer's detection decides. A leg
+    that answered but was never put through to the therapist (DialBridged=false: someone
+    hung up while detection listened) reached nobody either."""
+    duration = dial_duration or "0"
+    lasted = duration.isdigit() and int(duration) > 0
+    if is_machine(answered_by):
+        return CallBack.MACHINE
+    if dial_status != "completed" or not lasted or dial_bridged == "false":
+        return CallBack.NOT_ANSWERED
+    if answered_by == HUMAN:
+        return CallBack.REACHED
+    return CallBack.ASK  # unknown, or never heard: the therapist knows
+
+
+STILL_WAITING = "The missed call is still waiting for a call-back."
+
+
+def after_call_back(
+    name: str, result: CallBack, answered_by: str | None, client_id: int, index: int, urls: MenuUrls
+) -> str:
+    """What the therapist hears when the call-back ends, then back to the menu."""
+    first = first_name(name)
+    response = VoiceResponse()
+    if result is CallBack.REACHED:
+        say(response, f"Your call with {first} has ended, and it is marked returned.")
+    elif result is CallBack.MACHINE:
+        machine = "A fax machine" if answered_by == FAX else f"{first}'s voicemail"
+        say(response, f"{machine} answered. {STILL_WAITING}")
+    elif result is CallBack.NOT_ANSWERED:
+        say(response, f"{first} didn't answer. {STILL_WAITING}")
     else:
-        say(response, f"{first_name(name)} didn't answer.")
+        gather = response.gather(
+            num_digits=1,
+            timeout=MENU_TIMEOUT_SECONDS,
+            action=urls.callback_confirm(client_id, index),
+            method="POST",
+        )
+        say(gather, f"Did you speak with {first}? Press 1 for yes, 2 for no.")
+        say(response, STILL_WAITING)
+    response.redirect(urls.menu(index), method="POST")
+    return str(response)
+
+
+def after_confirm(name: str, spoke: bool, index: int, urls: MenuUrls) -> str:
+    """The therapist said whether they spoke with the client."""
+    response = VoiceResponse()
+    if spoke:
+        say(response, f"Thank you. {first_name(name)}'s missed call is marked returned.")
+    else:
+        say(response, STILL_WAITING)
     response.redirect(urls.menu(index), method="POST")
     return str(response)
 

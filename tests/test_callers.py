@@ -40,6 +40,7 @@ def riley_in_full(db, people):
                 outcome=Outcome.CALLING_BACK,
                 therapist_id=people["dana"],
                 started_at=NOW - timedelta(minutes=5),
+                call_back_started_at=NOW - timedelta(seconds=10),  # ringing Riley now
             ),
             CheckIn(
                 client_id=people["riley"],

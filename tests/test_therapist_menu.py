@@ -90,7 +90,8 @@ def test_two_missed_calls_and_press_2_for_the_next(driver, db, people, line):
 def test_client_who_does_not_answer_stays_waiting(driver, db, people, line):
     missed_call(driver, line)
     result = driver.call(from_=DANA, scenario=Scenario(digits=["1", None], legs={RILEY: NO_ANSWER}))
-    assert "Riley didn't answer." in result.text
+    assert "Riley didn't answer. The missed call is still waiting for a call-back." in result.text
+    assert result.said[-2].startswith("You have 1 missed coaching call.")  # back to the menu
     assert calls(db)[0].returned_at is None
 
 
@@ -134,21 +135,24 @@ def test_a_client_calling_while_being_called_back_is_not_put_through_twice(
     driver, db, people, line
 ):
     missed_call(driver, line)
-    db.add(
-        Call(
-            call_sid="CA" + "7" * 32,
-            route="therapist",
-            outcome="calling_back",
-            therapist_id=people["dana"],
-            client_id=people["riley"],
-            started_at=NOW,
-        )
+    heard = []
+
+    def riley_calls_the_line(number: str) -> None:
+        heard.append(driver.call(from_=RILEY, scenario=Scenario(default_leg=NO_ANSWER)))
+
+    driver.call(
+        from_=DANA,
+        scenario=Scenario(
+            digits=["1", None], legs={RILEY: NO_ANSWER}, while_ringing=riley_calls_the_line
+        ),
     )
-    db.commit()
-    result = driver.call(from_=RILEY)
-    assert result.said[0].startswith("Your coach is calling you back right now.")
-    assert "call or text 9 8 8" in result.text
-    assert not result.dials
+    [while_ringing] = heard
+    assert while_ringing.said[0].startswith("Your coach is calling you back right now.")
+    assert "call or text 9 8 8" in while_ringing.text
+    assert not while_ringing.dials
+    # Once the call-back has ended (unanswered), Riley's next call rings Dana as usual.
+    after = driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept()}))
+    assert after.bridged_number == DANA
 
 
 def test_a_forged_menu_step_from_a_client_phone_gets_nothing(driver, people):

@@ -3,28 +3,32 @@ recording a self-harm event by keypad (`ivr.therapist_menu` says what is heard).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.callers import therapist_by_phone
-from app.calls import call_record
+from app.calls import alerted, call_record, return_missed_calls
 from app.domain import DomainError
+from app.errors import describe
 from app.line import Line
 from app.lockouts import record_lockout
-from app.models import UNRETURNED_MISSED, Call, Client, Message, Therapist
+from app.models import UNRETURNED_MISSED, Call, Client, Therapist
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import therapist_menu as menu_flow
 from ivr import voice
-from ivr.codes import MessageKind, Outcome, Route
+from ivr.codes import Outcome, Route
 from ivr.scripts import Practice
+
+log = logging.getLogger("coachline.therapist_menu")
 
 WAITING_DAYS = 7  # missed calls older than this no longer fill the menu
 
@@ -37,20 +41,16 @@ Form = Annotated[FormData, Depends(verified_form)]
 
 
 def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list[menu_flow.Missed]:
-    """Clients waiting for this therapist's call-back: their own clients' missed calls, and
-    any missed call this therapist was texted about (as the one on call), oldest first."""
-    told = select(Message.call_id).where(
-        Message.therapist_id == therapist_id,
-        Message.kind.in_((MessageKind.NOTIFICATION, MessageKind.ESCALATION)),
-        Message.call_id.is_not(None),
-    )
+    """Clients waiting for a call-back from this therapist: every missed call that alerted
+    them (their own client's, one that rang them, one they were texted about as the one on
+    call or escalated to), oldest first."""
     rows = session.execute(
         select(Call.client_id, Client.name, Call.started_at)
         .join(Client, Client.id == Call.client_id)
         .where(
             UNRETURNED_MISSED,
             Call.started_at >= now - timedelta(days=WAITING_DAYS),
-            or_(Client.therapist_id == therapist_id, Call.id.in_(told)),
+            alerted(therapist_id),
         )
         .order_by(Call.started_at)
     ).all()
@@ -156,8 +156,11 @@ async def choice(request: Request, form: Form) -> Response:
         if digit == menu_flow.CALL_BACK:
             client = step.session.get(Client, entry.client_id)
             assert client is not None
-            step.call.client_id, step.call.outcome = client.id, Outcome.CALLING_BACK
-            return menu_flow.call_back(entry, client.phone, index, practice, urls)
+            call = step.call
+            call.client_id, call.outcome = client.id, Outcome.CALLING_BACK
+            # This call-back's own start and answer (a call may hold several call-backs).
+            call.call_back_started_at, call.answered_by = step.now, None
+            return menu_flow.call_back(entry, client.phone, index, practice, urls, call.call_sid)
         if digit == menu_flow.NEXT:
             index += 1
         elif digit == menu_flow.RECORD_EVENT:
@@ -167,31 +170,82 @@ async def choice(request: Request, form: Form) -> Response:
     return await _Menu(request, form).run(work)
 
 
+@router.post("/callback-answered", summary="The client's leg of a call-back answered (AMD)")
+async def callback_answered(request: Request, form: Form) -> Response:
+    """Twilio's answering-machine detection says who answered: recorded on the therapist's
+    call, and a machine is hung up on. Also the AMD status callback (the same answer)."""
+    line: Line = request.app.state.line
+    answered_by = form_field(form, "AnsweredBy", 24) or None
+    parent = request.query_params.get("parent", "")[:64] or form_field(form, "ParentCallSid")
+
+    def record(session: Session) -> None:
+        call = session.scalar(
+            select(Call).where(Call.call_sid == parent, Call.route == Route.THERAPIST)
+        )
+        if call is not None and answered_by:
+            call.answered_by = answered_by
+
+    try:
+        await line.database(record)
+    except Exception as exc:  # the answer stands without the record (the therapist is asked)
+        log.error("could not record who answered a call-back: %s", describe(exc))
+    return twiml(menu_flow.answered(answered_by))
+
+
 @router.post("/callback-done", summary="Dial action: the call-back has ended")
 async def callback_done(request: Request, form: Form) -> Response:
-    raw_client = request.query_params.get("client", "0")
-    client_id = int(raw_client) if raw_client.isdigit() and len(raw_client) < 12 else 0
+    client_id = _client_id(request)
     dial_status = form_field(form, "DialCallStatus", 20)
     dial_duration = form_field(form, "DialCallDuration", 9)
+    dial_bridged = form_field(form, "DialBridged", 8) if "DialBridged" in form else None
     therapist_hung_up = form_field(form, "CallStatus", 20) == "completed"
 
     def work(step: _Step) -> str:
         client = step.session.get(Client, client_id)
-        was_reached = menu_flow.reached(dial_status, dial_duration)
-        step.call.outcome = Outcome.RETURNED if was_reached else Outcome.NOT_REACHED
-        if client is None:
+        result = menu_flow.call_back_result(
+            dial_status, dial_duration, dial_bridged, step.call.answered_by
+        )
+        reached = result is menu_flow.CallBack.REACHED
+        step.call.outcome = Outcome.RETURNED if reached else Outcome.NOT_REACHED
+        if client is None or step.call.client_id != client.id:
             return voice.error_fallback(step.practice)
-        if was_reached:
-            step.session.execute(
-                update(Call)
-                .where(Call.client_id == client.id, UNRETURNED_MISSED)
-                .values(returned_at=step.now, returned_by=step.therapist.id)
-            )
+        if reached:
+            _returned(step, client.id, "called back through the line and answered")
         if therapist_hung_up:
-            return "<Response/>"  # nothing more to hear
-        return menu_flow.after_call_back(client.name, was_reached, step.index, step.urls)
+            return "<Response/>"  # nothing more to hear (and nobody to ask)
+        return menu_flow.after_call_back(
+            client.name, result, step.call.answered_by, client.id, step.index, step.urls
+        )
 
     return await _Menu(request, form).run(work)
+
+
+@router.post("/callback-confirm", summary="The therapist says whether they spoke with the client")
+async def callback_confirm(request: Request, form: Form) -> Response:
+    client_id = _client_id(request)
+    spoke = form_field(form, "Digits", 4) == menu_flow.SPOKE
+
+    def work(step: _Step) -> str:
+        client = step.session.get(Client, client_id)
+        # Only the client this call just called back, and only once.
+        if client is None or step.call.client_id != client.id:
+            return menu_flow.after_confirm("", False, step.index, step.urls)
+        if spoke and step.call.outcome == Outcome.NOT_REACHED:
+            step.call.outcome = Outcome.RETURNED
+            _returned(step, client.id, "called back through the line; the therapist spoke to them")
+        return menu_flow.after_confirm(client.name, spoke, step.index, step.urls)
+
+    return await _Menu(request, form).run(work)
+
+
+def _client_id(request: Request) -> int:
+    raw = request.query_params.get("client", "0")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else 0
+
+
+def _returned(step: _Step, client_id: int, why: str) -> None:
+    """A person was reached: the client's missed calls are returned by this therapist."""
+    return_missed_calls(step.session, step.now, client_id, step.therapist.id, why)
 
 
 @router.post("/event-time", summary="The time of a self-harm event, keyed in")
