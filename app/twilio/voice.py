@@ -25,7 +25,7 @@ from app.callers import (
     set_last_skill,
     therapist_by_phone,
 )
-from app.calls import call_record
+from app.calls import call_record, return_missed_calls
 from app.db import insert_once
 from app.errors import describe
 from app.line import Line
@@ -179,6 +179,14 @@ async def dial_result(request: Request, form: Form) -> Response:
         _apply(call, step)
         if step.outcome == Outcome.BRIDGED and call.accepted_therapist_id:
             call.therapist_id = call.accepted_therapist_id
+            # The client reached a coach: their earlier missed calls are answered too.
+            return_missed_calls(
+                session,
+                now,
+                client.caller.client_id,
+                call.accepted_therapist_id,
+                "the client reached a coach on a later call",
+            )
         set_last_skill(session, client.caller.client_id, step.skill_key)
         _raise_missed(session, line, call, client.caller, step)
         return step.twiml
