@@ -6,7 +6,10 @@ Twilio's filters (To, From, DateSent, DateSent< and DateSent>, i.e. `DateSent<=`
 `DateSent>=`; newest first, paged), records every request, and can be told to fail next
 (`fail_next`) or to hold a send after creating its message (`hold_send`, for a test that
 kills the sender while it waits). It also keeps IncomingPhoneNumbers (`add_number`): listed
-by GET, filtered by PhoneNumber, and updated by POST to the number's own resource.
+by GET, filtered by PhoneNumber, and updated by POST to the number's own resource. And it
+keeps Recordings (`add_recording`): their audio served by GET `.../Recordings/{Sid}.mp3` to
+the account's basic auth (a wrong password, when `auth_token` is set, is a 401), deleted by
+DELETE `.../Recordings/{Sid}.json` (204), and 404 for a recording it does not have.
 
 It serves real HTTP on 127.0.0.1, so other processes (a worker started by a test) can use it
 through TWILIO_API_BASE_URL.
@@ -99,6 +102,10 @@ class FakeTwilio:
     # sets it to the same instant.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     holds: list[Hold] = field(default_factory=list)
+    # Recordings' audio by SID, with their account: {sid: (account_sid, bytes)}.
+    recordings: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    # When set, a request whose basic auth password differs is refused (401), as Twilio does.
+    auth_token: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _sids = itertools.count(1)
@@ -130,6 +137,20 @@ class FakeTwilio:
         }
         self.numbers[sid] = number
         return number
+
+    def add_recording(
+        self, account_sid: str, audio: bytes = b"ID3 fake mp3 audio", sid: str | None = None
+    ) -> str:
+        """A recording in the account (as a <Record> leaves one: `sid` is the one the call's
+        Record action reported); returns its SID."""
+        sid = sid or f"RE{next(self._sids):032x}"
+        self.recordings[sid] = (account_sid, audio)
+        return sid
+
+    @property
+    def recording_requests(self) -> list[Recorded]:
+        """Every request about a Recording (GET of its audio, DELETE)."""
+        return [r for r in self.requests if "/Recordings/" in r.path]
 
     @property
     def number_updates(self) -> list[Recorded]:
@@ -256,10 +277,63 @@ class FakeTwilio:
                 pass
 
             def _account(self) -> str:
+                return self._credentials()[0]
+
+            def _credentials(self) -> tuple[str, str]:
                 auth = self.headers.get("Authorization", "")
                 if auth.startswith("Basic "):
-                    return base64.b64decode(auth[6:]).decode().split(":", 1)[0]
-                return ""
+                    user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    return user, password
+                return "", ""
+
+            def _authorized(self) -> bool:
+                account, password = self._credentials()
+                if not account or (fake.auth_token is not None and password != fake.auth_token):
+                    self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return False
+                return True
+
+            def _recording(self, account: str, suffix: str) -> str | None:
+                """The SID of a recording of this account that the path names, if we have it."""
+                prefix = f"/2010-04-01/Accounts/{account}/Recordings/"
+                path = urlsplit(self.path).path
+                if not path.startswith(prefix) or not path.endswith(suffix):
+                    return None
+                sid = path[len(prefix) : -len(suffix)]
+                found = fake.recordings.get(sid)
+                return sid if found is not None and found[0] == account else None
+
+            def do_DELETE(self) -> None:
+                account = self._account()
+                fake.requests.append(Recorded("DELETE", self.path, {}, account))
+                failure = fake._take_failure("DELETE")
+                if failure is not None:
+                    self._fail(failure)
+                    return
+                if not self._authorized():
+                    return
+                sid = self._recording(account, ".json")
+                if sid is None:
+                    self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                del fake.recordings[sid]
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _audio(self, account: str) -> None:
+                if not self._authorized():
+                    return
+                sid = self._recording(account, ".mp3")
+                if sid is None:
+                    self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                audio = fake.recordings[sid][1]
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(audio)))
+                self.end_headers()
+                self.wfile.write(audio)
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
@@ -269,6 +343,9 @@ class FakeTwilio:
                 failure = fake._take_failure("GET")
                 if failure is not None:
                     self._fail(failure)
+                    return
+                if "/Recordings/" in url.path:
+                    self._audio(account)
                     return
                 messages = f"/2010-04-01/Accounts/{account}/Messages.json"
                 if url.path == messages:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app import attention, oncall
+from app import attention, oncall, voice_messages
 from app.callers import (
     all_skills,
     enrolled_by_id,
@@ -243,17 +243,31 @@ async def screen_answer(request: Request, form: Form) -> Response:
 
 @router.post("/recorded", summary="Record action: the caller left a voice message")
 async def recorded(request: Request, form: Form) -> Response:
+    """The message is kept on its call and raised as an attention item (its therapist is
+    texted) in one transaction (`app.voice_messages`). The caller hears the thanks and the
+    crisis resources whatever happens (without "saved" when it was not)."""
     line = _line(request)
-    url = form_field(form, "RecordingUrl", 500)
     call_sid = form_field(form, "CallSid")
+    message = voice_messages.from_record_action(
+        form_field(form, "RecordingSid", 64),
+        form_field(form, "RecordingDuration", 9),
+        form_field(form, "RecordingUrl", 500),
+    )
 
     def save(session: Session) -> str:
+        practice = line.practice(session)
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        if call is not None and url.startswith("https://"):
-            call.recording_url = url
-        return voice.after_recording(line.practice(session))
+        if call is not None and message is not None:
+            voice_messages.save(session, line, line.now(), practice.tz, call, message)
+        return voice.after_recording(practice)
 
-    return twiml(await line.database(save))
+    try:
+        return twiml(await line.database(save))
+    except Exception as exc:
+        # The SID (no personal data) lets someone find the message in Twilio.
+        sid = message.sid if message else "(none)"
+        log.error("voice message %s on call %s not saved: %s", sid, call_sid, describe(exc))
+        return twiml(voice.crisis_only(line.known_practice(), "Thank you for your message."))
 
 
 @router.post("/status", summary="Status callback: the call's progress, in any order")

@@ -16,7 +16,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.line import Line
-from app.web import auth, clients, logs, schedule, settings_page, simulator, today
+from app.web import (
+    auth,
+    clients,
+    logs,
+    schedule,
+    settings_page,
+    simulator,
+    today,
+    voice_messages,
+)
 from app.web.errors import LoginRequired, WebError
 from app.web.guard import signed_in_user
 from app.web.render import HERE, render
@@ -25,7 +34,7 @@ from app.web.session import DashboardSessions, is_dashboard_path
 log = logging.getLogger("coachline.web")
 
 router = APIRouter(include_in_schema=False)
-for area in (auth, today, clients, schedule, logs, settings_page, simulator):
+for area in (auth, today, clients, voice_messages, schedule, logs, settings_page, simulator):
     router.include_router(area.router)
 
 

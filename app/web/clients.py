@@ -1,6 +1,7 @@
 """Clients: the list (with search), adding and editing (admin), and each client's page with
-their calls, texts, check-ins, successes and the 24-hour rule (record a self-harm event, or
-lift a lockout with a reason). A therapist sees only their own clients: others are a 404.
+their voice messages, calls, texts, check-ins, successes and the 24-hour rule (record a
+self-harm event, or lift a lockout with a reason). A therapist sees only their own clients:
+others are a 404.
 
 Phone numbers appear only on the edit form, where they are needed.
 """
@@ -21,6 +22,7 @@ from app.web.errors import not_found
 from app.web.forms import Form, field_checked, field_text, parse_local
 from app.web.pages import AdminPageDep, Page, PageDep
 from app.web.paging import PAGE_SIZE, Pager, page_number, row_or_404
+from app.web.voice_messages import voice_message_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -201,6 +203,12 @@ def client_page(ctx: PageDep, client_id: str):
     calls, calls_total = _recent(
         ctx, select(Call).where(Call.client_id == client.id), Call.started_at.desc(), Call.id.desc()
     )
+    voice_messages, voice_messages_total = _recent(
+        ctx,
+        select(Call).where(Call.client_id == client.id, Call.recording_sid.is_not(None)),
+        Call.started_at.desc(),
+        Call.id.desc(),
+    )
     texts, texts_total = _recent(
         ctx,
         select(Message).where(Message.client_id == client.id, Message.kind != "notification"),
@@ -230,6 +238,9 @@ def client_page(ctx: PageDep, client_id: str):
         therapist_name=names.get(client.therapist_id, ""),
         names=names,
         locked_until=lockouts.client_locked_until(db, client, ctx.now),
+        voice_messages=voice_messages,
+        voice_messages_total=voice_messages_total,
+        voice_message_url=voice_message_url,
         calls=calls,
         calls_total=calls_total,
         texts=texts,
