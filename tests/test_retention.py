@@ -1,4 +1,5 @@
-"""Retention: calls and texts older than RETENTION_DAYS are purged, audited, at most daily."""
+"""Retention: calls and texts older than RETENTION_DAYS are purged, audited, at most daily;
+their voice messages are deleted at Twilio (the local stand-in) first."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typer.testing import CliRunner
 from app import cli_support as cli_module
 from app.cli import cli
 from app.line import Line
-from app.models import AuditEntry, Call, Lockout, Message
+from app.models import AttentionItem, AuditEntry, Call, Lockout, Message
 from app.retention import purge, purge_if_due
 from app.worker import run_once
-from tests.conftest import NOW
-from tests.helpers import audit_log
+from tests.conftest import AUTH_TOKEN, NOW
+from tests.fake_twilio import Failure
+from tests.helpers import audit_log, fresh
 
 YEAR = timedelta(days=365)
 
@@ -189,3 +191,117 @@ def test_the_purge_command(monkeypatch, line, db, people):
     assert result.exit_code == 0, result.output
     assert f"Purged 2 calls and 3 texts from before {(NOW - YEAR).isoformat()}." in result.stdout
     assert len(_purges(db)) == 1
+
+
+# ---- voice messages at Twilio, and attention items ---------------------------------------------
+
+
+def _message_call(db, sid: str, started_at, recording_sid: str) -> Call:
+    call = _call(db, sid, started_at)
+    call.recording_sid, call.voice_message_seconds = recording_sid, 30
+    call.recording_url = (
+        f"https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/{recording_sid}"
+    )
+    db.commit()
+    return call
+
+
+def _deletes(fake_twilio) -> list[str]:
+    return [r.path for r in fake_twilio.recording_requests if r.method == "DELETE"]
+
+
+def test_an_old_voice_message_is_deleted_at_twilio_with_its_call(line, db, people, fake_twilio):
+    fake_twilio.auth_token = AUTH_TOKEN
+    account = line.settings.twilio_account_sid
+    old = fake_twilio.add_recording(account)
+    recent = fake_twilio.add_recording(account)
+    _message_call(db, "CA-old", NOW - YEAR - timedelta(days=1), old)
+    _message_call(db, "CA-recent", NOW - timedelta(days=1), recent)
+    done = purge(line)
+    assert done == {"calls": 1, "messages": 0, "before": (NOW - YEAR).isoformat(), "recordings": 1}
+    assert _deletes(fake_twilio) == [f"/2010-04-01/Accounts/{account}/Recordings/{old}.json"]
+    assert list(fake_twilio.recordings) == [recent]
+    db.expire_all()
+    assert db.scalars(select(Call.call_sid)).all() == ["CA-recent"]
+
+
+def test_a_recording_twilio_no_longer_has_counts_as_gone(line, db, people, fake_twilio):
+    _message_call(db, "CA-old", NOW - YEAR - timedelta(days=1), "RE" + "d" * 32)
+    assert purge(line)["recordings"] == 1  # Twilio answered 404
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Call)) == 0
+
+
+def test_a_recording_twilio_could_not_delete_keeps_its_call_for_the_next_purge(
+    line, db, people, fake_twilio
+):
+    account = line.settings.twilio_account_sid
+    first = fake_twilio.add_recording(account)
+    second = fake_twilio.add_recording(account)
+    _message_call(db, "CA-old-1", NOW - YEAR - timedelta(days=2), first)
+    _message_call(db, "CA-old-2", NOW - YEAR - timedelta(days=1), second)
+    _call(db, "CA-old-plain", NOW - YEAR - timedelta(days=1))
+    db.commit()
+    fake_twilio.fail_next(Failure(503, method="DELETE"))
+
+    done = purge(line)
+    # The first refusal ends the purge's deletes at Twilio: one request, not one a recording.
+    assert len(_deletes(fake_twilio)) == 1
+    assert (done["calls"], done["calls_kept_for_recordings"]) == (1, 2)
+    assert "recordings" not in done
+    db.expire_all()
+    kept = {c.call_sid: c.recording_sid for c in db.scalars(select(Call))}
+    assert kept == {"CA-old-1": first, "CA-old-2": second}
+
+    # Twilio answers again: the next purge deletes both, and then their calls.
+    again = purge(line)
+    assert (again["calls"], again["recordings"]) == (2, 2)
+    assert "calls_kept_for_recordings" not in again
+    assert fake_twilio.recordings == {}
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Call)) == 0
+
+
+def test_without_twilio_credentials_a_call_with_a_recording_is_kept(line, db, people, fake_twilio):
+    line.settings = line.settings.model_copy(update={"twilio_auth_token": ""})
+    sid = fake_twilio.add_recording(line.settings.twilio_account_sid)
+    _message_call(db, "CA-old", NOW - YEAR - timedelta(days=1), sid)
+    assert purge(line) == {}
+    assert fake_twilio.recording_requests == []
+    db.expire_all()
+    assert db.scalar(select(Call.recording_sid)) == sid
+
+
+def test_the_purge_deletes_old_handled_attention_items_and_unlinks_open_ones(line, db, people):
+    riley = people["riley"]
+    old_call = _call(db, "CA-old", NOW - YEAR - timedelta(days=3), riley)
+    old_text = _text(db, "call me", NOW - YEAR - timedelta(days=3), client_id=riley)
+
+    def item(kind: str, acknowledged_at=None, **kw) -> int:
+        row = AttentionItem(
+            kind=kind,
+            client_id=riley,
+            therapist_id=people["dana"],
+            created_at=NOW - YEAR - timedelta(days=3),
+            acknowledged_at=acknowledged_at,
+            acknowledged_by="dana@example.org" if acknowledged_at else None,
+            escalations=0,
+            **kw,
+        )
+        db.add(row)
+        db.flush()
+        return row.id
+
+    handled_long_ago = item("missed_call", NOW - YEAR - timedelta(days=2), call_id=old_call.id)
+    handled_lately = item("contact_plea", NOW - timedelta(days=2), message_id=old_text.id)
+    still_open = item("voice_message", call_id=old_call.id)
+    db.commit()
+
+    done = purge(line)
+    assert (done["calls"], done["messages"], done["attention_items"]) == (1, 1, 1)
+    assert fresh(db, AttentionItem, handled_long_ago) is None
+    lately = fresh(db, AttentionItem, handled_lately)
+    assert lately is not None and lately.message_id is None
+    open_item = fresh(db, AttentionItem, still_open)
+    assert open_item is not None and open_item.call_id is None
+    assert open_item.acknowledged_at is None
