@@ -286,3 +286,35 @@ def test_no_answer_carries_a_token_or_its_hash(http, admin, admin_token, db, peo
     for path in ("/api/audit", "/api/therapists", "/api/clients", "/openapi.json"):
         text = http.get(path, headers=admin).text
         assert not any(secret in text for secret in secrets), path
+
+
+def test_a_call_says_who_returned_it_and_how_long_its_voice_message_is(http, admin, db, people):
+    returned = Call(
+        call_sid="CA" + "1" * 32,
+        client_id=people["riley"],
+        route="coaching",
+        outcome="wait_script",
+        started_at=NOW - timedelta(hours=2),
+        recording_sid="RE" + "1" * 32,
+        recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        voice_message_seconds=42,
+        returned_at=NOW - timedelta(hours=1),
+        returned_by=people["dana"],
+    )
+    waiting = Call(
+        call_sid="CA" + "2" * 32,
+        client_id=people["riley"],
+        route="coaching",
+        outcome="wait_script",
+        started_at=NOW - timedelta(minutes=5),
+    )
+    db.add_all([returned, waiting])
+    db.commit()
+    latest, earlier = http.get("/api/calls", headers=admin).json()["items"]
+    assert (latest["returned_at"], latest["returned_by_therapist_id"]) == (None, None)
+    assert latest["voice_message_seconds"] is None
+    assert earlier["returned_at"] == "2026-11-28T02:42:00Z"
+    assert earlier["returned_by_therapist_id"] == people["dana"]
+    assert earlier["voice_message_seconds"] == 42
+    # The recording itself is heard only on the dashboard: no SID or URL in the API.
+    assert not {"recording_sid", "recording_url", "returned_by"} & set(earlier)

@@ -271,6 +271,15 @@ class CallOut(Response):
     answered_at: datetime | None
     ended_at: datetime | None
     duration_seconds: int | None
+    returned_at: datetime | None = Field(
+        description="a missed call: when a therapist reached the client (null: not yet)"
+    )
+    returned_by_therapist_id: int | None = Field(
+        validation_alias="returned_by", description="who returned it"
+    )
+    voice_message_seconds: int | None = Field(
+        description="the length of the voice message the caller left (null: none, or not known)"
+    )
 
 
 class NotificationOut(Response):
