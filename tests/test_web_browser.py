@@ -371,3 +371,57 @@ def test_the_simulator_answers_a_check_in_text(browser, served, shots, size):
         assert overflow <= 1, f"the simulator is {overflow}px wider than the {size} screen"
     finally:
         context.close()
+
+
+def _add_voice_messages(line: Line, client_id: int) -> None:
+    """Two messages the client left (the demo line has no Twilio, so they list but can't
+    play here: tests/test_voice_messages.py plays them)."""
+    from datetime import timedelta
+
+    from app.models import Call
+
+    with line.sessions() as session:
+        for minutes, seconds in ((35, 42), (60 * 26, 7)):
+            session.add(
+                Call(
+                    call_sid=f"CA{minutes:032d}",
+                    client_id=client_id,
+                    route="coaching",
+                    outcome="wait_script",
+                    started_at=NOW - timedelta(minutes=minutes),
+                    recording_sid=f"RE{minutes:032d}",
+                    voice_message_seconds=seconds,
+                )
+            )
+        session.commit()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_clients_voice_messages_are_listed_with_a_player(browser, served, shots, size):
+    riley = _client_id(served.line, "Riley Tran")
+    _add_voice_messages(served.line, riley)
+    if size == "phone":
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    else:
+        context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, served)
+        page.goto(f"{served.base}/clients/{riley}")
+        section = page.locator("#voice-messages")
+        expect(section.get_by_role("heading")).to_contain_text("Voice messages 2")
+        rows = section.locator("li")
+        expect(rows.first).to_contain_text("Fri Nov 27, 9:07 PM · 0:42")
+        expect(rows.nth(1)).to_contain_text("Thu Nov 26, 7:42 PM · 0:07")
+        player = rows.first.locator("audio")
+        assert player.get_attribute("preload") == "none"
+        assert player.get_attribute("src").endswith("/voice-message")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"the client page is {overflow}px wider than the {size} screen"
+        section.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"{size}-client-voice-messages.png"), full_page=True)
+        section.screenshot(path=str(shots / f"{size}-voice-messages.png"))
+    finally:
+        context.close()
