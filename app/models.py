@@ -344,6 +344,8 @@ class AttentionItem(Base):
     therapist_id: Mapped[int | None] = mapped_column(
         ForeignKey("therapists.id", ondelete="SET NULL"), index=True
     )
+    # Who was texted of it first (None: nobody could be).
+    alerted_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id", ondelete="SET NULL"))
     # What it came from: the call (a missed call, a voice message) or the client's text.
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))

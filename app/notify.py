@@ -4,7 +4,8 @@ A text is a `Message` row in status `queued`. `deliver_due` claims due rows (a l
 row becomes `sending` with `next_attempt_at` in the future, so a worker that dies mid-send
 leaves it to be claimed again once the lease runs out), sends each outside any transaction,
 and records the result: `sent`, a retry with backoff for a 5xx, 429 or timeout, `failed`
-for any other refusal. Error 21610 (the recipient texted STOP) marks that client opted out.
+for any other refusal. Error 21610 (the recipient texted STOP) marks that client or therapist
+opted out.
 
 Exactly once, across instances: claims use FOR UPDATE SKIP LOCKED (PostgreSQL), so two
 workers never hold the same row; the lease is renewed just before each send, so a row waiting
@@ -27,7 +28,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from app.line import Line
-from app.models import Client, Message
+from app.models import Client, Message, Therapist
 from ivr.codes import MessageKind
 
 log = logging.getLogger("coachline.notify")
@@ -55,11 +56,14 @@ def queue_text(
     """Add an outbound text to the caller's transaction; the worker delivers it after commit.
 
     Without Twilio credentials (development) it is recorded as not sent, and so is anything
-    to a client who opted out: nothing proactive ever reaches them.
+    to a client who opted out (nothing proactive ever reaches them) or a therapist who did
+    (Twilio would refuse it: the flow texts the one on call instead).
     """
     configured = line.settings.twilio_configured
     opted_out = session.scalar(
         select(Client.id).where(Client.phone == to_phone, Client.sms_opted_out.is_(True))
+    ) or session.scalar(
+        select(Therapist.id).where(Therapist.phone == to_phone, Therapist.sms_opted_out.is_(True))
     )
     why_not = (
         "recipient opted out"
@@ -243,11 +247,14 @@ def _save(line: Line, claimed: _Claimed, *, sid: str | None, error: Exception | 
             else:
                 message.status, message.next_attempt_at = "failed", None
             if isinstance(error, TwilioRestException) and error.code == OPTED_OUT_ERROR:
-                session.execute(
-                    update(Client)
-                    .where(Client.phone == message.to_phone)
-                    .values(sms_opted_out=True)
-                )
+                # The number replied STOP at some point: record it as such. For a therapist
+                # the escalation pass raises the attention item and reroutes their alerts.
+                for model in (Client, Therapist):
+                    session.execute(
+                        update(model)
+                        .where(model.phone == message.to_phone)
+                        .values(sms_opted_out=True)
+                    )
         return message.status
 
 

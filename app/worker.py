@@ -7,7 +7,7 @@ import logging
 import threading
 
 from app.errors import describe
-from app.escalation import escalate_unreturned
+from app.escalation import escalate_due
 from app.line import Line
 from app.notify import deliver_due
 from app.retention import purge_if_due
@@ -16,10 +16,10 @@ log = logging.getLogger("coachline.worker")
 
 
 def run_once(line: Line) -> dict[str, int]:
-    """One pass: escalate unreturned missed calls, then deliver what is due. A database that
-    is down is logged and tried again next pass."""
+    """One pass: escalate attention items nobody acknowledged, then deliver what is due. A
+    database that is down is logged and tried again next pass."""
     try:
-        escalate_unreturned(line)
+        escalate_due(line)
     except Exception as exc:
         log.error("escalation pass failed: %s", describe(exc))
     try:

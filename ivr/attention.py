@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 
 from ivr.codes import AttentionKind
-from ivr.replies import therapist_crisis_notice
+from ivr.replies import therapist_crisis_notice, therapist_notice
 from ivr.ringing import Therapist, textable
 from ivr.scripts import Practice, clock_time
 
@@ -48,32 +48,28 @@ _WHAT = {
 }
 
 
-def _sentence_name(first_name: str) -> str:
-    name = first_name.strip() or "A client"
-    return name[:1].upper() + name[1:]
-
-
 def alert_body(kind: AttentionKind, first_name: str) -> str:
     """The text that tells a therapist of a new item about a client (a missed call's text
     is the flow's own, with the time: `ivr.voice`)."""
-    name = _sentence_name(first_name)
     if kind is AttentionKind.VOICE_MESSAGE:
-        return f"{name} left a voice message on the coaching line."
+        return therapist_notice(first_name, "left a voice message on the coaching line.")
     if kind is AttentionKind.CRISIS_TEXT:
         return therapist_crisis_notice(first_name)
     if kind is AttentionKind.HIGH_URGE:
-        return f"{name} answered a check-in on the coaching line and may need support."
+        return therapist_notice(
+            first_name, "answered a check-in on the coaching line and may need support."
+        )
     if kind is AttentionKind.CONTACT_PLEA:
-        return f"{name} texted the coaching line and asked for a call."
+        return therapist_notice(first_name, "texted the coaching line and asked for a call.")
     raise ValueError(f"no alert text for {kind}")
 
 
 def unreachable_body(therapist_first_name: str) -> str:
-    """To the one on call when a therapist texted STOP: the line's texts for them come here."""
-    name = _sentence_name(therapist_first_name)
-    return (
-        f"The coaching line can't text {name} (they replied STOP). "
-        "Their alerts come to whoever is on call until they text START."
+    """To the one on call when a therapist replied STOP: their alerts come here instead."""
+    return therapist_notice(
+        therapist_first_name,
+        "replied STOP to the coaching line, which can't text them now. Their alerts come to "
+        "whoever is on call until they text START.",
     )
 
 
@@ -81,13 +77,13 @@ def escalation_body(
     kind: AttentionKind, first_name: str, since: datetime, practice: Practice
 ) -> str:
     """An item nobody acknowledged within the window, to the next person."""
-    name = _sentence_name(first_name)
     at = clock_time(since, practice.tz)
+    whose = f"{first_name.strip() or 'a client'}'s"
     if kind is AttentionKind.MISSED_CALL:
-        return f"{name}'s {at} coaching call hasn't been returned."
+        return therapist_notice(whose, f"{at} coaching call hasn't been returned.")
     if kind is AttentionKind.THERAPIST_UNREACHABLE:
-        return f"The coaching line still can't text {name} (STOP since {at})."
-    return f"Nobody has followed up on {name}'s {at} {_WHAT[kind]} on the coaching line."
+        return therapist_notice(first_name, f"still can't get texts from the coaching line ({at}).")
+    return therapist_notice(whose, f"{at} {_WHAT[kind]} on the coaching line needs a follow-up.")
 
 
 class Stage(IntEnum):

@@ -21,6 +21,7 @@ from ivr.scripts import (
     Practice,
     crisis_texted,
     local_crisis_texted,
+    spoken_duration,
     spoken_when,
 )
 from ivr.skills import MAX_NAME, MAX_TEXT, Skill
@@ -120,7 +121,8 @@ def rating_reply(
             f"Try this now, {_skill(skill)}"
         )
     else:
-        text = f"Thanks for telling us, that is hard. Try this now, {_skill(skill)}"
+        # 4-5 tells the client's coach (`ivr.attention`): the reply says so.
+        text = f"Thanks for telling us; your care team knows. Try {_skill(skill)}"
         if lockout is None:
             text += f" Call this number for coaching. {_crisis(practice)}"
     if lockout is not None:
@@ -188,6 +190,24 @@ def opt_in_reply(
     return _finish(text)
 
 
+def plea_reply(
+    practice: Practice, lockout: UnderLockout | None = None, skill: Skill | None = None
+) -> str:
+    """A client asked for a person or said they are not coping: their coach has been told.
+    Under the 24-hour rule phone coaching stays paused, and the crisis resources lead."""
+    if lockout is not None:
+        return _finish(
+            "Thank you for reaching out. We have let your care team know you texted. "
+            + _lockout_tail(practice, lockout, skill)
+        )
+    window = spoken_duration(practice.callback_window_minutes)
+    return _finish(
+        "Thank you for reaching out. We have let your coach know you asked for a call; a "
+        f"call back usually comes within {window}. You can also call this number now for "
+        f"coaching. {_crisis(practice)}"
+    )
+
+
 def crisis_reply(practice: Practice, *, therapist_told: bool) -> str:
     """Crisis language: leads with 988 (call or text) and 911, then the practice's local line."""
     text = (
@@ -195,7 +215,7 @@ def crisis_reply(practice: Practice, *, therapist_told: bool) -> str:
         "If you are hurt or in danger, call 911." + local_crisis_texted(_safe(practice))
     )
     if therapist_told:
-        text += " We have let your therapist know you texted."
+        text += " We have let your care team know you texted."
     text += " Reaching out was the right thing to do."
     return _finish(text)
 
@@ -221,11 +241,17 @@ def therapist_usage_reply(practice: Practice) -> str:
 # --- to therapists ---------------------------------------------------------------------------
 
 
-def therapist_crisis_notice(first_name: str) -> str:
-    """Crisis language from a client: a first name, and nothing clinical."""
+def therapist_notice(first_name: str, rest: str) -> str:
+    """A text to a therapist that starts with a first name (GSM-7, bounded), e.g. "Riley" +
+    "left a voice message on the coaching line." Never anything clinical in `rest`."""
     name = _field(first_name, _MAX_FIRST_NAME) or "A client"
     name = name[:1].upper() + name[1:]  # it starts the sentence (scripts.first_name: "a client")
-    return _finish(f"{name} texted the line and may need support.")
+    return _finish(f"{name} {rest}")
+
+
+def therapist_crisis_notice(first_name: str) -> str:
+    """Crisis language from a client: a first name, and nothing clinical."""
+    return therapist_notice(first_name, "texted the line and may need support.")
 
 
 def therapist_success_digest() -> str:

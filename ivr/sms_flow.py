@@ -11,10 +11,13 @@ Decisions where the issue is silent, made here and tested in tests/test_ivr_sms_
   it is not proactive. (Twilio refuses replies to a number that texted STOP, with error
   21610, so in practice it reaches them only if they have opted back in; the inbound text is
   in the log either way.)
-- The therapist is told ("<first name> texted the line and may need support.") only for a
-  known client outside a lockout. During a lockout the client still gets the crisis reply,
-  but nothing goes to the therapist: the agreement rules out contact for 24 hours, and the
-  text is in the log for afterwards. Unknown senders and therapists notify nobody.
+- Every sign of distress from a known client opens an attention item and tells a therapist
+  (`ivr.attention`, safety invariant 7): crisis language ("<first name> texted the line and
+  may need support."), an urge of 4 or 5 answering a check-in, and a plea for contact
+  ("<first name> texted the coaching line and asked for a call."). This holds under the
+  24-hour rule too: the rule pauses coaching, not the team's response to a sign of risk.
+  An opted-out client's plea is still raised (silently: they get no reply). Unknown senders
+  and therapists notify nobody.
 - Crisis language leaves an open check-in open, so a rating sent next still gets a
   distress-tolerance skill and the crisis resources. Every other keyword (check-in, win,
   help, STOP, START) closes it; "check-in" opens a new one. Text that is not understood and
@@ -29,8 +32,8 @@ Decisions where the issue is silent, made here and tested in tests/test_ivr_sms_
   (stored is not forwarded); `under_lockout` on the decision lets the service keep them out
   of the therapist's daily text until the lockout ends, if it wants to.
 - A rating of 0-2 gets a skill from any module, 3 from distress tolerance or emotion
-  regulation, 4-5 from distress tolerance, plus the crisis resources. A high rating does not
-  notify the therapist (the client is invited to call the line for coaching instead).
+  regulation, 4-5 from distress tolerance, plus the crisis resources; 4-5 also tells the
+  therapist (`ivr.attention.HIGH_URGE`).
 - A bare "win" (no words after it) is stored with an empty body and thanked.
 - A therapist texting STOP is recorded as an opt-out like anyone else (Twilio blocks our
   notices to them until they text START): the service should show that on the dashboard.
@@ -46,6 +49,8 @@ from enum import StrEnum
 from typing import Any
 
 from ivr import replies
+from ivr.attention import HIGH_URGE, alert_body
+from ivr.codes import AttentionKind
 from ivr.replies import UnderLockout
 from ivr.scripts import Practice
 from ivr.skills import (
@@ -58,7 +63,6 @@ from ivr.skills import (
 from ivr.texts import Intent, IntentKind, classify
 
 CHECK_IN_TTL = timedelta(minutes=30)
-CRISIS_NOTICE = "crisis"
 
 
 class Sender(StrEnum):
@@ -109,10 +113,15 @@ class SmsState:
 
 @dataclass(frozen=True)
 class TherapistNotice:
-    """A text for the client's therapist (or whoever is on call), queued durably."""
+    """An attention item for the client's therapist (or whoever is on call), and the text
+    that tells them, queued durably."""
 
-    kind: str  # CRISIS_NOTICE
+    kind: AttentionKind
     body: str
+
+    @classmethod
+    def about(cls, kind: AttentionKind, first_name: str) -> TherapistNotice:
+        return cls(kind, alert_body(kind, first_name))
 
 
 @dataclass(frozen=True)
@@ -198,12 +207,8 @@ def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime)
         return dataclasses.replace(base, **changes)
 
     if kind is IntentKind.CRISIS:
-        notice = (
-            None
-            if locked
-            else TherapistNotice(CRISIS_NOTICE, replies.therapist_crisis_notice(client.first_name))
-        )
-        return decide(replies.crisis_reply(practice, therapist_told=not locked), notice=notice)
+        notice = TherapistNotice.about(AttentionKind.CRISIS_TEXT, client.first_name)
+        return decide(replies.crisis_reply(practice, therapist_told=True), notice=notice)
     if kind is IntentKind.OPT_OUT:
         return decide(None, opt_out=True, close_check_in=check_in_open)
     if kind is IntentKind.OPT_IN:
@@ -211,11 +216,17 @@ def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime)
         reply = replies.opt_in_reply(practice, lockout, skill)
         return decide(reply, skill, opt_in=True, close_check_in=check_in_open)
 
+    plea = (
+        TherapistNotice.about(AttentionKind.CONTACT_PLEA, client.first_name)
+        if kind is IntentKind.PLEA
+        else None
+    )
     if client.opted_out:
-        # Nothing proactive: silence, but a success is still kept for the therapist.
+        # Nothing proactive: silence, but a success is still kept for the therapist, and a
+        # plea still reaches one.
         if kind is IntentKind.SUCCESS:
             return decide(None, success_body=intent.text)
-        return decide(None)
+        return decide(None, notice=plea)
 
     if kind is IntentKind.CHECK_IN:
         skill = pick()
@@ -236,10 +247,19 @@ def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime)
         return decide(
             replies.help_reply(practice, lockout, skill), skill, close_check_in=check_in_open
         )
+    if kind is IntentKind.PLEA:
+        skill = lockout_skill()
+        reply = replies.plea_reply(practice, lockout, skill)
+        return decide(reply, skill, notice=plea, close_check_in=check_in_open)
     if kind is IntentKind.RATING and check_in_open and intent.rating is not None:
         skill = pick(_rating_modules(intent.rating))
         reply = replies.rating_reply(practice, intent.rating, skill, lockout)
-        return decide(reply, skill, urge_rating=intent.rating)
+        high = (
+            TherapistNotice.about(AttentionKind.HIGH_URGE, client.first_name)
+            if intent.rating >= HIGH_URGE
+            else None
+        )
+        return decide(reply, skill, urge_rating=intent.rating, notice=high)
 
     # Not understood (or a number with no open check-in to answer).
     if check_in_open:

@@ -8,8 +8,9 @@ Order matters, and crisis language comes first on every message, whatever else i
 3. help ("help", "info", "?");
 4. check-in ("check-in", "check in", "checkin", "checking in", after a greeting);
 5. a success ("win ..." / "success ..."; the text after the keyword is kept);
-6. a number: a rating 0-5 ("3", "4/5", "maybe a 2"), or a number outside 0-5;
-7. anything else is unknown.
+6. a plea for contact (see `PLEA_PHRASES`): "can someone call me", "I'm really struggling";
+7. a number: a rating 0-5 ("3", "4/5", "maybe a 2"), or a number outside 0-5;
+8. anything else is unknown.
 
 A rating means something only while a check-in is open; `ivr.sms_flow` decides that.
 
@@ -40,8 +41,15 @@ Known false negatives (not matched; the help reply still carries the crisis reso
 - "I can't do this anymore", "I want to disappear", "nobody would miss me", "I'm done"
 - misspellings and obfuscations: "kil myself", "suicde", "k1ll myself", "s u i c i d e"
 - "I took all my meds", "I'm going to jump off the bridge", "sewer slide"
-- "help me" / "please help" (classified as help: the reply gives the crisis resources, but the
-  therapist is not told)
+- ("help me" and "please help" are pleas for contact: the therapist is told.)
+
+Pleas for contact
+-----------------
+Matched the same way (folded, whole words), after a win and a check-in: a client asking for a
+person ("call me", "need to talk", "help me") or saying they are not coping ("struggling",
+"cant cope", "not okay"). A false positive costs a therapist a text; a false negative leaves a
+client who asked for someone with the keyword menu, so the list leans wide. "help" alone is
+still the keyword.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ class IntentKind(StrEnum):
     HELP = "help"
     CHECK_IN = "check_in"
     SUCCESS = "success"
+    PLEA = "plea"  # asks for a person, or says they are not coping
     RATING = "rating"  # a number 0-5
     NUMBER = "number"  # a bare number outside 0-5 (a mistyped rating, perhaps)
     UNKNOWN = "unknown"
@@ -70,7 +79,7 @@ class Intent:
     rating: int | None = None  # RATING: 0-5
     number: int | None = None  # NUMBER: the number outside 0-5
     text: str = ""  # SUCCESS: what followed the keyword, as typed (may be empty)
-    matched: str = ""  # CRISIS: the phrase that matched, folded; OPT_OUT/OPT_IN: the word
+    matched: str = ""  # CRISIS, PLEA: the phrase that matched, folded; OPT_OUT/OPT_IN: the word
 
 
 # Twilio's own keyword lists: it acts on them before our webhook runs.
@@ -78,7 +87,7 @@ OPT_OUT_WORDS = frozenset(
     {"stop", "unsubscribe", "end", "quit", "cancel", "stopall", "revoke", "optout"}
 )
 OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
-HELP_MESSAGES = frozenset({"help", "info", "help please", "please help", "help me", "information"})
+HELP_MESSAGES = frozenset({"help", "info", "information"})
 
 # Folded forms (see the module docstring). Keep each one tested in tests/test_ivr_texts.py.
 CRISIS_PHRASES: tuple[str, ...] = (
@@ -142,11 +151,62 @@ CRISIS_PHRASES: tuple[str, ...] = (
     "gonna od",
     "want to od",
 )
+PLEA_PHRASES: tuple[str, ...] = (
+    # asking for a person
+    "call me",
+    "someone call",
+    "somebody call",
+    "anyone call",
+    "can you call",
+    "could you call",
+    "please call",
+    "pls call",
+    "need a call",
+    "want a call",
+    "call back",
+    "talk to someone",
+    "talk to somebody",
+    "talk to anyone",
+    "talk to my therapist",
+    "talk to my coach",
+    "speak to someone",
+    "speak with someone",
+    "need to talk",
+    "need someone",
+    "need somebody",
+    "need my therapist",
+    "need my coach",
+    "need help",
+    "need support",
+    "help me",
+    "please help",
+    "help please",
+    # not coping
+    "struggling",
+    "cant cope",
+    "can not cope",
+    "cannot cope",
+    "not coping",
+    "falling apart",
+    "cant do this",
+    "cant take it",
+    "cant take this",
+    "freaking out",
+    "panic attack",
+    "panicking",
+    "having a hard time",
+    "really hard time",
+    "not okay",
+    "not ok",
+    "losing it",
+    "overwhelmed",
+)
 # Idioms taken out before matching (never a whole phrase above, so other phrases still match).
 CRISIS_IDIOMS: tuple[str, ...] = ("cut myself some slack", "cutting myself some slack")
 
 _APOSTROPHES = re.compile("['\u2018\u2019\u201b\u02bc\u0060\u00b4\u2032]")
 _CRISIS = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in CRISIS_PHRASES) + r")\b")
+_PLEA = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in PLEA_PHRASES) + r")\b")
 _IDIOMS = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in CRISIS_IDIOMS) + r")\b")
 
 _GREETINGS = frozenset({"hi", "hey", "hello", "ok", "okay", "just", "please", "pls", "yo", "um"})
@@ -221,6 +281,10 @@ def classify(body: str) -> Intent:
     success = _SUCCESS.match(unicodedata.normalize("NFKC", body).strip())
     if success:
         return Intent(IntentKind.SUCCESS, text=success.group("rest").strip())
+
+    plea = _PLEA.search(folded)
+    if plea:
+        return Intent(IntentKind.PLEA, matched=plea.group(0))
 
     rating = _RATING.match(fold(body, keep="/"))
     if rating:

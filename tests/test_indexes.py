@@ -8,14 +8,9 @@ captured as it runs, and explained on the database it ran on.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import pytest
 from sqlalchemy import event
 
-from app.escalation import escalate_unreturned
 from app.twilio.therapist_menu import missed_calls_for
-from app.web.today import missed_calls
 from tests.conftest import NOW
 
 
@@ -47,16 +42,6 @@ def plan_of(line, run) -> str:
         return "\n".join(str(row[0]) for row in cursor.fetchall())
 
 
-def test_escalation_finds_unreturned_calls_by_the_partial_index(line, people):
-    assert "ix_calls_unreturned" in plan_of(line, lambda: escalate_unreturned(line))
-
-
 def test_the_therapists_phone_menu_finds_them_by_the_partial_index(line, db, people):
     plan = plan_of(line, lambda: missed_calls_for(db, people["dana"], NOW))
     assert "ix_calls_unreturned" in plan
-
-
-@pytest.mark.parametrize("is_admin", [True, False])
-def test_the_dashboard_finds_them_by_the_partial_index(line, db, people, is_admin):
-    ctx = SimpleNamespace(db=db, now=NOW, is_admin=is_admin, therapist_id=people["dana"])
-    assert "ix_calls_unreturned" in plan_of(line, lambda: missed_calls(ctx, 30))

@@ -231,7 +231,7 @@ def test_a_middle_rating():
 @pytest.mark.parametrize("practice", [PRACTICE, WITH_LINE])
 def test_high_ratings_add_the_crisis_resources(rating, practice):
     text = replies.rating_reply(practice, rating, SKILL)
-    assert "Try this now, Paced Breathing: Breathe out slowly." in text
+    assert "your care team knows. Try Paced Breathing: Breathe out slowly." in text
     assert "Call this number for coaching." in text
     assert text.endswith(crisis_texted(practice))
 
@@ -277,8 +277,8 @@ def test_crisis_reply_leads_with_988_and_911(practice):
     first_two = text.split(". ")[:2]
     assert text.startswith("Please call or text 988 now")
     assert "988" in first_two[0] and "911" in first_two[1]
-    assert "We have let your therapist know you texted." in text
-    assert "therapist" not in replies.crisis_reply(practice, therapist_told=False)
+    assert "We have let your care team know you texted." in text
+    assert "care team" not in replies.crisis_reply(practice, therapist_told=False)
     if practice.local_crisis_line:
         assert "Or call Gateway Regional Crisis Line: (314) 555-0142." in text
 

@@ -12,13 +12,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ivr import replies
+from ivr.codes import AttentionKind
 from ivr.gsm import MAX_BODY_CHARS, is_gsm7
 from ivr.replies import UnderLockout
 from ivr.scripts import CrisisLine, Practice, crisis_texted
 from ivr.skills import DISTRESS_TOLERANCE, EMOTION_REGULATION, Skill, builtin_skills
 from ivr.sms_flow import (
     CHECK_IN_TTL,
-    CRISIS_NOTICE,
     ClientState,
     SmsDecision,
     SmsState,
@@ -216,7 +216,14 @@ def test_the_skill_fits_the_rating(rating):
             assert "988" not in reply
         if rating == 3:
             assert module in (DISTRESS_TOLERANCE, EMOTION_REGULATION)
-        assert decision.notice is None  # a high rating does not page the therapist
+        if rating >= 4:  # a high urge tells the therapist, in words with nothing clinical
+            assert decision.notice == TherapistNotice(
+                AttentionKind.HIGH_URGE,
+                "Maya answered a check-in on the coaching line and may need support.",
+            )
+            assert "care team knows" in reply
+        else:
+            assert decision.notice is None
 
 
 # --- successes ----------------------------------------------------------------------------------
@@ -323,16 +330,17 @@ def test_crisis_from_a_client_notifies_the_therapist(body):
     assert decision.reply == CRISIS
     assert decision.reply.startswith("Please call or text 988 now")
     assert decision.notice == TherapistNotice(
-        CRISIS_NOTICE, "Maya texted the line and may need support."
+        AttentionKind.CRISIS_TEXT, "Maya texted the line and may need support."
     )
     assert decision.open_check_in_until is None and decision.success_body is None
 
 
-def test_crisis_during_a_lockout_reaches_the_client_but_not_the_therapist():
+def test_crisis_during_a_lockout_reaches_the_client_and_a_therapist():
+    """The 24-hour rule pauses coaching, not the team's answer to a sign of risk."""
     decision = handle_sms(client(LOCKED), "I want to hurt myself", NOW)
-    assert decision.reply == CRISIS_UNTOLD
-    assert "therapist" not in decision.reply
-    assert decision.notice is None
+    assert decision.reply == CRISIS
+    assert "care team" in decision.reply and "therapist" not in decision.reply
+    assert decision.notice is not None and decision.notice.kind is AttentionKind.CRISIS_TEXT
     assert decision.under_lockout
 
 
@@ -346,8 +354,8 @@ def test_a_lockout_that_has_ended_does_not_count():
 @pytest.mark.parametrize("state", [OPTED_OUT, dataclasses.replace(LOCKED, opted_out=True)])
 def test_crisis_from_an_opted_out_client_still_gets_the_crisis_reply(state):
     decision = handle_sms(client(state), "I want to end my life", NOW)
-    assert decision.reply in (CRISIS, CRISIS_UNTOLD)
-    assert (decision.notice is None) == (state.locked_until is not None)
+    assert decision.reply == CRISIS
+    assert decision.notice is not None
 
 
 def test_crisis_keeps_an_open_check_in_so_a_rating_still_gets_help():
@@ -359,8 +367,9 @@ def test_crisis_keeps_an_open_check_in_so_a_rating_still_gets_help():
     assert rating.urge_rating == 5
     assert rating.reply is not None and rating.reply.endswith(crisis_texted(PRACTICE))
     assert SKILLS[rating.skill_key or ""].module == DISTRESS_TOLERANCE
-    assert line.notices == [
-        TherapistNotice(CRISIS_NOTICE, "Maya texted the line and may need support.")
+    assert [notice.kind for notice in line.notices] == [
+        AttentionKind.CRISIS_TEXT,
+        AttentionKind.HIGH_URGE,
     ]
 
 
@@ -385,8 +394,8 @@ def test_a_locked_out_client_can_check_in():
     assert prompt.reply is not None and WHEN in prompt.reply
     assert prompt.reply.endswith(crisis_texted(PRACTICE))
     rating = line.text("5", NOW + timedelta(minutes=1))
-    assert rating.urge_rating == 5  # stored for afterwards, not forwarded
-    assert rating.notice is None
+    assert rating.urge_rating == 5
+    assert rating.notice is not None and rating.notice.kind is AttentionKind.HIGH_URGE
     assert rating.reply is not None and "Call this number" not in rating.reply
     assert WHEN in rating.reply and rating.reply.count("988") == 1
 
@@ -542,7 +551,7 @@ def test_every_text_gets_a_gsm7_reply_or_none_only_when_opted_out(state, body):
     else:
         assert is_gsm7(decision.reply)
         assert 0 < len(decision.reply) <= MAX_BODY_CHARS
-    if _is_locked(state):
+    if state.client is None:  # only a known client's signs are raised
         assert decision.notice is None
     if state.client is not None and decision.skill_key is not None:
         assert decision.skill_key != state.client.last_skill or len(SKILLS) == 1
@@ -559,8 +568,7 @@ def test_crisis_language_anywhere_always_gets_the_crisis_reply(state, prefix, su
     assume("slack" not in fold(suffix))
     decision = handle_sms(state, f"{prefix} {phrase.upper()} {suffix}", NOW)
     assert decision.intent is IntentKind.CRISIS
-    known = state.client is not None
-    told = known and not _is_locked(state)
+    told = state.client is not None
     assert decision.reply == (CRISIS if told else CRISIS_UNTOLD)
     assert (decision.notice is not None) == told
     assert decision.success_body is None and decision.urge_rating is None

@@ -146,10 +146,47 @@ def test_cutting_in_a_success_is_not_crisis_language():
 
 
 @pytest.mark.parametrize(
-    "body", ["help", "HELP", "Help!", " help ", "info", "INFO.", "?", "??", " ? ", "help please"]
+    "body", ["help", "HELP", "Help!", " help ", "info", "INFO.", "?", "??", " ? "]
 )
 def test_help(body):
     assert classify(body) == Intent(IntentKind.HELP)
+
+
+# --- pleas for contact ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "matched"),
+    [
+        ("I'm really struggling tonight, can someone call me", "struggling"),
+        ("can you call me back?", "can you call"),
+        ("Please call", "please call"),
+        ("help me", "help me"),
+        ("please help", "please help"),
+        ("I NEED TO TALK to someone", "need to talk"),
+        ("I can't do this anymore", "cant do this"),
+        ("i’m not okay", "not okay"),
+        ("having a panic attack", "panic attack"),
+        ("hey, I need my therapist", "need my therapist"),
+    ],
+)
+def test_a_plea_for_contact(body, matched):
+    assert classify(body) == Intent(IntentKind.PLEA, matched=matched)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("I'm struggling and want to die", IntentKind.CRISIS),  # crisis language first
+        ("win: I called my sister instead of struggling alone", IntentKind.SUCCESS),
+        ("check in, not ok", IntentKind.CHECK_IN),
+        ("help", IntentKind.HELP),
+        ("I'm ok", IntentKind.UNKNOWN),
+        ("talk soon", IntentKind.UNKNOWN),
+    ],
+)
+def test_what_comes_before_a_plea_and_what_is_not_one(body, kind):
+    assert classify(body).kind is kind
 
 
 # --- opt-out and opt-in, as Twilio matches them --------------------------------------------------

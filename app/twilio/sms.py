@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app import oncall
+from app import attention, oncall
 from app.callers import (
     Enrolled,
     all_skills,
@@ -35,10 +35,11 @@ from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
 from ivr import replies, ringing, rules
+from ivr.attention import Notice
 from ivr.codes import MessageKind
 from ivr.scripts import Practice, crisis_texted, first_name
-from ivr.sms_flow import ClientState, SmsDecision, SmsState, handle_sms
-from ivr.texts import crisis_match
+from ivr.sms_flow import ClientState, SmsDecision, SmsState, TherapistNotice, handle_sms
+from ivr.texts import IntentKind, classify, crisis_match
 
 log = logging.getLogger("coachline.sms")
 
@@ -94,7 +95,7 @@ def answer_text(
     if inbound is None:  # Twilio retried: the same reply, nothing done twice
         return _earlier_reply(session, sid)
     if client is not None:
-        reply = _client_reply(session, line, practice, client, sid, body, now)
+        reply = _client_reply(session, line, practice, client, inbound, body, now)
     elif therapist is not None:
         reply = _therapist_reply(session, line, practice, therapist, body, now)
     else:
@@ -173,7 +174,7 @@ def _client_reply(
     line: Line,
     practice: Practice,
     client: Enrolled,
-    sid: str,
+    inbound: Message,
     body: str,
     now: datetime,
 ) -> str | None:
@@ -189,26 +190,39 @@ def _client_reply(
             check_in_expires_at=check_in.expires_at if check_in else None,
         ),
         skills=all_skills(session),
-        seed=sid,
+        seed=inbound.twilio_sid or "",
     )
     decision = handle_sms(state, body, now)
     _save_client_decision(session, decision, caller.client_id, check_in, now)
     if decision.success_body is not None:
         _success(session, line, practice, caller, decision, now)
     if decision.notice:
-        notice_to = ringing.notice_recipient(
-            caller, oncall.on_call_now(session, now, practice.tz), now
-        )
-        if notice_to is not None:
-            queue_text(
-                session,
-                line,
-                to_phone=notice_to.phone,
-                body=decision.notice.body,
-                therapist_id=notice_to.id,
-                client_id=caller.client_id,
-            )
+        _raise_sign(session, line, practice, caller, inbound, decision.notice, now)
     return decision.reply
+
+
+def _raise_sign(
+    session: Session,
+    line: Line,
+    practice: Practice,
+    caller: ringing.Caller,
+    inbound: Message,
+    notice: TherapistNotice,
+    now: datetime,
+) -> None:
+    """A sign of distress in a text: an attention item, and a text to whoever the flow says
+    is told (the client's therapist, or the one on call), with the inbound text."""
+    to = ringing.notice_recipient(caller, oncall.on_call_now(session, now, practice.tz), now)
+    attention.raise_item(
+        session,
+        line,
+        now,
+        notice.kind,
+        client_id=caller.client_id,
+        responsible_id=caller.primary.id,
+        notice=Notice(to.id, to.phone, notice.body) if to else None,
+        message_id=inbound.id,
+    )
 
 
 def _save_client_decision(
@@ -266,6 +280,20 @@ def _success(
         )
 
 
+def _record_therapist_opt_out(
+    session: Session, line: Line, therapist: Therapist, kind: IntentKind, now: datetime
+) -> None:
+    """Twilio stops every text to a number that replied STOP (and starts again on START,
+    UNSTOP or YES), so the line keeps the same state: their alerts go to the one on call
+    meanwhile, and an attention item says so."""
+    if kind is IntentKind.OPT_OUT and not therapist.sms_opted_out:
+        therapist.sms_opted_out = True
+        attention.raise_unreachable(session, line, now, therapist)
+    elif kind is IntentKind.OPT_IN and therapist.sms_opted_out:
+        therapist.sms_opted_out = False
+        attention.clear_unreachable(session, f"sms:therapist:{therapist.id}", now, therapist.id)
+
+
 def _therapist_reply(
     session: Session,
     line: Line,
@@ -275,7 +303,8 @@ def _therapist_reply(
     now: datetime,
 ) -> str | None:
     """The reply to a therapist's text: crisis language first, then their text commands,
-    then the usual flow."""
+    then the usual flow. STOP and START are recorded first, whatever else the text does."""
+    _record_therapist_opt_out(session, line, therapist, classify(body).kind, now)
     command_reply = (
         None if crisis_match(body) else handle_therapist_text(session, line, therapist, body, now)
     )

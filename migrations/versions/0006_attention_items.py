@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("client_id", sa.Integer(), nullable=True),
         sa.Column("therapist_id", sa.Integer(), nullable=True),
+        sa.Column("alerted_id", sa.Integer(), nullable=True),
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("message_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -33,6 +34,12 @@ def upgrade() -> None:
         sa.Column("escalations", sa.SmallInteger(), server_default="0", nullable=False),
         sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("escalated_to_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["alerted_id"],
+            ["therapists.id"],
+            name=op.f("fk_attention_items_alerted_id_therapists"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["call_id"],
             ["calls.id"],
@@ -75,6 +82,17 @@ def upgrade() -> None:
             batch_op.f("ix_attention_items_therapist_id"), ["therapist_id"], unique=False
         )
         batch_op.create_index("ix_attention_open", ["acknowledged_at", "created_at"], unique=False)
+
+    # Missed calls still waiting when this runs become attention items: none is dropped.
+    op.execute(
+        "INSERT INTO attention_items (kind, client_id, therapist_id, call_id, created_at,"
+        " escalations, escalated_at)"
+        " SELECT 'missed_call', calls.client_id, clients.therapist_id, calls.id,"
+        " calls.started_at, CASE WHEN calls.escalated_at IS NULL THEN 0 ELSE 1 END,"
+        " calls.escalated_at"
+        " FROM calls JOIN clients ON clients.id = calls.client_id"
+        " WHERE calls.returned_at IS NULL AND calls.outcome IN ('wait_script', 'caller_hung_up')"
+    )
 
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.add_column(sa.Column("recording_sid", sa.String(length=64), nullable=True))
