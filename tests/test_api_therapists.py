@@ -10,7 +10,7 @@ from app.models import Therapist
 from tests.conftest import NOW
 from tests.helpers import audit_log, fresh, instant, user_headers
 
-THERAPIST_FIELDS = {"id", "name", "phone", "active", "away_until", "created_at"}
+THERAPIST_FIELDS = {"id", "name", "phone", "active", "away_until", "sms_opted_out", "created_at"}
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def test_admin_creates_a_therapist_with_the_phone_as_people_write_it(http, admin
     assert body["phone"] == "+13145550160"
     assert body["active"] is True
     assert body["away_until"] is None
+    assert body["sms_opted_out"] is False
 
     row = fresh(db, Therapist, body["id"])
     assert (row.name, row.phone) == ("Ines Kowalczyk", "+13145550160")

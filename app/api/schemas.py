@@ -159,6 +159,9 @@ class TherapistOut(Response):
     phone: str
     active: bool
     away_until: datetime | None
+    sms_opted_out: bool = Field(
+        description="they replied STOP to the line: it cannot text them until they text START"
+    )
     created_at: datetime
 
 
@@ -302,3 +305,28 @@ class AuditOut(Response):
     entity_id: int | None
     reason: str | None
     changes: dict[str, Any] | None
+
+
+# ---- attention ----------------------------------------------------------------------------
+
+
+class AcknowledgeIn(Request):
+    note: Note | None = Field(
+        default=None,
+        description="optional, but a missed call needs one: how the client was reached",
+    )
+
+
+class AttentionItemOut(Response):
+    id: int
+    kind: str = Field(
+        description="missed_call, voice_message, crisis_text, high_urge, contact_plea or "
+        "therapist_unreachable"
+    )
+    client_id: int | None
+    therapist_id: int | None = Field(description="who it is for")
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    acknowledge_note: str | None
+    escalations: int = Field(description="0: not escalated; 1: to the one on call; 2: admin phone")
