@@ -6,18 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import audit
 from app.db import insert_once
 from app.domain import Conflict, Invalid, NotFound, clean_text
 from app.line import Line
-from app.models import AttentionItem, Call, Client
+from app.models import AttentionItem, Call, Client, Therapist
 from app.notify import queue_text
-from ivr.attention import Notice
+from app.oncall import on_call_now
+from ivr.attention import Notice, unreachable_body
 from ivr.codes import AttentionKind
+from ivr.ringing import textable
+from ivr.scripts import first_name
 
 ENTITY = "attention_item"
 
@@ -33,14 +37,17 @@ def raise_item(
     notice: Notice | None,
     call_id: int | None = None,
     message_id: int | None = None,
+    for_therapist_id: int | None = None,
 ) -> bool:
     """Open an item and queue its alert, once per call or text and kind (a webhook Twilio
-    retries raises nothing twice). The item is for whoever is texted, else for
-    `responsible_id`. True when it is new."""
+    retries raises nothing twice). The item is for `for_therapist_id` when given, else for
+    whoever is texted, else for `responsible_id`. True when it is new."""
+    for_id = for_therapist_id or (notice.therapist_id if notice else responsible_id)
     values = {
         "kind": kind,
         "client_id": client_id,
-        "therapist_id": notice.therapist_id if notice else responsible_id,
+        "therapist_id": for_id,
+        "alerted_id": notice.therapist_id if notice else None,
         "call_id": call_id,
         "message_id": message_id,
         "created_at": now,
@@ -66,14 +73,55 @@ def raise_item(
     return new
 
 
-def open_unreachable(session: Session, therapist_id: int) -> AttentionItem | None:
-    """The open "cannot be texted" item for a therapist, if there is one."""
-    return session.scalar(
-        select(AttentionItem).where(
-            AttentionItem.kind == AttentionKind.THERAPIST_UNREACHABLE,
-            AttentionItem.therapist_id == therapist_id,
-            AttentionItem.acknowledged_at.is_(None),
+def _open_unreachable(therapist_id: Any):
+    return select(AttentionItem.id).where(
+        AttentionItem.kind == AttentionKind.THERAPIST_UNREACHABLE,
+        AttentionItem.therapist_id == therapist_id,
+        AttentionItem.acknowledged_at.is_(None),
+    )
+
+
+def raise_unreachable(session: Session, line: Line, now: datetime, therapist: Therapist) -> bool:
+    """A therapist the line cannot text (they replied STOP, or Twilio refused with 21610): an
+    item about them, once while it is open, told to the one on call, who now gets their
+    alerts (`ivr.ringing.notice_recipient`)."""
+    if session.scalar(_open_unreachable(therapist.id)) is not None:
+        return False
+    on_call = on_call_now(session, now, line.settings.tz)
+    to = next((t for t in on_call if t.id != therapist.id and textable(t, now)), None)
+    body = unreachable_body(first_name(therapist.name))
+    return raise_item(
+        session,
+        line,
+        now,
+        AttentionKind.THERAPIST_UNREACHABLE,
+        client_id=None,
+        responsible_id=therapist.id,
+        notice=Notice(to.id, to.phone, body) if to else None,
+        for_therapist_id=therapist.id,
+    )
+
+
+def raise_unreachable_all(session: Session, line: Line, now: datetime) -> int:
+    """An item for every active therapist marked unable to get texts who has none open (a
+    21610 refusal marks them in the delivery worker, which raises nothing itself)."""
+    rows = session.scalars(
+        select(Therapist).where(
+            Therapist.sms_opted_out.is_(True),
+            Therapist.active.is_(True),
+            ~exists(_open_unreachable(Therapist.id)),
         )
+    ).all()
+    return sum(raise_unreachable(session, line, now, therapist) for therapist in rows)
+
+
+def clear_unreachable(session: Session, actor: str, now: datetime, therapist_id: int) -> None:
+    """The therapist texted START: the line can text them again."""
+    session.execute(
+        update(AttentionItem)
+        .where(AttentionItem.id.in_(_open_unreachable(therapist_id)))
+        .values(acknowledged_at=now, acknowledged_by=actor, acknowledge_note="texted START"),
+        execution_options={"synchronize_session": False},
     )
 
 
