@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ from sqlalchemy import select
 from app.demo import seed_demo
 from app.line import Line
 from app.main import create_app
-from app.models import Client, Lockout, Therapist
+from app.models import AttentionItem, Call, Client, Lockout, Message, Therapist
+from ivr.codes import AttentionKind
 from tests.conftest import IN_CI, NOW
 from tests.test_web_support import add_user
 
@@ -369,6 +371,111 @@ def test_the_simulator_answers_a_check_in_text(browser, served, shots, size):
                 ),
             )
         assert overflow <= 1, f"the simulator is {overflow}px wider than the {size} screen"
+    finally:
+        context.close()
+
+
+def _add_attention_items(line: Line) -> None:
+    """What Today's attention list shows: a crisis text, a plea, a voice message, a missed
+    call past the call-back window and escalated, and a therapist who replied STOP."""
+    riley = _client_id(line, "Riley Tran")
+    jordan = _client_id(line, "Jordan Pike")
+    dana = _therapist_id(line, "Dana Whitfield")
+    marcus = _therapist_id(line, "Marcus Oyelaran")
+    with line.sessions() as session:
+
+        def text(client_id: int, body: str, minutes_ago: int) -> int:
+            message = Message(
+                direction="inbound",
+                kind="inbound",
+                client_id=client_id,
+                body=body,
+                status="replied",
+                created_at=NOW - timedelta(minutes=minutes_ago),
+            )
+            session.add(message)
+            session.flush()
+            return message.id
+
+        def call(client_id: int, minutes_ago: int, **kw) -> int:
+            row = Call(
+                call_sid=f"CA{minutes_ago:032d}",
+                client_id=client_id,
+                route="coaching",
+                outcome="wait_script",
+                started_at=NOW - timedelta(minutes=minutes_ago),
+                **kw,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+        def item(kind: AttentionKind, client_id, therapist_id, minutes_ago: int, **kw) -> None:
+            created = NOW - timedelta(minutes=minutes_ago)
+            session.add(
+                AttentionItem(
+                    kind=kind,
+                    client_id=client_id,
+                    therapist_id=therapist_id,
+                    created_at=created,
+                    **kw,
+                )
+            )
+
+        crisis = text(riley, "I don't think I can keep myself safe tonight, it's too much", 4)
+        item(AttentionKind.CRISIS_TEXT, riley, dana, 4, message_id=crisis)
+        plea = text(jordan, "having a really hard night can someone call me", 12)
+        item(AttentionKind.CONTACT_PLEA, jordan, marcus, 12, message_id=plea)
+        voice = call(riley, 35, voice_message_seconds=71)
+        item(AttentionKind.VOICE_MESSAGE, riley, dana, 35, call_id=voice)
+        missed = call(jordan, 170)
+        item(
+            AttentionKind.MISSED_CALL,
+            jordan,
+            marcus,
+            170,
+            call_id=missed,
+            escalations=1,
+            escalated_at=NOW - timedelta(minutes=50),
+            escalated_to_id=dana,
+        )
+        session.get(Therapist, marcus).sms_opted_out = True
+        item(AttentionKind.THERAPIST_UNREACHABLE, None, marcus, 60)
+        session.commit()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_today_shows_the_attention_list_and_acknowledges_from_it(browser, served, shots, size):
+    _add_attention_items(served.line)
+    if size == "phone":
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    else:
+        context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, served)
+        attention = page.locator("#attention")
+        expect(attention).to_contain_text("Crisis words in a text: Riley Tran")
+        expect(attention).to_contain_text("I don't think I can keep myself safe tonight")
+        expect(page.get_by_role("navigation", name="Main")).to_contain_text("Today 5")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"Today is {overflow}px wider than the {size} screen"
+        page.screenshot(path=str(shots / f"{size}-today-attention.png"), full_page=True)
+
+        # A missed call needs a note: the browser asks for one; with it, it is returned.
+        page.get_by_role("button", name="Mark returned (Missed call, Jordan Pike)").click()
+        note = page.get_by_label("How you reached them (needed for a missed call)")
+        assert note.evaluate("e => !e.validity.valid")
+        note.fill("Reached Jordan on his cell; safety plan reviewed")
+        page.get_by_role("button", name="Mark returned (Missed call, Jordan Pike)").click()
+        expect(page.get_by_role("status").first).to_contain_text(
+            "Marked returned: Jordan's missed call."
+        )
+        expect(attention).not_to_contain_text("Missed call: Jordan Pike")
+        expect(page.get_by_role("navigation", name="Main")).to_contain_text("Today 4")
+        page.screenshot(path=str(shots / f"{size}-today-acknowledged.png"), full_page=True)
     finally:
         context.close()
 

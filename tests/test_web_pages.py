@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import (
+    AttentionItem,
     AuditEntry,
     Call,
     CheckIn,
@@ -219,12 +220,23 @@ def test_no_lockout_for_a_client_whose_rule_is_waived(as_dana, people, db):
 
 def test_today_shows_missed_calls_lockouts_and_successes(as_dana, people, db):
     riley, jordan = people["riley"], people["jordan"]
-    add_call(db, riley, 150, "wait_script")  # past the 120-minute window
-    add_call(db, riley, 30, "caller_hung_up")
-    add_call(db, riley, 60, "wait_script", returned_at=NOW - timedelta(minutes=5))
-    add_call(db, riley, 20, "bridged")
-    add_call(db, riley, 60 * 24 * 8, "wait_script")  # too old to list
-    add_call(db, jordan, 10, "wait_script")  # Marcus's client
+    # Missed calls reach Today as attention items (tests/test_web_attention.py has the rest).
+    for minutes_ago, outcome, client in (
+        (150, "wait_script", riley),  # past the 120-minute window
+        (30, "caller_hung_up", riley),
+        (10, "wait_script", jordan),  # Marcus's client
+    ):
+        call = add_call(db, client, minutes_ago, outcome)
+        therapist = people["dana"] if client == riley else people["marcus"]
+        db.add(
+            AttentionItem(
+                kind="missed_call",
+                client_id=client,
+                therapist_id=therapist,
+                call_id=call.id,
+                created_at=call.started_at,
+            )
+        )
     db.add(
         Lockout(
             client_id=riley,
@@ -237,9 +249,11 @@ def test_today_shows_missed_calls_lockouts_and_successes(as_dana, people, db):
     db.add(Success(client_id=jordan, body="Went to group", received_at=NOW))
     db.commit()
     text = texts_of(as_dana.get("/").text)
-    assert "Missed calls waiting for a call-back 2" in text
-    assert "2 h 30 min past the call-back window" in text
-    assert "30 min" in text and "Missed: hung up while ringing" in text
+    assert "Needs attention 2" in text
+    assert "Missed call: Riley Tran Fri Nov 27, 9:12 PM (30 min ago)" in text
+    assert "Missed: hung up while ringing." in text
+    assert "Fri Nov 27, 7:12 PM (2 h 30 min ago), for you past the call-back window" in text
+    assert "Jordan" not in text
     assert "24-hour rule in effect 1" in text
     assert "Riley Tran until Sat Nov 28, 1:42 AM (4 h left)" in text
     assert "Used opposite action" in text and "Went to group" not in text
