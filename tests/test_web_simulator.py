@@ -127,6 +127,37 @@ def test_pressing_keys_at_a_gather(as_admin, people, db):
     assert "Gather action: pressed 9" in texts_of(pressed.text)
 
 
+@pytest.mark.parametrize(
+    ("choice", "heard_after", "returned"),
+    [
+        ("accept", "it is marked returned", True),
+        ("voicemail", "Riley's voicemail answered", False),
+    ],
+)
+def test_a_call_back_in_the_simulator_returns_the_call_only_when_a_person_answers(
+    as_admin, people, db, choice, heard_after, returned
+):
+    db.add(
+        Call(
+            call_sid="CA" + "7" * 32,
+            client_id=people["riley"],
+            route="coaching",
+            outcome="wait_script",
+            started_at=NOW - timedelta(minutes=30),
+        )
+    )
+    db.commit()
+    menu = start(as_admin, DANA)
+    calling = step(as_admin, menu, "keys", keys="1")
+    assert "Calling Riley now" in heard(calling)
+    done = step(as_admin, calling, choice)
+    assert f"AnsweredBy={'human' if choice == 'accept' else 'machine_start'}" in done.text
+    assert heard_after in heard(done)
+    db.expire_all()
+    missed = db.scalar(select(Call).where(Call.call_sid == "CA" + "7" * 32))
+    assert (missed.returned_at is not None) == returned
+
+
 def test_a_check_in_text_gets_a_skill_prompt(as_admin, people):
     token = csrf_of(as_admin.get("/simulator").text)
     response = as_admin.post(

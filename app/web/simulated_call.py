@@ -165,6 +165,8 @@ def _carry_out(sim: SimCall, verbs: list[str], doc_url: str) -> tuple[str, dict]
                 )
                 if number is not None and number.get("url"):
                     sim.wait["number_url"] = urljoin(doc_url, number.get("url"))
+                if number is not None and number.get("machineDetection"):
+                    sim.wait["machine_detection"] = "on"
             return None
         if el.tag == "Redirect":
             return urljoin(doc_url, (el.text or "").strip()), {}
@@ -204,12 +206,17 @@ async def dial(poster: Poster, sim: SimCall, choice: str) -> None:
     if choice in ("accept", "voicemail"):
         status, duration = "completed", 30
         url = wait.get("number_url")
+        if wait.get("machine_detection"):
+            # Twilio's answering-machine detection tells the Number's url who answered.
+            child["AnsweredBy"] = "human" if choice == "accept" else "machine_start"
         if url:
             _, root = await _fetch(
-                poster, sim, f"The therapist's phone ({number}) answers", url, child, "therapist"
+                poster, sim, f"The phone dialed ({number}) answers", url, child, "therapist"
             )
             gather = root.find("Gather") if root is not None else None
-            if choice == "accept" and gather is not None:
+            if gather is None:  # no screening: connected unless the url hangs up
+                bridged = root is not None and root.find("Hangup") is None
+            elif choice == "accept":
                 action = urljoin(url, gather.get("action") or url)
                 _, answer = await _fetch(
                     poster,
