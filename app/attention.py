@@ -126,12 +126,13 @@ def clear_unreachable(session: Session, actor: str, now: datetime, therapist_id:
 
 
 def visible_to(therapist_id: int | None):
-    """A therapist's own items: those for them, those escalated to them (they were texted to
-    act on it, so they must be able to see and acknowledge it), and those about their own
-    clients."""
+    """A therapist's own items: those for them, those they were texted of (first, or by
+    escalation: they were told to act on it, so they must be able to see and acknowledge it),
+    and those about their own clients."""
     own_clients = select(Client.id).where(Client.therapist_id == therapist_id)
     return or_(
         AttentionItem.therapist_id == therapist_id,
+        AttentionItem.alerted_id == therapist_id,
         AttentionItem.escalated_to_id == therapist_id,
         AttentionItem.client_id.in_(own_clients),
     )

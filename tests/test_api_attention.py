@@ -60,7 +60,10 @@ def items(db, people) -> dict[str, int]:
             escalated_at=NOW - timedelta(minutes=80),
             escalated_to_id=dana,
         ),
-        "dana_unreachable": add_item(db, AttentionKind.THERAPIST_UNREACHABLE, None, dana, 30),
+        # Dana replied STOP: the item is about her, and Marcus, on call, was texted of it.
+        "dana_unreachable": add_item(
+            db, AttentionKind.THERAPIST_UNREACHABLE, None, dana, 30, alerted_id=marcus
+        ),
         "riley_crisis_done": add_item(
             db,
             AttentionKind.CRISIS_TEXT,
@@ -132,10 +135,11 @@ def test_a_therapist_sees_their_own_and_their_clients_items_not_anothers(
         items["riley_crisis_done"],
         items["jordan_voice_escalated"],
     ]
-    # Marcus: his own (for him), not Riley's plea or Dana's STOP.
+    # Marcus: his own (for him, or texted to him), not Riley's plea.
     assert ids(http.get("/api/attention", headers=as_marcus)) == [
         items["riley_urge_for_marcus"],
         items["jordan_missed"],
+        items["dana_unreachable"],
         items["jordan_voice_escalated"],
     ]
 
