@@ -49,6 +49,11 @@ class Therapist(Base):
     # They texted STOP to the line: Twilio refuses every text to them until they text START,
     # so what would be texted to them goes to the one on call (`ivr.ringing.textable`).
     sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The PIN that opens their phone menu and confirms care changes by text (caller ID can be
+    # faked): an argon2 hash; five wrong PINs lock it for a while.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in this therapist's calendar-feed URL.
     ical_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -265,6 +270,8 @@ class Call(Base):
     # human, machine_start, fax, unknown...). Only a person reached returns a missed call.
     call_back_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by: Mapped[str | None] = mapped_column(String(24))
+    # Twilio's caller-ID verification (SHAKEN/STIR `StirVerstat`), kept and shown; never proof.
+    stir_verstat: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -377,9 +384,46 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     login_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A disabled user can't sign in; their sessions and tokens end when this is set.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP two-factor: the base32 secret, in use once confirmed with a first code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+
+class UserSession(Base):
+    """A dashboard session, kept on the server: the cookie holds only an opaque id, kept
+    here as its SHA-256. Ended by logout, expiry, or disabling the user."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # What the dashboard keeps between requests (the CSRF token, flash messages).
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Signed in with the password, and (when the user has TOTP) with a code too.
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code, kept as its SHA-256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApiToken(Base):
