@@ -218,6 +218,23 @@ def test_another_therapist_cannot_hear_it(web, staff, message, fake_twilio, db):
     assert not [e for e in audit_log(db, "call") if e.action == "play_voice_message"]
 
 
+def test_the_one_on_call_it_escalated_to_hears_it_too(web, staff, message, fake_twilio, db, people):
+    """Marcus is sent Riley's message when Dana doesn't acknowledge it: he can play it from
+    the attention list, though Riley is not his client."""
+    item = db.scalar(
+        select(AttentionItem).where(
+            AttentionItem.call_id == message.id, AttentionItem.kind == "voice_message"
+        )
+    )
+    item.escalations, item.escalated_to_id = 1, people["marcus"]
+    db.commit()
+    assert sign_in(web, MARCUS_EMAIL).status_code == 303
+    today = web.get("/")
+    assert f'src="/calls/{message.id}/voice-message"' in today.text
+    response = web.get(f"/calls/{message.id}/voice-message")
+    assert response.status_code == 200 and response.content == AUDIO
+
+
 def test_signed_out_it_is_the_sign_in_page(web, message, fake_twilio):
     response = web.get(f"/calls/{message.id}/voice-message", follow_redirects=False)
     assert response.status_code == 303

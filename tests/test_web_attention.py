@@ -106,7 +106,7 @@ def test_today_lists_what_needs_a_therapist_in_plain_words(as_dana, items):
     ) in text
     assert "Asked for a call: Riley Tran Fri Nov 27, 9:34 PM (8 min ago)" in text
     assert "I'm really struggling, can someone call me" in text
-    assert "Voice message: Riley Tran" in text and "1:23 long. Listen on Riley Tran's page" in text
+    assert "Voice message: Riley Tran" in text and "1:23 long. On Riley Tran's page" in text
     assert (
         "Missed call: Riley Tran Fri Nov 27, 7:12 PM (2 h 30 min ago), for you "
         "past the call-back window Missed: hung up while ringing."

@@ -6,7 +6,8 @@ when the message was saved and our own settings (`app.voice_messages.media_url`)
 from the URL Twilio posted. Twilio may answer with a redirect to a short-lived media URL: it
 is followed (httpx drops our credentials on a redirect to another host).
 
-A therapist plays only their own clients' messages (as on the client page), an admin
+A therapist plays their own clients' messages (as on the client page) and any whose
+attention item is theirs to see (the one on call it was sent to, or escalated to); an admin
 anyone's; anyone else's is "not found". Each play that gets the audio is audited.
 """
 
@@ -18,17 +19,20 @@ from dataclasses import dataclass
 import httpx
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from app import attention
 from app.audit import audit
 from app.errors import describe
-from app.models import Call
+from app.models import AttentionItem, Call
 from app.settings import Settings
 from app.voice_messages import media_url
 from app.web.errors import WebError, not_found
 from app.web.pages import Page, PageDep
 from app.web.paging import row_or_404
+from ivr.codes import AttentionKind
 
 log = logging.getLogger("coachline.web.voice_messages")
 
@@ -63,11 +67,23 @@ def _playable(ctx: Page, call_id: str) -> _Playable:
     call = row_or_404(ctx.db, Call, call_id, "voice message")
     if not call.recording_sid:
         raise not_found("voice message")
-    if not ctx.is_admin:
+    if not ctx.is_admin and not _theirs_to_act_on(ctx, call.id):
         if call.client_id is None:
             raise not_found("voice message")
         visible(ctx, call.client_id)
     return _Playable(call.id, call.client_id, call.recording_sid)
+
+
+def _theirs_to_act_on(ctx: Page, call_id: int) -> bool:
+    """The message's attention item is this therapist's to see: they were sent it."""
+    item = ctx.db.scalar(
+        select(AttentionItem.id).where(
+            AttentionItem.kind == AttentionKind.VOICE_MESSAGE,
+            AttentionItem.call_id == call_id,
+            attention.visible_to(ctx.therapist_id),
+        )
+    )
+    return item is not None
 
 
 def _audit_play(ctx: Page, message: _Playable) -> None:
