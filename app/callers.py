@@ -39,9 +39,23 @@ def as_flow_therapist(row: TherapistRow) -> ringing.Therapist:
     )
 
 
-# The client and their therapist, one row per coaching window of the therapist (or one row
-# with no window). Plain Core: the ORM's per-row work was most of a call's time (1.5 ms of
-# 2.3, measured in process on SQLite), and nothing here is changed through the ORM.
+# The lockouts that may be active at `now`, and the call-backs that may be under way since
+# `since`: the prefilters of the client's statement below (`ivr.rules` decides).
+_NOW = bindparam("now", type_=Lockout.starts_at.type)
+_SINCE = bindparam("since", type_=Call.call_back_started_at.type)
+_MAY_BE_LOCKED = (Lockout.client_id == Client.id) & possibly_active(_NOW)
+_MAY_BE_CALLED_BACK = (
+    (Call.client_id == Client.id)
+    & (Call.route == Route.THERAPIST)
+    & (Call.outcome == Outcome.CALLING_BACK)
+    & (Call.call_back_started_at >= _SINCE)
+)
+
+# The client, their therapist and all the flow needs about them, in one statement (one round
+# trip): a row per coaching window of the therapist, lockout and call-back that may bear on
+# `now` (their product; almost always just the windows, since few clients have either).
+# Plain Core: the ORM's per-row work was most of a call's time (1.5 ms of 2.3, measured in
+# process on SQLite), and nothing here is changed through the ORM.
 _ENROLLED = (
     select(
         Client.id,
@@ -55,30 +69,24 @@ _ENROLLED = (
         TherapistRow.active.label("therapist_active"),
         TherapistRow.away_until,
         TherapistRow.sms_opted_out.label("therapist_texts_blocked"),
+        CoachingHours.id.label("window_id"),
         CoachingHours.weekday,
         CoachingHours.start,
         CoachingHours.end,
+        Lockout.id.label("lockout_id"),
+        Lockout.starts_at.label("lockout_starts_at"),
+        Lockout.ends_at.label("lockout_ends_at"),
+        Lockout.lifted_at.label("lockout_lifted_at"),
+        Call.id.label("call_back_id"),
+        Call.call_back_started_at,
+        Call.ended_at.label("call_back_ended_at"),
     )
     .join(TherapistRow, TherapistRow.id == Client.therapist_id)
     .outerjoin(CoachingHours, CoachingHours.therapist_id == TherapistRow.id)
+    .outerjoin(Lockout, _MAY_BE_LOCKED)
+    .outerjoin(Call, _MAY_BE_CALLED_BACK)
     .order_by(CoachingHours.weekday, CoachingHours.start)
 )
-
-
-# The lockouts that may be active, and the call-backs that may be under way (built once: making
-# a statement anew costs about as much as running it).
-_LOCKOUTS = select(Lockout.starts_at, Lockout.ends_at, Lockout.lifted_at).where(
-    Lockout.client_id == bindparam("client_id"),
-    possibly_active(bindparam("now", type_=Lockout.starts_at.type)),
-)
-_CALL_BACKS = select(Call.call_back_started_at, Call.ended_at).where(
-    Call.client_id == bindparam("client_id"),
-    Call.route == Route.THERAPIST,
-    Call.outcome == Outcome.CALLING_BACK,
-    Call.call_back_started_at >= bindparam("since", type_=Call.call_back_started_at.type),
-)
-
-
 _BY_PHONE = _ENROLLED.where(Client.phone == bindparam("key"))
 _BY_ID = _ENROLLED.where(Client.id == bindparam("key"))
 
@@ -86,13 +94,27 @@ _BY_ID = _ENROLLED.where(Client.id == bindparam("key"))
 def _enrolled(session: Session, which: Select, key: object, now: datetime) -> Enrolled | None:
     """The client as the flow needs them: the 24-hour rule and any call-back in progress,
     decided by `ivr.rules` from the rows that may bear on `now`."""
-    rows = session.execute(which, {"key": key}).all()
+    since = now - rules.CALL_BACK_SPAN
+    rows = session.execute(which, {"key": key, "now": now, "since": since}).all()
     if not rows:
         return None
     client = rows[0]
-    lockouts = session.execute(_LOCKOUTS, {"client_id": client.id, "now": now}).all()
-    since = now - rules.CALL_BACK_SPAN
-    call_backs = session.execute(_CALL_BACKS, {"client_id": client.id, "since": since}).all()
+    # The joins repeat each window, lockout and call-back: each is kept once, in order.
+    windows = {
+        r.window_id: ringing.Window(r.weekday, r.start, r.end)
+        for r in rows
+        if r.window_id is not None
+    }
+    lockouts = {
+        r.lockout_id: LockoutState(r.lockout_starts_at, r.lockout_ends_at, r.lockout_lifted_at)
+        for r in rows
+        if r.lockout_id is not None
+    }
+    call_backs = {
+        r.call_back_id: rules.CallBackState(r.call_back_started_at, r.call_back_ended_at)
+        for r in rows
+        if r.call_back_id is not None
+    }
     primary = ringing.Therapist(
         id=client.therapist_id,
         name=client.therapist_name,
@@ -100,23 +122,15 @@ def _enrolled(session: Session, which: Select, key: object, now: datetime) -> En
         active=client.therapist_active,
         away_until=client.away_until,
         texts_blocked=client.therapist_texts_blocked,
-        hours=tuple(
-            ringing.Window(row.weekday, row.start, row.end)
-            for row in rows
-            if row.weekday is not None
-        ),
+        hours=tuple(windows.values()),
     )
     caller = ringing.Caller(
         client_id=client.id,
         name=client.name,
         primary=primary,
-        locked_until=rules.client_locked_until(
-            (LockoutState(*lockout) for lockout in lockouts), now, client.lockout_rule_applies
-        ),
+        locked_until=rules.client_locked_until(lockouts.values(), now, client.lockout_rule_applies),
         last_skill=client.last_skill,
-        being_called_back=rules.being_called_back(
-            (rules.CallBackState(*call_back) for call_back in call_backs), now
-        ),
+        being_called_back=rules.being_called_back(call_backs.values(), now),
     )
     return Enrolled(caller, client.sms_opted_out)
 

@@ -67,6 +67,45 @@ def test_a_caller_is_loaded_with_what_the_flow_decides_on(db, riley_in_full):
     assert check_in is not None and check_in.expires_at == NOW + timedelta(minutes=57)
 
 
+def test_several_lockouts_and_call_backs_each_count_once(db, riley_in_full):
+    """The client is read in one statement, whose joins repeat each window, lockout and
+    call-back: each still counts once, and the rules decide from all of them."""
+    riley_id, dana_id = riley_in_full["riley"], riley_in_full["dana"]
+    db.add_all(
+        [
+            Lockout(
+                client_id=riley_id,
+                created_by="Dana Whitfield",
+                starts_at=NOW - timedelta(hours=1),
+                ends_at=NOW + timedelta(hours=23),  # the latest: it decides
+            ),
+            Call(
+                call_sid="CA" + "c" * 32,
+                client_id=riley_id,
+                route=Route.THERAPIST,
+                outcome=Outcome.CALLING_BACK,
+                therapist_id=dana_id,
+                started_at=NOW - timedelta(minutes=1),
+                call_back_started_at=NOW - timedelta(seconds=5),
+                ended_at=NOW - timedelta(seconds=1),  # over: blocks nobody
+            ),
+        ]
+    )
+    db.commit()
+    riley = enrolled_by_phone(db, RILEY_PHONE, NOW)
+    assert riley is not None and riley.caller.locked_until == NOW + timedelta(hours=23)
+    assert riley.caller.being_called_back  # the first call-back still rings
+    assert riley.caller.primary.hours == (
+        Window(0, time(9), time(17)),
+        Window(3, time(8, 30), time(12)),
+    )
+    ringing = db.scalar(select(Call).where(Call.call_sid == "CA" + "b" * 32))
+    ringing.ended_at = NOW - timedelta(seconds=2)
+    db.commit()
+    riley = enrolled_by_phone(db, RILEY_PHONE, NOW)
+    assert riley is not None and not riley.caller.being_called_back
+
+
 def test_a_waived_rule_and_an_old_call_back_leave_the_caller_free(db, riley_in_full):
     riley = enrolled_by_phone(db, RILEY_PHONE, NOW + timedelta(hours=2))  # call-back is old
     assert riley is not None and not riley.caller.being_called_back
