@@ -12,16 +12,18 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from app.callers import as_flow_therapist
 from app.errors import describe
 from app.line import Line
 from app.models import (
+    CoachingHours,
     OnCallOverride,
     OnCallShift,
     Rotation,
+    RotationMember,
     Therapist,
 )
 from ivr import oncall, ringing
@@ -125,16 +127,114 @@ def _flow_therapists(session: Session, ids: Iterable[int]) -> dict[int, ringing.
     return {row.id: as_flow_therapist(row) for row in rows}
 
 
+# Who is on call now, for the call flow, in three plain Core statements (it runs on calls
+# that ring the on-call therapist, and the ORM's loads with their selectinloads took six, at
+# 1.1-2.2 ms on the seeded bench database).
+_AT = bindparam("at", type_=OnCallShift.starts_at.type)
+_ACTIVE_ROTATIONS = (
+    select(
+        Rotation.id,
+        Rotation.starts_on,
+        Rotation.handoff_time,
+        Rotation.turn_days,
+        RotationMember.therapist_id,
+    )
+    .outerjoin(RotationMember, RotationMember.rotation_id == Rotation.id)
+    .where(Rotation.active.is_(True))
+    .order_by(Rotation.id, RotationMember.position)
+)
+
+
+def _periods_covering_at(kind: Kind) -> Select:
+    return select(
+        literal(kind.__tablename__).label("kind"),
+        kind.id,
+        kind.therapist_id,
+        kind.starts_at,
+        kind.ends_at,
+    ).where(kind.starts_at <= _AT, kind.ends_at > _AT)
+
+
+_PERIODS_COVERING = union_all(
+    _periods_covering_at(OnCallOverride), _periods_covering_at(OnCallShift)
+)
+_THERAPISTS_WITH_HOURS = (
+    select(
+        Therapist.id,
+        Therapist.name,
+        Therapist.phone,
+        Therapist.active,
+        Therapist.away_until,
+        Therapist.sms_opted_out,
+        CoachingHours.weekday,
+        CoachingHours.start,
+        CoachingHours.end,
+    )
+    .outerjoin(CoachingHours, CoachingHours.therapist_id == Therapist.id)
+    .where(Therapist.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Therapist.id, CoachingHours.weekday, CoachingHours.start)
+)
+
+
+def _rotations_now(session: Session) -> list[oncall.Rotation]:
+    """The active rotations with their members in turn order (one row per member)."""
+    rows = session.execute(_ACTIVE_ROTATIONS).all()
+    members: dict[int, list[int]] = {}
+    for row in rows:
+        ids = members.setdefault(row.id, [])
+        if row.therapist_id is not None:
+            ids.append(row.therapist_id)
+    firsts = {row.id: row for row in reversed(rows)}  # each rotation's first row
+    return [
+        oncall.Rotation(r.starts_on, r.handoff_time, r.turn_days, tuple(members[r.id]), r.id)
+        for r in sorted(firsts.values(), key=lambda r: r.id)
+    ]
+
+
+def _flow_therapists_by_id(session: Session, ids: set[int]) -> dict[int, ringing.Therapist]:
+    """The therapists named, with their coaching hours (one row per window)."""
+    if not ids:
+        return {}
+    rows = session.execute(_THERAPISTS_WITH_HOURS, {"ids": sorted(ids)}).all()
+    hours: dict[int, list[ringing.Window]] = {}
+    for row in rows:
+        windows = hours.setdefault(row.id, [])
+        if row.weekday is not None:
+            windows.append(ringing.Window(row.weekday, row.start, row.end))
+    return {
+        row.id: ringing.Therapist(
+            id=row.id,
+            name=row.name,
+            phone=row.phone,
+            active=row.active,
+            away_until=row.away_until,
+            hours=tuple(hours[row.id]),
+            texts_blocked=row.sms_opted_out,
+        )
+        for row in rows
+    }
+
+
 def on_call_now(session: Session, now: datetime, tz: tzinfo) -> list[ringing.Therapist]:
     """Who is on call at `now`, in ring order, for the call flow.
 
-    Runs on every incoming call: only the active rotations and the overrides and shifts that
-    cover `now` are read, and the therapists it names (the flow decides who is reachable).
+    Only the active rotations and the overrides and shifts that cover `now` are read, and the
+    therapists they name (`ivr.oncall` decides who covers; the flow, who is reachable).
     """
-    schedule = load_schedule(session, now, now)
-    covers = oncall.covering(now, schedule.rotations, schedule.overrides, schedule.shifts, tz)
-    therapists = _flow_therapists(session, (c.therapist_id for c in covers))
+    periods = session.execute(_PERIODS_COVERING, {"at": now}).all()
+    covers = oncall.covering(
+        now,
+        _rotations_now(session),
+        [_period(row) for row in periods if row.kind == OnCallOverride.__tablename__],
+        [_period(row) for row in periods if row.kind == OnCallShift.__tablename__],
+        tz,
+    )
+    therapists = _flow_therapists_by_id(session, {c.therapist_id for c in covers})
     return [therapists[c.therapist_id] for c in covers if c.therapist_id in therapists]
+
+
+def _period(row) -> oncall.Period:
+    return oncall.Period(row.therapist_id, row.starts_at, row.ends_at, row.id)
 
 
 @dataclass(frozen=True)
