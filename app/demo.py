@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from app import clients, lockouts, schedule, therapists, users
 from app.db import transaction
 from app.line import Line
-from app.models import Call, CheckIn, Message, Success, Therapist, User
+from app.models import AttentionItem, Call, CheckIn, Message, Success, Therapist, User
 from app.users import set_password
+from ivr.codes import AttentionKind
 
 ACTOR = "demo-setup"
 ADMIN_EMAIL = "admin@demo.example.org"
@@ -128,6 +129,19 @@ def seed_demo(line: Line) -> tuple[str, str] | None:
             twilio_status="completed",
         )
         session.add(missed)
+        session.flush()
+        # ...and so it waits on Marcus's (Jordan's therapist's) attention list.
+        session.add(
+            AttentionItem(
+                kind=AttentionKind.MISSED_CALL,
+                client_id=jordan.id,
+                therapist_id=jordan.therapist_id,
+                alerted_id=jordan.therapist_id,
+                call_id=missed.id,
+                created_at=missed.started_at,
+                escalations=0,
+            )
+        )
         session.add(
             Success(
                 client_id=riley.id,
