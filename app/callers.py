@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.lockouts import possibly_active
@@ -161,15 +161,20 @@ def open_check_in(session: Session, client_id: int) -> CheckIn | None:
     )
 
 
+# The practice's own skills, in the order they were added (plain Core: read on every text and
+# on calls that offer a skill).
+_PRACTICE_SKILLS = select(
+    PracticeSkill.key, PracticeSkill.module, PracticeSkill.name, PracticeSkill.text
+).order_by(PracticeSkill.id)
+
+
 def all_skills(session: Session) -> list[Skill]:
     """The built-in library and the practice's own additions."""
-    added = session.scalars(select(PracticeSkill).order_by(PracticeSkill.id)).all()
-    return library(Skill(s.key, s.module, s.name, s.text) for s in added)
+    return library(Skill(*row) for row in session.execute(_PRACTICE_SKILLS))
 
 
 def set_last_skill(session: Session, client_id: int, skill_key: str | None) -> None:
-    """The skill offered to a client, so that the next one differs."""
+    """The skill offered to a client, so that the next one differs (one UPDATE, where loading
+    the client first took a round trip more)."""
     if skill_key:
-        client = session.get(Client, client_id)
-        if client is not None:
-            client.last_skill = skill_key
+        session.execute(update(Client).where(Client.id == client_id).values(last_skill=skill_key))
