@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from app import jsonlog
 from app.api import router as api_router
+from app.body_limit import BodyLimit
 from app.errors import describe
 from app.ical import router as ical_router
 from app.line import Line
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ical_router)
     install_dashboard(app, line)
     install_metrics(app, line)
+    # Added last, so outermost: a body is refused before any other middleware (the dashboard's
+    # session, the webhook timer) runs.
+    app.add_middleware(BodyLimit)
     return app
 
 
