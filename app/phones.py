@@ -38,7 +38,9 @@ def caller_number(raw: str) -> str | None:
 
 
 def mask(number: str | None) -> str:
-    """A number safe for a log line: only its last two digits."""
+    """A number safe for a log line: only its last two digits, however it was written
+    ("+1 (314) 555-0142", "%2B13145550142" and "3145550142" all give "***42")."""
     if not number:
         return "-"
-    return "***" + number[-2:] if len(number) > 4 else "***"
+    digits = re.sub(r"\D", "", re.sub(r"%[0-9A-Fa-f]{2}", "", number))
+    return "***" + digits[-2:] if len(digits) > 4 else "***"

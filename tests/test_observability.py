@@ -130,7 +130,7 @@ def test_logs_are_json_and_carry_no_phone_numbers_or_names(
 
 
 def test_redact_masks_numbers_and_calendar_secrets():
-    assert redact("from +13145550142 and (314) 555-0143") == "from ***42 and (***43"
+    assert redact("from +13145550142 and (314) 555-0143") == "from ***42 and ***43"
     assert redact("GET /ical/rotations/s3cr3t-Token.ics") == "GET /ical/rotations/***"
     assert (
         redact("call 17 took 1200 ms at 2026-11-27T21:42")
