@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from app import jsonlog
+from app import hsts, jsonlog
 from app.api import router as api_router
 from app.body_limit import BodyLimit
 from app.errors import describe
@@ -75,8 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app, line)
     install_metrics(app, line)
     # Added last, so outermost: a body is refused before any other middleware (the dashboard's
-    # session, the webhook timer) runs.
+    # session, the webhook timer) runs, and the 413 carries HSTS like every other answer.
     app.add_middleware(BodyLimit)
+    if hsts.wanted(line.settings.public_base_url):
+        app.add_middleware(hsts.StrictTransportSecurity)
     return app
 
 

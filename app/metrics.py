@@ -1,4 +1,4 @@
-"""Prometheus metrics at /metrics.
+"""Prometheus metrics at /metrics, for whoever holds METRICS_TOKEN (off without one).
 
 What the line did (calls by route and outcome, the text queue, active lockouts) is read from
 the database at scrape time, so every instance reports the same figures. Webhook latency is
@@ -7,12 +7,15 @@ measured in this process.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC
+from typing import Annotated
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Header, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -109,7 +112,23 @@ class WebhookTimer:
             self.histogram.labels(label).observe(time.perf_counter() - started)
 
 
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """Whether an Authorization header carries this bearer token, compared in constant time
+    (over digests, so that not even the token's length shows in the timing)."""
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(token.encode()).digest()
+    )
+
+
 def install(app: FastAPI, line: Line) -> None:
+    """/metrics behind METRICS_TOKEN. Without one the route is not there at all (a 404 like
+    any unknown path), and nothing is timed."""
+    token = line.settings.metrics_token
+    if not token:
+        return
     registry = CollectorRegistry()
     registry.register(LineCollector(line))
     latency = Histogram(
@@ -122,5 +141,12 @@ def install(app: FastAPI, line: Line) -> None:
     app.add_middleware(WebhookTimer, histogram=latency)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+        if not bearer_matches(authorization, token):
+            return Response(
+                "metrics need the bearer token (METRICS_TOKEN)\n",
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     session_secret: str = ""
 
     log_level: str = "INFO"
+    # The bearer token Prometheus sends to /metrics. Empty: /metrics is off (404). At least 16
+    # printable characters without spaces, e.g. `openssl rand -hex 32`.
+    metrics_token: str = Field(default="", pattern=r"^(?:[!-~]{16,})?$")
     # Threads that run the dashboard's and the API's handlers (each holds a database
     # connection while it works).
     request_threads: int = Field(default=4, ge=1)

@@ -19,6 +19,14 @@ from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
 from tests.twilio_driver import NO_ANSWER, Scenario, TwilioDriver
 
 RILEY = "+13145550142"
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
+SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}  # what Prometheus sends
+
+
+@pytest.fixture
+def settings(settings):
+    """The suite's settings with /metrics on (test_visibility.py checks the token itself)."""
+    return settings.model_copy(update={"metrics_token": METRICS_TOKEN})
 
 
 @pytest.fixture
@@ -47,7 +55,7 @@ def test_metrics_report_calls_queue_lockouts_and_latency(driver, http, db, peopl
     db.commit()
     driver.call(from_=RILEY, scenario=Scenario(legs={"+13145550111": NO_ANSWER}))
     driver.call(from_="anonymous")
-    text = http.get("/metrics").text
+    text = http.get("/metrics", headers=SCRAPE).text
     assert metric(text, 'coachline_calls{outcome="wait_script",route="coaching"}') == 1
     assert metric(text, 'coachline_calls{outcome="crisis_resources",route="unknown_caller"}') == 1
     assert metric(text, "coachline_notification_queue_depth") == 1
@@ -56,13 +64,13 @@ def test_metrics_report_calls_queue_lockouts_and_latency(driver, http, db, peopl
     assert metric(text, 'coachline_webhook_seconds_count{path="/twilio/voice"}') == 2
     assert metric(text, 'coachline_webhook_seconds_count{path="/twilio/voice/dial-result"}') == 1
     driver.post("/twilio/voice/made-up-path", {"CallSid": "CA1"})
-    assert 'path="/twilio/voice/made-up-path"' not in http.get("/metrics").text
+    assert 'path="/twilio/voice/made-up-path"' not in http.get("/metrics", headers=SCRAPE).text
 
 
 def test_metrics_answer_while_the_database_is_down(settings):
     broken = settings.model_copy(update={"database_url": "postgresql+psycopg://x@127.0.0.1:1/x"})
     with TestClient(create_app(broken)) as client:
-        response = client.get("/metrics")
+        response = client.get("/metrics", headers=SCRAPE)
     assert response.status_code == 200
     assert metric(response.text, "coachline_database_up") == 0
 

@@ -22,6 +22,7 @@ from app.api.deps import (
     SessionDep,
     UserDep,
     actor,
+    is_admin,
     paginate,
     refusals,
     require_self_or_admin,
@@ -39,7 +40,7 @@ from app.api.schemas import (
 )
 from app.domain import Invalid
 from app.line import Line
-from app.models import OnCallOverride, Rotation
+from app.models import OnCallOverride, Rotation, User
 from app.therapists import get_therapist as get_therapist_row
 from ivr.oncall import Gap
 
@@ -110,7 +111,10 @@ class OverrideOut(Row):
     therapist_id: int
     starts_at: datetime
     ends_at: datetime
-    reason: str | None
+    reason: str | None = Field(
+        description="null when none was given, or for another therapist's override: only an "
+        "admin and the therapist themself see why (it can be as private as 'surgery')"
+    )
     created_at: datetime
 
 
@@ -181,6 +185,13 @@ def _on_call_out(entries: list[oncall.OnCallEntry]) -> list[OnCallTherapistOut]:
         )
         for e in entries
     ]
+
+
+def override_out(user: User, override: OnCallOverride) -> OverrideOut:
+    out = OverrideOut.model_validate(override)
+    if not (is_admin(user) or user.therapist_id == override.therapist_id):
+        out.reason = None
+    return out
 
 
 def _gap_out(gap: Gap) -> GapOut:
@@ -290,7 +301,7 @@ def add_override(
 @router.get("/on-call-overrides")
 def list_overrides(
     session: SessionDep,
-    _user: UserDep,
+    user: UserDep,
     paging: PagingDep,
     therapist_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[OverrideOut]:
@@ -301,7 +312,7 @@ def list_overrides(
         session, stmt, paging, OnCallOverride.starts_at.desc(), OnCallOverride.id.desc()
     )
     return Page[OverrideOut](
-        items=[OverrideOut.model_validate(o) for o in rows],
+        items=[override_out(user, o) for o in rows],
         total=total,
         limit=paging.limit,
         offset=paging.offset,

@@ -156,7 +156,9 @@ class TherapistPatch(Patch):
 class TherapistOut(Response):
     id: int
     name: str
-    phone: str
+    phone: str | None = Field(
+        description="null for another therapist's: only an admin and the therapist themself see it"
+    )
     active: bool
     away_until: datetime | None
     sms_opted_out: bool = Field(

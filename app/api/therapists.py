@@ -17,14 +17,24 @@ from app.api.deps import (
     SessionDep,
     UserDep,
     actor,
+    is_admin,
     paginate,
     refusals,
     require_self_or_admin,
 )
 from app.api.schemas import AwayIn, Page, TherapistCreate, TherapistOut, TherapistPatch
-from app.models import Therapist
+from app.models import Therapist, User
 
 router = APIRouter(prefix="/therapists", tags=["therapists"], route_class=ApiRoute)
+
+
+def therapist_out(user: User, therapist: Therapist) -> TherapistOut:
+    """A therapist as this caller may see them: another therapist's phone number is an
+    admin's to read (a therapist's token is no way to collect colleagues' numbers)."""
+    out = TherapistOut.model_validate(therapist)
+    if not (is_admin(user) or user.therapist_id == therapist.id):
+        out.phone = None
+    return out
 
 
 @router.post("", status_code=201, responses=refusals(403, 409))
@@ -39,7 +49,7 @@ def create_therapist(
 @router.get("")
 def list_therapists(
     session: SessionDep,
-    _user: UserDep,
+    user: UserDep,
     paging: PagingDep,
     active: Annotated[bool | None, Query(description="only active (or inactive) ones")] = None,
 ) -> Page[TherapistOut]:
@@ -48,7 +58,7 @@ def list_therapists(
         stmt = stmt.where(Therapist.active.is_(active))
     rows, total = paginate(session, stmt, paging, Therapist.id)
     return Page[TherapistOut](
-        items=[TherapistOut.model_validate(t) for t in rows],
+        items=[therapist_out(user, t) for t in rows],
         total=total,
         limit=paging.limit,
         offset=paging.offset,
@@ -56,8 +66,8 @@ def list_therapists(
 
 
 @router.get("/{therapist_id}", responses=refusals(404))
-def get_therapist(therapist_id: PathId, session: SessionDep, _user: UserDep) -> TherapistOut:
-    return TherapistOut.model_validate(therapists.get_therapist(session, therapist_id))
+def get_therapist(therapist_id: PathId, session: SessionDep, user: UserDep) -> TherapistOut:
+    return therapist_out(user, therapists.get_therapist(session, therapist_id))
 
 
 @router.patch("/{therapist_id}", responses=refusals(403, 404, 409))
@@ -79,7 +89,7 @@ def set_away(
     require_self_or_admin(user, therapist_id)
     therapist = therapists.set_away(session, actor(user), line.now(), therapist_id, body.until)
     session.commit()
-    return TherapistOut.model_validate(therapist)
+    return therapist_out(user, therapist)
 
 
 @router.delete("/{therapist_id}/away", responses=refusals(403, 404))
@@ -89,4 +99,4 @@ def clear_away(
     require_self_or_admin(user, therapist_id)
     therapist = therapists.clear_away(session, actor(user), line.now(), therapist_id)
     session.commit()
-    return TherapistOut.model_validate(therapist)
+    return therapist_out(user, therapist)

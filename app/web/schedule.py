@@ -40,6 +40,29 @@ class Stretch:
     names: list[tuple[str, str]]  # (name, source) in ring order; empty: a gap
 
 
+@dataclass(frozen=True)
+class OverrideRow:
+    """An override as the schedule shows it: the reason only to an admin and to the therapist
+    it is about (another's reason can be as private as "surgery")."""
+
+    id: int
+    therapist_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+
+    @classmethod
+    def shown_to(cls, ctx: Page, override: OnCallOverride) -> OverrideRow:
+        own = ctx.can_manage_therapist(override.therapist_id)
+        return cls(
+            override.id,
+            override.therapist_id,
+            override.starts_at,
+            override.ends_at,
+            override.reason if own else None,
+        )
+
+
 def _therapist(ctx: Page, raw: str) -> Therapist:
     return row_or_404(ctx.db, Therapist, raw, "therapist")
 
@@ -94,14 +117,15 @@ def schedule_page(ctx: PageDep):
             days[window.weekday].append(hours_label(window.start, window.end))
         week[therapist.id] = days
     rotations = list(ctx.db.scalars(select(Rotation).order_by(Rotation.active.desc(), Rotation.id)))
-    overrides = list(
-        ctx.db.scalars(
+    overrides = [
+        OverrideRow.shown_to(ctx, o)
+        for o in ctx.db.scalars(
             select(OnCallOverride)
             .where(OnCallOverride.ends_at > ctx.now)
             .order_by(OnCallOverride.starts_at, OnCallOverride.id)
             .limit(100)
         )
-    )
+    ]
     shifts = list(
         ctx.db.scalars(
             select(OnCallShift)
