@@ -7,6 +7,13 @@ built-in skills and no local line, every reply except the under-lockout ones fit
 characters; tests pin the numbers.
 
 Texts carry no clinical detail and never echo what the client wrote (minimum necessary).
+
+Under the 24-hour rule a reply says that phone coaching isn't available right now and that
+the client's therapist can tell them more, never until when: the rule ends exactly 24 hours
+after a self-harm event, so its end dates the event. A text waits on a lock screen, and a
+texting number can be faked (the reply goes to the real phone, but it is read by whoever
+holds it), so it carries no more than the client needs: a skill, where to turn now (the
+crisis resources), and that their therapist knows. No reply to a client names them.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ from ivr.scripts import (
     crisis_texted,
     local_crisis_texted,
     spoken_duration,
-    spoken_when,
 )
 from ivr.skills import MAX_NAME, MAX_TEXT, Skill
 
@@ -75,16 +81,18 @@ def _skill(skill: Skill) -> str:
     return f"{name}: {_sentence(_field(skill.text, 2 * MAX_TEXT))}"
 
 
-def _when(practice: Practice, lockout: UnderLockout) -> str:
-    when = spoken_when(lockout.until, lockout.now, practice.tz)
-    return f"Phone coaching opens again {when}."
+# Under the 24-hour rule: no "24-hour rule" and no end time (see the module's docstring).
+LOCKOUT_NOTE = (
+    "Phone coaching isn't available right now; your therapist can tell you more at your next "
+    "session."
+)
 
 
 def _lockout_tail(practice: Practice, lockout: UnderLockout, skill: Skill | None) -> str:
     """What replies under the 24-hour rule add: a skill (when the reply has none of its own),
-    when coaching is available again, and the crisis resources."""
+    that phone coaching isn't available now, and the crisis resources."""
     parts = [f"A skill for now, {_skill(skill)}"] if skill is not None else []
-    parts += [_when(practice, lockout), _crisis(practice)]
+    parts += [LOCKOUT_NOTE, _crisis(practice)]
     return " ".join(parts)
 
 

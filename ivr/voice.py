@@ -31,7 +31,6 @@ from ivr.scripts import (
     say,
     spoken_duration,
     spoken_greeting,
-    spoken_when,
 )
 from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
 from ivr.therapist_menu import client_busy_with_call_back
@@ -127,16 +126,25 @@ def unknown_caller(practice: Practice) -> VoiceStep:
 
 
 def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
+    """The 24-hour rule: coaching isn't available, and the crisis resources.
+
+    Caller ID is a claim, not an identity (invariant 9): whoever has faked a client's number
+    hears this too. So it names no one (no first name), and says neither "24-hour rule" nor
+    when coaching is available again: the end of the rule is exactly 24 hours after a
+    self-harm event, so that time dates the event for anyone who knows the agreement. The
+    client needs less than that: that coaching isn't available on this call, where to turn
+    now, and that their therapist can tell them more (they agreed to the rule with them, and
+    know when it ends). The practice's name alone is said, as the greeting says it. What it
+    cannot hide is that this number does not reach coaching right now."""
     assert caller.locked_until is not None
     response = VoiceResponse()
     say(
         response,
-        f"Hi {first_name(caller.name)}, thank you for reaching out. "
-        "Under the 24-hour rule, phone coaching is paused for now, and it is available again "
-        f"{spoken_when(caller.locked_until, now, practice.tz)}. "
+        f"Thank you for calling {practice.name}. Phone coaching isn't available on this line "
+        "right now. Your therapist can tell you more at your next session, and please keep "
+        "your scheduled appointments; we want to see you there. "
         "For support now, call or text 9 8 8, any time. "
-        "If you are hurt or need medical help, hang up and dial 9 1 1. "
-        "Please keep your scheduled appointments; we want to see you there.",
+        "If you are hurt or need medical help, hang up and dial 9 1 1.",
     )
     if practice.local_crisis_line:
         say(response, crisis_spoken(practice))

@@ -382,7 +382,8 @@ def test_the_notice_carries_the_first_name_only_in_gsm7():
 
 # --- under a lockout ------------------------------------------------------------------------------
 
-WHEN = "Phone coaching opens again tomorrow at 5:42 PM."  # NOW + 20 h, in St. Louis
+# What a reply under the lockout says of it: no end time (NOW + 20 h would date the event).
+WHEN = "Phone coaching isn't available right now; your therapist can tell you more"
 
 
 def test_a_locked_out_client_can_check_in():

@@ -60,13 +60,18 @@ def test_local_crisis_line_is_read_digit_by_digit():
     assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in text
 
 
-def test_lockout_script_speaks_the_end_time_and_ends_the_call():
+def test_lockout_script_says_the_minimum_and_ends_the_call():
+    """Caller ID can be faked: no name, no "24-hour rule", no end time (it dates the event)."""
     locked = ringing.Caller(7, "Riley Tran", DANA, locked_until=NOW + timedelta(hours=18))
     step = voice.incoming(locked, [MARCUS], SID, NOW, PRACTICE, URLS, SKILLS)
     text = spoken(step.twiml)
     assert (step.route, step.outcome) == (Route.LOCKED_OUT, Outcome.LOCKOUT_SCRIPT)
-    # 03:42 UTC + 18 h = 21:42 UTC = 3:42 PM Saturday in St. Louis.
-    assert "available again tomorrow at 3:42 PM" in text
+    assert text.startswith(
+        f"Thank you for calling {PRACTICE.name}. Phone coaching isn't available on this line "
+        "right now. Your therapist can tell you more at your next session"
+    )
+    assert "Riley" not in text and "Tran" not in text
+    assert "24-hour" not in text and "3:42" not in text and "tomorrow" not in text
     assert "call or text 9 8 8" in text
     assert "If you are hurt or need medical help, hang up and dial 9 1 1" in text
     assert "keep your scheduled appointments" in text

@@ -313,7 +313,7 @@ def test_the_simulator_follows_a_lockout_and_its_lifting(browser, served, shots)
         _dial_as(page, served, phone)
         steps = page.locator(".sim-steps")
         expect(steps).to_contain_text("The caller hears")
-        expect(steps).to_contain_text("available again")
+        expect(steps).to_contain_text("isn't available on this line right now")
         assert "The line is ringing" not in page.locator("main").inner_text()
         page.screenshot(path=str(shots / "desktop-simulator-locked-out.png"), full_page=True)
 
