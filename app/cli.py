@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import cli_records, users
-from app.cli_support import MAX_ID, cli_actor, fail, open_line, unit_of_work
+from app import cli_records, pins, users
+from app.cli_support import MAX_ID, cli_actor, fail, open_line, therapist_for, unit_of_work
 
 # Rich tracebacks would print local variables: tokens, names and phone numbers among them.
 cli = typer.Typer(
@@ -162,6 +162,26 @@ def set_password(
         user = users.set_password(session, cli_actor(), line.now(), email, password)
         shown = user.email
     typer.echo(f"Set the dashboard password for {shown}.")
+
+
+@cli.command("set-pin")
+def set_pin(
+    who: Annotated[str, typer.Argument(help="the therapist's phone, or their user's email")],
+    clear: Annotated[
+        bool, typer.Option(help="remove the PIN: their phone menu stays closed until one is set")
+    ] = False,
+) -> None:
+    """Set a therapist's PIN (4-8 digits) for their phone menu and care changes by text; asks
+    for it twice, without showing it. Only its hash is kept."""
+    pin = "" if clear else typer.prompt("New PIN", hide_input=True, confirmation_prompt=True)
+    with unit_of_work() as (line, session):
+        therapist = therapist_for(session, who)
+        if clear:
+            pins.clear_pin(session, cli_actor(), line.now(), therapist.id)
+        else:
+            pins.set_pin(session, cli_actor(), line.now(), therapist.id, pin.strip())
+        shown = therapist.id
+    typer.echo(f"{'Cleared' if clear else 'Set'} the PIN of therapist {shown}.")
 
 
 # ---- retention and Twilio setup -----------------------------------------------------------

@@ -11,12 +11,15 @@ from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app import users
 from app.db import transaction
-from app.domain import DomainError
+from app.domain import DomainError, Invalid, NotFound, normalise_phone
 from app.line import Line
+from app.models import Therapist
 from app.settings import Settings
 
 MAX_ID = 2_147_483_647
@@ -89,3 +92,19 @@ def parse_instant(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         fail("--at needs a UTC offset, e.g. 2026-11-27T21:42-06:00")
     return parsed
+
+
+def therapist_for(session: Session, who: str) -> Therapist:
+    """A therapist named by their phone (as people write it) or their user's email."""
+    if "@" in who:
+        user = users.by_email(session, who)
+        if user is None:
+            raise NotFound("no user with that email")
+        if user.therapist_id is None:
+            raise Invalid("that user is not a therapist")
+        therapist = session.get(Therapist, user.therapist_id)
+    else:
+        therapist = session.scalar(select(Therapist).where(Therapist.phone == normalise_phone(who)))
+    if therapist is None:
+        raise NotFound("no therapist with that phone")
+    return therapist

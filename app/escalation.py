@@ -82,7 +82,7 @@ def _escalate(
     step: rules.Escalation,
     now: datetime,
 ) -> None:
-    if item.kind == AttentionKind.THERAPIST_UNREACHABLE:
+    if item.kind in (AttentionKind.THERAPIST_UNREACHABLE, AttentionKind.PIN_LOCKED):
         about = session.get(Therapist, item.therapist_id) if item.therapist_id else None
         name = first_name(about.name) if about else ""
     else:

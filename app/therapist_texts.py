@@ -9,9 +9,11 @@ Decisions where the issue is silent:
 
 - The audit actor is "sms:therapist:<id>": the text is authenticated by caller ID only, not by
   a user's API token, so it is not attributed to a user account.
-- LOCK looks only among the therapist's own clients, whatever their state; a name that is not
-  one of them gets "No client of yours named X." (nothing about other therapists' clients).
-- LOCK for a client whose 24-hour rule is waived is refused at once (not after YES).
+- LOCK looks only among the therapist's own clients, whatever their state.
+- LOCK answers the same whatever it matched (`ivr.commands`' docstring: caller ID is a claim):
+  it keeps one pending confirmation per client the name fits (none when it fits nobody), and
+  YES with the right PIN (`app.pins`) then records it, or says the name fit nobody, or lists
+  the codes of the clients who share it. A waived 24-hour rule is told after the PIN too.
 - One LOCK waits for YES at a time: a new LOCK replaces the one before. YES confirms the
   latest LOCK of the last 10 minutes; NO, or an opt-out word (STOP, CANCEL...), cancels it.
 - At YES the client is checked again (still theirs, 24 hours not over, rule not waived).
@@ -25,11 +27,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import domain, lockouts, therapists
+from app import domain, lockouts, pins, therapists
 from app.line import Line
 from app.models import Client, PendingConfirmation, Therapist
 from ivr import commands
+from ivr import pin as pin_rules
 from ivr.commands import Away, Back, ClientRef, Lock, No, Refused, Unknown, Yes
+from ivr.pin import PinCheck
 from ivr.rules import lockout_ends_at
 from ivr.texts import IntentKind, classify
 
@@ -65,8 +69,8 @@ def handle_therapist_text(
                 return commands.back_reply(was_away)
             case Lock():
                 return _lock(session, line, therapist, command, now)
-            case Yes():
-                return _confirm(session, line, therapist, now)
+            case Yes(pin=pin):
+                return _confirm_with_pin(session, line, therapist, pin, now)
             case No():
                 return _cancel(session, therapist, now)
             case Refused(reason=reason):
@@ -91,70 +95,74 @@ def _first(client: Client) -> str:
 
 
 def _lock(session: Session, line: Line, therapist: Therapist, command: Lock, now: datetime) -> str:
-    tz = line.settings.practice.tz
-    clients = {c.id: c for c in _own_clients(session, therapist)}
-    refs = [ClientRef(c.id, c.name, c.code) for c in clients.values()]
-    matches = commands.match_clients(command.who, refs)
-    if not matches:
-        return commands.no_client_reply(command.who)
-    if len(matches) > 1:
-        codes = [commands.client_code(ref) for ref in matches]
-        return commands.ambiguous_reply(command.who, codes, command.when)
-    client = clients[matches[0].id]
-    if not client.lockout_rule_applies:
-        return commands.waived_reply(_first(client))
+    """A pending confirmation for each client the name fits; the answer is the same for any."""
+    refs = [ClientRef(c.id, c.name, c.code) for c in _own_clients(session, therapist)]
     _cancel_pending(session, therapist, now)
-    session.add(
-        PendingConfirmation(
-            therapist_id=therapist.id,
-            action=LOCKOUT_ACTION,
-            client_id=client.id,
-            occurred_at=command.occurred_at,
-            expires_at=now + CONFIRM_WITHIN,
-            created_at=now,
+    for match in commands.match_clients(command.who, refs):
+        session.add(
+            PendingConfirmation(
+                therapist_id=therapist.id,
+                action=LOCKOUT_ACTION,
+                client_id=match.id,
+                occurred_at=command.occurred_at,
+                expires_at=now + CONFIRM_WITHIN,
+                created_at=now,
+            )
         )
-    )
-    return commands.lock_prompt(_first(client), lockout_ends_at(command.occurred_at), tz)
+    return commands.lock_prompt(command.who, command.occurred_at, line.settings.practice.tz)
 
 
-def _pending(session: Session, therapist: Therapist, now: datetime) -> PendingConfirmation | None:
-    """The therapist's LOCK waiting for YES, locked so that two YES texts confirm it once."""
-    return session.scalar(
-        select(PendingConfirmation)
-        .where(
-            PendingConfirmation.therapist_id == therapist.id,
-            PendingConfirmation.action == LOCKOUT_ACTION,
-            PendingConfirmation.confirmed_at.is_(None),
-            PendingConfirmation.expires_at > now,
-        )
-        .order_by(PendingConfirmation.created_at.desc(), PendingConfirmation.id.desc())
-        .limit(1)
-        .with_for_update()
+def _live(therapist: Therapist, now: datetime):
+    return select(PendingConfirmation).where(
+        PendingConfirmation.therapist_id == therapist.id,
+        PendingConfirmation.action == LOCKOUT_ACTION,
+        PendingConfirmation.confirmed_at.is_(None),
+        PendingConfirmation.expires_at > now,
     )
 
 
-def _cancel_pending(session: Session, therapist: Therapist, now: datetime) -> Client | None:
-    """End whatever waits for YES (it expires now); the client of the latest, if any."""
-    latest = _pending(session, therapist, now)
-    if latest is None:
-        return None
-    live = session.scalars(
-        select(PendingConfirmation).where(
-            PendingConfirmation.therapist_id == therapist.id,
-            PendingConfirmation.confirmed_at.is_(None),
-            PendingConfirmation.expires_at > now,
+def _pending(session: Session, therapist: Therapist, now: datetime) -> list[PendingConfirmation]:
+    """The therapist's latest LOCK waiting for YES (a row per client its name fit), locked so
+    that two YES texts confirm it once."""
+    rows = list(
+        session.scalars(
+            _live(therapist, now)
+            .order_by(PendingConfirmation.created_at.desc(), PendingConfirmation.id)
+            .with_for_update()
         )
     )
-    for pending in live:
+    return [row for row in rows if row.created_at == rows[0].created_at]
+
+
+def _cancel_pending(session: Session, therapist: Therapist, now: datetime) -> None:
+    """End whatever waits for YES (it expires now)."""
+    for pending in session.scalars(_live(therapist, now).with_for_update()):
         pending.expires_at = now
     session.flush()
-    return session.get(Client, latest.client_id)
+
+
+def _confirm_with_pin(
+    session: Session, line: Line, therapist: Therapist, pin: str, now: datetime
+) -> str:
+    """YES: nothing about any client until the PIN is right (the same answers otherwise)."""
+    if not pin:
+        return pin_rules.pin_needed_reply()
+    check = pins.check_pin(session, line, now, therapist, pin)
+    if check is not PinCheck.RIGHT:
+        return pin_rules.text_reply(check, pin_rules.minutes_left(therapist.pin_locked_until, now))
+    return _confirm(session, line, therapist, now)
 
 
 def _confirm(session: Session, line: Line, therapist: Therapist, now: datetime) -> str:
-    pending = _pending(session, therapist, now)
-    if pending is None:
+    waiting = _pending(session, therapist, now)
+    if not waiting:
         return commands.nothing_to_confirm_reply()
+    if len(waiting) > 1:
+        _cancel_pending(session, therapist, now)
+        clients = [session.get(Client, p.client_id) for p in waiting]
+        refs = [ClientRef(c.id, c.name, c.code) for c in clients if c is not None]
+        return commands.ambiguous_reply([commands.client_code(ref) for ref in refs])
+    pending = waiting[0]
     client = session.get(Client, pending.client_id)
     if client is None or client.therapist_id != therapist.id:
         pending.expires_at = now
@@ -173,7 +181,5 @@ def _confirm(session: Session, line: Line, therapist: Therapist, now: datetime) 
 
 
 def _cancel(session: Session, therapist: Therapist, now: datetime) -> str:
-    client = _cancel_pending(session, therapist, now)
-    if client is None:
-        return commands.nothing_to_cancel_reply()
-    return commands.cancelled_reply(_first(client))
+    _cancel_pending(session, therapist, now)
+    return commands.cancelled_reply()

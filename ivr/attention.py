@@ -83,6 +83,12 @@ def escalation_body(
         return therapist_notice(whose, f"{at} coaching call hasn't been returned.")
     if kind is AttentionKind.THERAPIST_UNREACHABLE:
         return therapist_notice(first_name, f"still can't get texts from the coaching line ({at}).")
+    if kind is AttentionKind.PIN_LOCKED:  # about a therapist, not a client
+        return therapist_notice(
+            f"{first_name.strip() or 'A therapist'}'s",
+            f"coaching line PIN was locked at {at} after wrong PINs; someone may be using "
+            "their number.",
+        )
     return therapist_notice(whose, f"{at} {_WHAT[kind]} on the coaching line needs a follow-up.")
 
 

@@ -29,6 +29,9 @@ class Outcome(StrEnum):
     CALLING_BACK = "calling_back"
     RETURNED = "returned"
     NOT_REACHED = "not_reached"
+    # A therapist's call that has not given the right PIN (none set, wrong, locked, or not
+    # yet): it heard nothing about clients. The right PIN makes it MENU.
+    NO_PIN = "no_pin"
 
 
 # A missed call: nobody was reached and the client has not been called back yet.
@@ -53,3 +56,6 @@ class AttentionKind(StrEnum):
     HIGH_URGE = "high_urge"
     CONTACT_PLEA = "contact_plea"
     THERAPIST_UNREACHABLE = "therapist_unreachable"
+    # Five wrong PINs in a row (phone menu or texts): the PIN is locked for a while, and
+    # someone may be using the therapist's number.
+    PIN_LOCKED = "pin_locked"

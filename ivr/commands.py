@@ -19,8 +19,27 @@ The commands, as therapists type them (case, accents and spacing do not matter):
   first name, full name or client code (``LOCK RT2 9:30pm``). The time is optional (now);
   ``now``, ``21:30``, ``yesterday 11pm``, ``Thursday 11pm``, ``30m ago`` are read too. A time
   without a day is its most recent past occurrence: at 9:00 PM, "9:30pm" is yesterday's.
-- ``YES`` (``Y``) confirms, ``NO`` (``N``) cancels a pending LOCK.
+- ``YES 4821`` (``Y 4821``): YES and the therapist's PIN confirm a pending LOCK; ``NO`` (``N``)
+  cancels it.
 - Anything else is `Unknown`: the usage line.
+
+Caller ID is a claim, not an identity (DESIGN.md, invariant 9), and a LOCK changes a client's
+care, so (decided here, tested in tests/test_therapist_texts.py and tests/test_pin.py):
+
+- LOCK needs no PIN, but its answer does not depend on the therapist's clients: it repeats the
+  name as typed and the time as read, and asks for YES and the PIN, whether the name matched
+  one client, several, or none. So an unverified sender learns nothing from it, not even that
+  a client of that name exists (the time is read from the text alone).
+- Only YES with the right PIN (`app.pins`, `ivr.pin`) looks at what the LOCK matched: then
+  the reply may name the client ("24-hour rule started for Riley ..."), say that the name
+  matched nobody, or list the client codes of a name several clients share.
+- YES alone, or a wrong PIN, changes nothing and says nothing about any client: "That PIN is
+  not right. Nothing was recorded." A wrong PIN counts toward the same five-strike lock as the
+  phone menu; the LOCK keeps waiting, so the right PIN can still follow.
+- NO answers "Cancelled. Nothing was recorded." whether or not anything waited (otherwise it
+  would tell whether the LOCK matched a client). It needs no PIN: cancelling changes no care.
+- AWAY and BACK are the therapist's own availability, not a client's care: no PIN.
+- The PIN is never stored as texted: `without_pin` is what the line keeps of the text.
 
 Decisions where the issue is silent, made here and tested in tests/test_ivr_commands.py:
 
@@ -47,7 +66,7 @@ Decisions where the issue is silent, made here and tested in tests/test_ivr_comm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,6 +90,7 @@ from ivr.texts import OPT_OUT_WORDS, crisis_match
 MAX_AWAY = timedelta(days=60)
 MAX_REPLY = 320
 _MAX_NAME = 30
+_MAX_PIN = 12  # longer is not read as a PIN (the usage line)
 
 # --- the commands ----------------------------------------------------------------------------
 
@@ -94,7 +114,7 @@ class Lock:
 
 @dataclass(frozen=True)
 class Yes:
-    pass
+    pin: str = field(default="", repr=False)  # as texted: "" when none was
 
 
 @dataclass(frozen=True)
@@ -148,11 +168,25 @@ def parse_command(body: str, now: datetime, tz: ZoneInfo) -> Command | None:
             return _lock(rest, now, tz)
     except BadTime as bad:
         return Unknown(str(bad))
-    if not rest and head in ("yes", "y"):
-        return Yes()
+    if head in ("yes", "y") and _pin_or_nothing(rest):
+        return Yes(rest[0] if rest else "")
     if not rest and head in ("no", "n"):
         return No()
     return Unknown()
+
+
+def _pin_or_nothing(rest: list[str]) -> bool:
+    return not rest or (len(rest) == 1 and rest[0].isdigit() and len(rest[0]) <= _MAX_PIN)
+
+
+def without_pin(body: str) -> str:
+    """A therapist's text as the line keeps it: a PIN (YES 4821, or a number alone) replaced."""
+    tokens = words_of(body)
+    if len(tokens) == 2 and tokens[0] in ("yes", "y") and tokens[1].isdigit():
+        return "YES [PIN]"
+    if len(tokens) == 1 and tokens[0].isdigit() and len(tokens[0]) >= 4:
+        return "[a number]"
+    return body
 
 
 def _away(rest: list[str], now: datetime, tz: ZoneInfo) -> Command:
@@ -312,10 +346,13 @@ def back_reply(was_away: bool) -> str:
     return _finish("You weren't marked away: you're available for coaching calls.")
 
 
-def lock_prompt(first: str, ends_at: datetime, tz: ZoneInfo) -> str:
+def lock_prompt(who: str, occurred_at: datetime, tz: ZoneInfo) -> str:
+    """The answer to every LOCK that is read: the same whether or not `who` (as typed) names a
+    client, so it tells an unverified sender nothing."""
     return _finish(
-        f"Reply YES to start the 24-hour rule for {_name(first)}, until {day_time(ends_at, tz)}. "
-        "Reply NO to cancel."
+        "Reply YES and your PIN (for example YES 1234) to start the 24-hour rule for "
+        f"{_name(who)} from {day_time(occurred_at, tz)} until "
+        f"{day_time(lockout_ends_at(occurred_at), tz)}. Reply NO to cancel."
     )
 
 
@@ -323,16 +360,15 @@ def lock_done_reply(first: str, ends_at: datetime, tz: ZoneInfo) -> str:
     return _finish(f"24-hour rule started for {_name(first)} until {day_time(ends_at, tz)}.")
 
 
-def ambiguous_reply(who: str, codes: Sequence[str], when: str = "") -> str:
+def ambiguous_reply(codes: Sequence[str]) -> str:
+    """After the PIN: the LOCK's name fits several of the therapist's clients."""
     count = _COUNTS.get(len(codes), str(len(codes)))
-    tail = f" {when}" if when else ""
-    choices = [f"LOCK {code}{tail}" for code in codes]
+    choices = [f"LOCK {code}" for code in codes]
     listed = choices[0] if len(choices) == 1 else ", ".join(choices[:-1]) + " or " + choices[-1]
-    return _finish(f"{count} clients named {_name(who)}: reply {listed}.")
-
-
-def no_client_reply(who: str) -> str:
-    return _finish(f"No client of yours named {_name(who)}.")
+    return _finish(
+        f"Nothing was recorded: {count.lower()} of your clients have that name. Text {listed} "
+        "with the time, then YES and your PIN."
+    )
 
 
 def waived_reply(first: str) -> str:
@@ -347,15 +383,16 @@ def lock_over_reply() -> str:
 
 
 def nothing_to_confirm_reply() -> str:
-    return _finish("Nothing is waiting for YES: a LOCK request lasts 10 minutes. Text LOCK again.")
+    """After the PIN: no LOCK of the last 10 minutes named one of the therapist's clients."""
+    return _finish(
+        "Nothing was recorded: no LOCK of the last 10 minutes names one of your clients (first "
+        "name, full name or client code). Text LOCK again."
+    )
 
 
-def cancelled_reply(first: str) -> str:
-    return _finish(f"Cancelled: no 24-hour rule started for {_name(first)}.")
-
-
-def nothing_to_cancel_reply() -> str:
-    return _finish("Nothing to cancel.")
+def cancelled_reply() -> str:
+    """NO: the same whether or not a LOCK was waiting (see the module's docstring)."""
+    return _finish("Cancelled. Nothing was recorded.")
 
 
 def not_your_client_reply() -> str:

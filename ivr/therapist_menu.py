@@ -1,8 +1,9 @@
 """A therapist calls the line from their registered phone: the missed-call menu.
 
-They hear who is waiting for a call-back, can call a client back through the line (the
-client sees the line's number, never the therapist's), and can record a self-harm event
-for that client, which starts the 24-hour rule after a confirmation.
+Only after their PIN (`ivr.pin`: caller ID can be faked), they hear who is waiting for a
+call-back, can call a client back through the line (the client sees the line's number, never
+the therapist's), and can record a self-harm event for that client, which starts the 24-hour
+rule after a confirmation.
 """
 
 from __future__ import annotations
@@ -154,11 +155,12 @@ def is_machine(answered_by: str | None) -> bool:
     return answered_by is not None and (answered_by.startswith("machine_") or answered_by == FAX)
 
 
-def answered(answered_by: str | None) -> str:
+def answered(answered_by: str | None, pin_given: bool = True) -> str:
     """The client's leg of a call-back has answered: a machine is hung up on (the therapist
-    is never bridged to voicemail), anyone else is put through."""
+    is never bridged to voicemail), anyone else is put through, unless the call that dialed
+    never gave its PIN (then nobody is put through)."""
     response = VoiceResponse()
-    if is_machine(answered_by):
+    if is_machine(answered_by) or not pin_given:
         response.hangup()
     return str(response)
 
@@ -180,7 +182,7 @@ def call_back_result(
     that answered but was never put through to the therapist (DialBridged=false: someone
     hung up while detection listened) reached nobody either."""
     duration = dial_duration or "0"
-    lasted = duration.isdigit() and int(duration) > 0
+    lasted = duration.isascii() and duration.isdigit() and int(duration) > 0
     if is_machine(answered_by):
         return CallBack.MACHINE
     if dial_status != "completed" or not lasted or dial_bridged == "false":

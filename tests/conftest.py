@@ -23,7 +23,7 @@ from app.db import Base
 from app.main import create_app
 from app.models import Client, Therapist, User
 from app.settings import Settings
-from app.users import issue_token
+from app.users import hasher, issue_token
 from tests.fake_twilio import FakeTwilio
 
 POSTGRES_URL = os.environ.get(
@@ -36,6 +36,9 @@ AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://line.example.org"
 # A Friday evening in St. Louis (CST): 2026-11-27 21:42 local.
 NOW = datetime(2026, 11, 28, 3, 42, tzinfo=UTC)
+# The invented therapists' PIN (`people`): their phone menu and YES by text ask for it.
+THERAPIST_PIN = "4821"
+PIN_HASH = hasher.hash(THERAPIST_PIN)  # hashed once: argon2 takes a tenth of a second
 
 
 def alembic_config(url: str) -> Config:
@@ -179,9 +182,10 @@ def admin(admin_token) -> dict[str, str]:
 
 @pytest.fixture
 def people(db) -> dict[str, int]:
-    """An invented practice: two therapists, two clients (ids by first name)."""
-    dana = Therapist(name="Dana Whitfield", phone="+13145550111")
-    marcus = Therapist(name="Marcus Oyelaran", phone="+13145550112")
+    """An invented practice: two therapists (PIN `THERAPIST_PIN`), two clients (ids by first
+    name)."""
+    dana = Therapist(name="Dana Whitfield", phone="+13145550111", pin_hash=PIN_HASH)
+    marcus = Therapist(name="Marcus Oyelaran", phone="+13145550112", pin_hash=PIN_HASH)
     db.add_all([dana, marcus])
     db.flush()
     riley = Client(name="Riley Tran", phone="+13145550142", therapist_id=dana.id)

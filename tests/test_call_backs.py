@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AttentionItem, Call, OnCallShift, Therapist
-from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.conftest import (
+    AUTH_TOKEN,
+    LINE_NUMBER,
+    NOW,
+    PIN_HASH,
+    PUBLIC_BASE_URL,
+    THERAPIST_PIN,
+)
 from tests.twilio_driver import (
     HANGUP,
     NO_ANSWER,
@@ -22,6 +29,7 @@ from tests.twilio_driver import (
     TwilioDriver,
 )
 
+PIN = THERAPIST_PIN + "#"
 RILEY = "+13145550142"
 JORDAN = "+13145550143"
 DANA = "+13145550111"
@@ -50,7 +58,7 @@ def driver(http) -> TwilioDriver:
 @pytest.fixture
 def sam(db) -> int:
     """A third therapist, with no clients of their own."""
-    therapist = Therapist(name="Sam Okafor", phone=SAM)
+    therapist = Therapist(name="Sam Okafor", phone=SAM, pin_hash=PIN_HASH)
     db.add(therapist)
     db.commit()
     return therapist.id
@@ -108,7 +116,7 @@ def test_a_call_back_a_machine_answers_leaves_the_missed_call_waiting(
     driver, line, people, leg, heard
 ):
     missed = missed_call(driver, line, minutes_ago=20)
-    result = driver.call(from_=DANA, scenario=Scenario(digits=["1", None], legs={RILEY: leg}))
+    result = driver.call(from_=DANA, scenario=Scenario(digits=[PIN, "1", None], legs={RILEY: leg}))
     assert f"{heard} {STILL_WAITING}" in result.text
     assert "marked returned" not in result.text
     [dial] = result.dials
@@ -126,7 +134,9 @@ def test_a_person_who_answers_the_call_back_returns_every_missed_call_and_its_it
 ):
     earlier = missed_call(driver, line, minutes_ago=40)
     later = missed_call(driver, line, minutes_ago=10)
-    result = driver.call(from_=DANA, scenario=Scenario(digits=["1"], legs={RILEY: Leg.accept()}))
+    result = driver.call(
+        from_=DANA, scenario=Scenario(digits=[PIN, "1"], legs={RILEY: Leg.accept()})
+    )
     [dial] = result.dials
     assert dial.number_attributes["machineDetection"] == "Enable"
     assert dial.number_attributes["amdStatusCallback"]  # Twilio warns 21262 without it
@@ -153,7 +163,7 @@ def test_when_detection_cannot_tell_who_answered_the_therapist_is_asked(
     missed = missed_call(driver, line)
     riley = Leg.accept(answered_by="unknown")  # Riley said nothing detection could place
     result = driver.call(
-        from_=DANA, scenario=Scenario(digits=["1", answer, None], legs={RILEY: riley})
+        from_=DANA, scenario=Scenario(digits=[PIN, "1", answer, None], legs={RILEY: riley})
     )
     assert result.bridged_number == RILEY
     assert "Did you speak with Riley? Press 1 for yes, 2 for no." in result.said
@@ -175,7 +185,7 @@ def test_a_therapist_who_hangs_up_during_an_unknown_answer_leaves_it_waiting(dri
     driver.call(
         from_=DANA,
         scenario=Scenario(
-            digits=["1"], legs={RILEY: riley}, caller_hangup=CallerHangup(1, "bridged")
+            digits=[PIN, "1"], legs={RILEY: riley}, caller_hangup=CallerHangup(1, "bridged")
         ),
     )
     assert call_row(line, missed.call_sid).returned_at is None  # nobody said they spoke
@@ -192,7 +202,7 @@ def test_a_call_back_abandoned_before_it_rang_leaves_the_client_free_two_minutes
     driver = _driver(http, status_callbacks=False)
     missed_call(driver, line, minutes_ago=5)
     abandoned = driver.call(
-        from_=DANA, scenario=Scenario(digits=["1"], caller_hangup=CallerHangup(1, "before"))
+        from_=DANA, scenario=Scenario(digits=[PIN, "1"], caller_hangup=CallerHangup(1, "before"))
     )
     assert not abandoned.dials
     therapist_call = call_row(line, abandoned.call_sid)
@@ -207,7 +217,7 @@ def test_a_call_back_whose_call_ended_leaves_the_client_free_at_once(driver, lin
     """The same, with Twilio's status callback for Dana's call: Riley is rung seconds later."""
     missed_call(driver, line, minutes_ago=5)
     abandoned = driver.call(
-        from_=DANA, scenario=Scenario(digits=["1"], caller_hangup=CallerHangup(1, "before"))
+        from_=DANA, scenario=Scenario(digits=[PIN, "1"], caller_hangup=CallerHangup(1, "before"))
     )
     assert call_row(line, abandoned.call_sid).ended_at == NOW
     line.clock = lambda: NOW + timedelta(seconds=10)
@@ -236,8 +246,8 @@ def test_a_later_call_a_coach_takes_returns_the_earlier_missed_calls(driver, db,
         assert item.acknowledged_by == f"voice:therapist:{people['marcus']}"
     assert call_row(line, jordans.call_sid).returned_at is None  # another client's call
     assert missed_item(line, jordans).acknowledged_at is None
-    menu = driver.call(from_=MARCUS, scenario=Scenario(digits=[None]))
-    assert menu.said[0].startswith("You have 1 missed coaching call. Press 1 to call back Jordan")
+    menu = driver.call(from_=MARCUS, scenario=Scenario(digits=[PIN, None]))
+    assert menu.said[1].startswith("You have 1 missed coaching call. Press 1 to call back Jordan")
 
 
 def test_a_later_call_nobody_takes_closes_nothing(driver, line, people):
@@ -256,8 +266,10 @@ def test_the_on_call_therapist_who_was_rung_hears_the_missed_call(driver, db, li
     put_on_call(db, sam)
     missed = missed_call(driver, line, minutes_ago=10)
     assert call_row(line, missed.call_sid).therapist_id == sam
-    result = driver.call(from_=SAM, scenario=Scenario(digits=["1"], legs={RILEY: Leg.accept()}))
-    assert result.said[0].startswith("You have 1 missed coaching call. Press 1 to call back Riley")
+    result = driver.call(
+        from_=SAM, scenario=Scenario(digits=[PIN, "1"], legs={RILEY: Leg.accept()})
+    )
+    assert result.said[1].startswith("You have 1 missed coaching call. Press 1 to call back Riley")
     assert result.bridged_number == RILEY
     row = call_row(line, missed.call_sid)
     assert (row.returned_at, row.returned_by) == (NOW, sam)
@@ -274,8 +286,8 @@ def test_the_on_call_therapist_who_was_texted_hears_the_missed_call(driver, db, 
         scenario=Scenario(legs={DANA: NO_ANSWER}, caller_hangup=CallerHangup(1, "ringing")),
     )
     assert call_row(line, hung_up.call_sid).therapist_id == people["dana"]
-    result = driver.call(from_=SAM, scenario=Scenario(digits=[None]))
-    assert result.said[0].startswith("You have 1 missed coaching call. Press 1 to call back Riley")
+    result = driver.call(from_=SAM, scenario=Scenario(digits=[PIN, None]))
+    assert result.said[1].startswith("You have 1 missed coaching call. Press 1 to call back Riley")
 
 
 def test_the_therapist_a_missed_call_escalated_to_hears_it(driver, db, line, people, sam):
@@ -283,15 +295,15 @@ def test_the_therapist_a_missed_call_escalated_to_hears_it(driver, db, line, peo
     item = db.get(AttentionItem, missed_item(line, missed).id)
     item.escalations, item.escalated_at, item.escalated_to_id = 1, NOW, sam  # as escalation does
     db.commit()
-    result = driver.call(from_=SAM, scenario=Scenario(digits=[None]))
-    assert result.said[0].startswith("You have 1 missed coaching call. Press 1 to call back Riley")
+    result = driver.call(from_=SAM, scenario=Scenario(digits=[PIN, None]))
+    assert result.said[1].startswith("You have 1 missed coaching call. Press 1 to call back Riley")
 
 
 def test_a_therapist_the_missed_call_never_alerted_does_not_hear_it(driver, line, people, sam):
     missed_call(driver, line, minutes_ago=10)  # Dana is rung and told; nobody else
     for phone in (SAM, MARCUS):
-        result = driver.call(from_=phone)
-        assert result.said[0].startswith(NOBODY_WAITING)
+        result = driver.call(from_=phone, scenario=Scenario(digits=[PIN]))
+        assert result.said[1].startswith(NOBODY_WAITING)
         assert "Riley" not in result.text
     # and Sam cannot call Riley back by forging the menu's step
     forged = driver.post(

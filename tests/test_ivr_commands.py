@@ -261,9 +261,10 @@ def test_the_24_hours_are_an_instant_across_the_november_change():
     assert isinstance(parse("LOCK Riley yesterday 9am", now), Refused)
     command = lock("LOCK Riley yesterday 10am", now)
     assert command.occurred_at == datetime(2026, 10, 31, 15, 0, tzinfo=UTC)
-    ends = command.occurred_at + timedelta(hours=24)
-    assert commands.lock_prompt("Riley", ends, TZ) == (
-        "Reply YES to start the 24-hour rule for Riley, until Sun 9:00 AM. Reply NO to cancel."
+    # 24 real hours: Saturday 10 AM CDT to Sunday 9 AM CST.
+    assert commands.lock_prompt("Riley", command.occurred_at, TZ) == (
+        "Reply YES and your PIN (for example YES 1234) to start the 24-hour rule for Riley "
+        "from Sat 10:00 AM until Sun 9:00 AM. Reply NO to cancel."
     )
 
 
@@ -280,6 +281,32 @@ def test_back(body):
 @pytest.mark.parametrize("body", ["YES", "yes", "Yes!", "y", " YES. "])
 def test_yes(body):
     assert parse(body) == Yes()
+
+
+@pytest.mark.parametrize("body", ["YES 4821", "yes 4821", "Y 4821", " Yes, 4821. "])
+def test_yes_with_a_pin(body):
+    command = parse(body)
+    assert command == Yes("4821") and "4821" not in repr(command)
+
+
+@pytest.mark.parametrize("body", ["YES 4821 please", "yes 48 21", "YES 1234567890123", "yes no"])
+def test_yes_with_anything_else_is_not_understood(body):
+    assert isinstance(parse(body), Unknown)
+
+
+@pytest.mark.parametrize(
+    "body, kept",
+    [
+        ("YES 4821", "YES [PIN]"),
+        ("y 12345678", "YES [PIN]"),
+        ("4821", "[a number]"),
+        ("LOCK Riley 9:30pm", "LOCK Riley 9:30pm"),
+        ("YES", "YES"),
+        ("AWAY 2h", "AWAY 2h"),
+    ],
+)
+def test_a_pin_is_never_kept_as_texted(body, kept):
+    assert commands.without_pin(body) == kept
 
 
 @pytest.mark.parametrize("body", ["NO", "no", "No.", "n"])
@@ -440,20 +467,23 @@ def test_the_replies_read_as_the_issue_says():
         "Text BACK when you're available."
     )
     ends = local(2026, 11, 28, 21, 30)
-    assert commands.lock_prompt("Riley", ends, TZ) == (
-        "Reply YES to start the 24-hour rule for Riley, until Sat 9:30 PM. Reply NO to cancel."
+    assert commands.lock_prompt("riley", ends - timedelta(hours=24), TZ) == (
+        "Reply YES and your PIN (for example YES 1234) to start the 24-hour rule for Riley "
+        "from Fri 9:30 PM until Sat 9:30 PM. Reply NO to cancel."
     )
     assert commands.lock_done_reply("Riley", ends, TZ) == (
         "24-hour rule started for Riley until Sat 9:30 PM."
     )
     assert commands.back_reply(True) == "You're available for coaching calls again."
-    assert commands.ambiguous_reply("riley", ["RT2", "RP7"]) == (
-        "Two clients named Riley: reply LOCK RT2 or LOCK RP7."
+    assert commands.ambiguous_reply(["RT2", "RP7"]) == (
+        "Nothing was recorded: two of your clients have that name. Text LOCK RT2 or LOCK RP7 "
+        "with the time, then YES and your PIN."
     )
-    assert commands.ambiguous_reply("riley", ["RT2", "RP7", "RS9"], "9:30pm") == (
-        "Three clients named Riley: reply LOCK RT2 9:30pm, LOCK RP7 9:30pm or LOCK RS9 9:30pm."
+    assert commands.ambiguous_reply(["RT2", "RP7", "RS9"]).startswith(
+        "Nothing was recorded: three of your clients have that name. Text LOCK RT2, LOCK RP7 or "
+        "LOCK RS9 with the time"
     )
-    assert commands.no_client_reply("jordan") == "No client of yours named Jordan."
+    assert commands.cancelled_reply() == "Cancelled. Nothing was recorded."
 
 
 def test_every_reply_is_gsm7_and_at_most_320_characters():
@@ -469,13 +499,11 @@ def test_every_reply_is_gsm7_and_at_most_320_characters():
         commands.back_reply(False),
         commands.lock_prompt(long_name, ends, TZ),
         commands.lock_done_reply(long_name, ends, TZ),
-        commands.ambiguous_reply(long_name, [f"CODE{i:08d}" for i in range(12)], "yesterday 11pm"),
-        commands.no_client_reply(long_name),
+        commands.ambiguous_reply([f"CODE{i:08d}" for i in range(12)]),
         commands.waived_reply(long_name),
         commands.lock_over_reply(),
         commands.nothing_to_confirm_reply(),
-        commands.cancelled_reply(long_name),
-        commands.nothing_to_cancel_reply(),
+        commands.cancelled_reply(),
         commands.not_your_client_reply(),
         commands.inactive_reply(),
         commands.failed_reply("x" * 500),

@@ -58,7 +58,7 @@ def test_how_a_call_back_went(status, duration, bridged, answered_by, result):
 )
 def test_only_a_person_on_a_call_that_lasted_is_reached(status, duration, bridged, answered_by):
     reached = call_back_result(status, duration, bridged, answered_by) is CallBack.REACHED
-    lasted = (duration or "").isdigit() and int(duration) > 0
+    lasted = (duration or "").isascii() and (duration or "").isdigit() and int(duration) > 0
     assert reached == (
         status == "completed" and lasted and bridged != "false" and answered_by == "human"
     )

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AuditEntry, Call, Lockout
-from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL, THERAPIST_PIN
 from tests.twilio_driver import NO_ANSWER, Leg, Scenario, TwilioDriver
 
+PIN = THERAPIST_PIN + "#"
 RILEY = "+13145550142"
 JORDAN = "+13145550143"
 DANA = "+13145550111"
@@ -42,8 +43,11 @@ def test_a_therapist_is_recognised_and_calls_the_client_back_through_the_line(
     driver, db, people, line
 ):
     missed_call(driver, line, minutes_ago=20)
-    result = driver.call(from_=DANA, scenario=Scenario(digits=["1"], legs={RILEY: Leg.accept()}))
-    assert result.said[0] == (
+    result = driver.call(
+        from_=DANA, scenario=Scenario(digits=[PIN, "1"], legs={RILEY: Leg.accept()})
+    )
+    assert result.said[0] == "Enter your PIN, then press pound."  # before anything about clients
+    assert result.said[1] == (
         "You have 1 missed coaching call. Press 1 to call back Riley, who called at 9:22 PM. "
         "Press 3 to record a self-harm event for Riley. Press 9 to hear this again."
     )
@@ -71,25 +75,27 @@ def test_two_missed_calls_and_press_2_for_the_next(driver, db, people, line):
     )
     db.commit()
     missed_call(driver, line, JORDAN, minutes_ago=50)
-    result = driver.call(from_=MARCUS, scenario=Scenario(digits=["2", "9"]))
-    assert result.said[0].startswith("You have 1 missed coaching call. Press 1 to call back Jordan")
+    result = driver.call(from_=MARCUS, scenario=Scenario(digits=[PIN, "2", "9"]))
+    assert result.said[1].startswith("You have 1 missed coaching call. Press 1 to call back Jordan")
     from app.models import Therapist
 
     db.get(Therapist, people["dana"]).away_until = NOW + timedelta(days=1)
     db.commit()
     missed_call(driver, line, RILEY, minutes_ago=10)  # Dana is away: Marcus is rung and told
-    result = driver.call(from_=MARCUS, scenario=Scenario(digits=["2", None]))
-    assert result.said[0].startswith(
+    result = driver.call(from_=MARCUS, scenario=Scenario(digits=[PIN, "2", None]))
+    assert result.said[1].startswith(
         "You have 2 missed coaching calls. Press 1 to call back Jordan"
     )
-    assert "Press 2 for the next" in result.said[0]
-    assert result.said[1].startswith("Press 1 to call back Riley, who called at 9:32 PM")
+    assert "Press 2 for the next" in result.said[1]
+    assert result.said[2].startswith("Press 1 to call back Riley, who called at 9:32 PM")
     assert result.said[-1] == "Goodbye."
 
 
 def test_client_who_does_not_answer_stays_waiting(driver, db, people, line):
     missed_call(driver, line)
-    result = driver.call(from_=DANA, scenario=Scenario(digits=["1", None], legs={RILEY: NO_ANSWER}))
+    result = driver.call(
+        from_=DANA, scenario=Scenario(digits=[PIN, "1", None], legs={RILEY: NO_ANSWER})
+    )
     assert "Riley didn't answer. The missed call is still waiting for a call-back." in result.text
     assert result.said[-2].startswith("You have 1 missed coaching call.")  # back to the menu
     assert calls(db)[0].returned_at is None
@@ -97,9 +103,9 @@ def test_client_who_does_not_answer_stays_waiting(driver, db, people, line):
 
 def test_recording_a_self_harm_event_from_the_menu(driver, db, people, line):
     missed_call(driver, line)
-    result = driver.call(from_=DANA, scenario=Scenario(digits=["3", "2130#", "1", None]))
-    assert "enter the time it happened as four digits" in result.said[1]
-    assert result.said[2] == (
+    result = driver.call(from_=DANA, scenario=Scenario(digits=[PIN, "3", "2130#", "1", None]))
+    assert "enter the time it happened as four digits" in result.said[2]
+    assert result.said[3] == (
         "Press 1 to start the 24-hour rule for Riley, from today at 9:30 PM until tomorrow at "
         "9:30 PM. Press 2 to cancel."
     )
@@ -113,7 +119,7 @@ def test_recording_a_self_harm_event_from_the_menu(driver, db, people, line):
     assert entry.actor == f"voice:therapist:{people['dana']}"
     # and Riley's next call hears the 24-hour rule
     after = driver.call(from_=RILEY)
-    assert "available again tomorrow at 9:30 PM" in after.text
+    assert "Phone coaching isn't available on this line right now." in after.text
 
 
 @pytest.mark.parametrize(
@@ -125,7 +131,7 @@ def test_recording_a_self_harm_event_from_the_menu(driver, db, people, line):
 )
 def test_cancelled_or_bad_time_records_nothing(driver, db, people, line, keys, said):
     missed_call(driver, line)
-    result = driver.call(from_=DANA, scenario=Scenario(digits=keys))
+    result = driver.call(from_=DANA, scenario=Scenario(digits=[PIN, *keys]))
     assert said in result.text
     db.expire_all()
     assert db.scalar(select(Lockout)) is None
@@ -143,7 +149,7 @@ def test_a_client_calling_while_being_called_back_is_not_put_through_twice(
     driver.call(
         from_=DANA,
         scenario=Scenario(
-            digits=["1", None], legs={RILEY: NO_ANSWER}, while_ringing=riley_calls_the_line
+            digits=[PIN, "1", None], legs={RILEY: NO_ANSWER}, while_ringing=riley_calls_the_line
         ),
     )
     [while_ringing] = heard

@@ -12,7 +12,7 @@ from app.models import AuditEntry, Client, Lockout, Message, OnCallShift, Pendin
 from app.models import Therapist as TherapistRow
 from ivr import commands
 from ivr.gsm import is_gsm7
-from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL, THERAPIST_PIN
 from tests.twilio_driver import NO_ANSWER, Leg, Scenario, TwilioDriver
 
 DANA = "+13145550111"
@@ -21,6 +21,8 @@ RILEY = "+13145550142"
 # NOW is Friday 2026-11-27 9:42 PM in St. Louis (CST, UTC-6).
 FRI_930PM = datetime(2026, 11, 28, 3, 30, tzinfo=UTC)
 SAT_6PM = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+YES = f"YES {THERAPIST_PIN}"  # a LOCK is confirmed with YES and the PIN
+ASK = "Reply YES and your PIN (for example YES 1234) to start the 24-hour rule for "
 
 
 @pytest.fixture
@@ -164,9 +166,7 @@ def test_away_ends_by_itself_at_the_time_stated(driver, db, people, line):
 
 def test_lock_then_yes_starts_the_24_hour_rule_audited(driver, db, people):
     reply = text(driver, "LOCK Riley 9:30pm")
-    assert reply == (
-        "Reply YES to start the 24-hour rule for Riley, until Sat 9:30 PM. Reply NO to cancel."
-    )
+    assert reply == ASK + "Riley from Fri 9:30 PM until Sat 9:30 PM. Reply NO to cancel."
     assert lockouts(db) == []
     [pending] = db.scalars(select(PendingConfirmation)).all()
     assert (pending.therapist_id, pending.client_id, pending.action) == (
@@ -176,7 +176,7 @@ def test_lock_then_yes_starts_the_24_hour_rule_audited(driver, db, people):
     )
     assert (pending.occurred_at, pending.expires_at) == (FRI_930PM, NOW + timedelta(minutes=10))
 
-    assert text(driver, "YES") == "24-hour rule started for Riley until Sat 9:30 PM."
+    assert text(driver, YES) == "24-hour rule started for Riley until Sat 9:30 PM."
     [lockout] = lockouts(db)
     actor = f"sms:therapist:{people['dana']}"
     assert (lockout.client_id, lockout.starts_at, lockout.ends_at, lockout.created_by) == (
@@ -193,8 +193,9 @@ def test_lock_then_yes_starts_the_24_hour_rule_audited(driver, db, people):
 
     # Riley's call now hears the 24-hour-rule script; a second YES confirms nothing more.
     call = driver.call(from_=RILEY)
-    assert "available again tomorrow at 9:30 PM" in call.text and not call.dials
-    assert text(driver, "YES") == commands.nothing_to_confirm_reply()
+    assert "Phone coaching isn't available on this line right now." in call.text
+    assert not call.dials
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
     assert len(lockouts(db)) == 1
 
 
@@ -210,36 +211,37 @@ def test_lock_then_yes_starts_the_24_hour_rule_audited(driver, db, people):
     ],
 )
 def test_lock_spellings(driver, db, people, body, starts_at):
-    assert text(driver, body).startswith("Reply YES to start the 24-hour rule for Riley, until ")
-    text(driver, "yes")
+    assert text(driver, body).startswith(ASK + "Riley")
+    assert text(driver, f"yes {THERAPIST_PIN}").startswith("24-hour rule started for Riley")
     [lockout] = lockouts(db)
     assert lockout.starts_at == starts_at and lockout.ends_at == starts_at + timedelta(hours=24)
 
 
 def test_lock_by_computed_code(driver, db, people):
     reply = text(driver, f"LOCK RT{people['riley']} 9:30pm")
-    assert reply.startswith("Reply YES to start the 24-hour rule for Riley,")
+    assert reply.startswith(ASK + f"RT{people['riley']} from")  # as typed: no name before the PIN
+    assert text(driver, YES).startswith("24-hour rule started for Riley")
 
 
 def test_lock_then_no_records_nothing(driver, db, people):
     text(driver, "LOCK Riley 9:30pm")
-    assert text(driver, "NO") == "Cancelled: no 24-hour rule started for Riley."
-    assert text(driver, "YES") == commands.nothing_to_confirm_reply()
+    assert text(driver, "NO") == "Cancelled. Nothing was recorded."
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
     assert lockouts(db) == []
-    assert text(driver, "NO") == "Nothing to cancel."
+    assert text(driver, "NO") == "Cancelled. Nothing was recorded."  # the same, waiting or not
 
 
 def test_lock_then_timeout_records_nothing(driver, db, people, line):
     text(driver, "LOCK Riley 9:30pm")
     line.clock = lambda: NOW + timedelta(minutes=10)
-    assert text(driver, "YES") == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
     assert lockouts(db) == []
 
 
 def test_yes_just_inside_the_window_still_confirms(driver, db, people, line):
     text(driver, "LOCK Riley 9:30pm")
     line.clock = lambda: NOW + timedelta(minutes=9, seconds=59)
-    assert text(driver, "YES").startswith("24-hour rule started for Riley")
+    assert text(driver, YES).startswith("24-hour rule started for Riley")
     assert len(lockouts(db)) == 1
 
 
@@ -247,7 +249,7 @@ def test_a_new_lock_replaces_the_one_waiting(driver, db, people):
     ash = add_client(db, "Ash Moreno", "+13145550144", people["dana"])
     text(driver, "LOCK Riley 9:30pm")
     text(driver, "LOCK Ash now")
-    assert text(driver, "YES").startswith("24-hour rule started for Ash")
+    assert text(driver, YES).startswith("24-hour rule started for Ash")
     [lockout] = lockouts(db)
     assert lockout.client_id == ash and lockout.starts_at == NOW
 
@@ -255,54 +257,56 @@ def test_a_new_lock_replaces_the_one_waiting(driver, db, people):
 def test_stop_cancels_a_waiting_lock_and_is_left_to_the_usual_flow(driver, db, people):
     text(driver, "LOCK Riley 9:30pm")
     assert text(driver, "CANCEL") is None  # Twilio's opt-out word: no reply of ours
-    assert text(driver, "YES") == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
     assert lockouts(db) == []
 
 
 def test_a_retried_yes_webhook_records_the_lockout_once(driver, db, people):
     text(driver, "LOCK Riley 9:30pm")
-    result = driver.sms(from_=DANA, body="YES")
+    result = driver.sms(from_=DANA, body=YES)
     again = driver.replay(result.exchanges[0])
     assert again.status_code == 200 and again.text == result.exchanges[0].body
     assert "24-hour rule started for Riley" in again.text
     assert len(lockouts(db)) == 1
 
 
-def test_an_ambiguous_first_name_is_refused_with_the_choices(driver, db, people):
+def test_an_ambiguous_first_name_is_refused_with_the_choices_after_the_pin(driver, db, people):
     park = add_client(db, "Riley Park", "+13145550144", people["dana"])
     reply = text(driver, "LOCK riley 9:30pm")
-    assert reply == (
-        f"Two clients named Riley: reply LOCK RT{people['riley']} 9:30pm or LOCK RP{park} 9:30pm."
+    assert reply == ASK + "Riley from Fri 9:30 PM until Sat 9:30 PM. Reply NO to cancel."
+    assert text(driver, YES) == (
+        f"Nothing was recorded: two of your clients have that name. Text LOCK RT{people['riley']}"
+        f" or LOCK RP{park} with the time, then YES and your PIN."
     )
-    assert db.scalar(select(func.count()).select_from(PendingConfirmation)) == 0
-    assert text(driver, f"LOCK RP{park} 9:30pm").startswith(
-        "Reply YES to start the 24-hour rule for Riley,"
-    )
-    text(driver, "YES")
+    assert lockouts(db) == []
+    assert text(driver, f"LOCK RP{park} 9:30pm").startswith(ASK + f"RP{park} from")
+    text(driver, YES)
     [lockout] = lockouts(db)
     assert (lockout.client_id, lockout.starts_at) == (park, FRI_930PM)
 
 
 def test_a_stored_client_code_and_a_full_name_tell_clients_apart(driver, db, people):
     park = add_client(db, "Riley Park", "+13145550144", people["dana"], code="RIP")
-    assert f"LOCK RT{people['riley']} or LOCK RIP." in text(driver, "LOCK Riley")
+    text(driver, "LOCK Riley")
+    assert f"LOCK RT{people['riley']} or LOCK RIP with the time" in text(driver, YES)
     text(driver, "LOCK rip")
-    text(driver, "YES")
+    text(driver, YES)
     text(driver, "LOCK Riley Tran")
-    text(driver, "YES")
+    text(driver, YES)
     assert [lo.client_id for lo in lockouts(db)] == [park, people["riley"]]
 
 
 def test_another_therapists_client_is_not_found(driver, db, people):
-    assert text(driver, "LOCK Jordan 9:30pm") == "No client of yours named Jordan."
-    assert text(driver, f"LOCK JP{people['jordan']}") == (
-        f"No client of yours named JP{people['jordan']}."
+    # The LOCK answers as for a client of Dana's; YES with her PIN says nobody matched.
+    assert text(driver, "LOCK Jordan 9:30pm") == (
+        ASK + "Jordan from Fri 9:30 PM until Sat 9:30 PM. Reply NO to cancel."
     )
     assert db.scalar(select(func.count()).select_from(PendingConfirmation)) == 0
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
     # Jordan's own therapist can; Dana's YES does not confirm Marcus's request.
-    assert text(driver, "LOCK Jordan now", sender=MARCUS).startswith("Reply YES")
-    assert text(driver, "YES") == commands.nothing_to_confirm_reply()
-    assert text(driver, "YES", sender=MARCUS).startswith("24-hour rule started for Jordan")
+    assert text(driver, "LOCK Jordan now", sender=MARCUS).startswith(ASK + "Jordan")
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES, sender=MARCUS).startswith("24-hour rule started for Jordan")
     [lockout] = lockouts(db)
     assert lockout.client_id == people["jordan"]
     assert lockout.created_by == f"sms:therapist:{people['marcus']}"
@@ -312,8 +316,9 @@ def test_a_client_whose_rule_is_waived_is_refused(driver, db, people):
     riley = db.get(Client, people["riley"])
     riley.lockout_rule_applies = False
     db.commit()
-    assert "waived" in text(driver, "LOCK Riley")
-    assert text(driver, "YES") == commands.nothing_to_confirm_reply()
+    assert text(driver, "LOCK Riley").startswith(ASK + "Riley")  # not told before the PIN
+    assert "waived" in text(driver, YES)
+    assert text(driver, YES) == commands.nothing_to_confirm_reply()
     assert lockouts(db) == []
 
 
@@ -322,7 +327,7 @@ def test_a_client_moved_to_another_therapist_before_yes_is_not_locked(driver, db
     riley = db.get(Client, people["riley"])
     riley.therapist_id = people["marcus"]
     db.commit()
-    assert text(driver, "YES") == commands.not_your_client_reply()
+    assert text(driver, YES) == commands.not_your_client_reply()
     assert lockouts(db) == []
 
 

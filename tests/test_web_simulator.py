@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from app.main import create_app
 from app.models import Call
 from app.twilio.signature import dev_signing_key
-from tests.conftest import NOW, PUBLIC_BASE_URL
+from tests.conftest import NOW, PUBLIC_BASE_URL, THERAPIST_PIN
 from tests.test_web_support import ADMIN_EMAIL, DANA, RILEY, csrf_of, sign_in, texts_of
 
 pytest_plugins = ["tests.test_web_support"]
@@ -147,7 +147,9 @@ def test_a_call_back_in_the_simulator_returns_the_call_only_when_a_person_answer
         )
     )
     db.commit()
-    menu = start(as_admin, DANA)
+    asked = start(as_admin, DANA)
+    assert "Enter your PIN, then press pound." in heard(asked) and "Riley" not in heard(asked)
+    menu = step(as_admin, asked, "keys", keys=THERAPIST_PIN + "#")
     calling = step(as_admin, menu, "keys", keys="1")
     assert "Calling Riley now" in heard(calling)
     done = step(as_admin, calling, choice)

@@ -34,7 +34,7 @@ from app.phones import caller_number, mask
 from app.therapist_texts import handle_therapist_text
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
-from ivr import replies, ringing, rules
+from ivr import commands, replies, ringing, rules
 from ivr.attention import Notice
 from ivr.codes import MessageKind
 from ivr.scripts import Practice, crisis_texted, first_name
@@ -136,7 +136,8 @@ def _record_inbound(
         "therapist_id": therapist.id if therapist else None,
         "from_phone": sender,
         "to_phone": line.settings.twilio_phone_number or None,
-        "body": body,
+        # A therapist's PIN (YES 4821) is never kept: the dashboard shows these texts.
+        "body": commands.without_pin(body) if therapist else body,
         "status": "received",
         "created_at": now,
     }

@@ -1,5 +1,15 @@
-"""A therapist calling the line: the missed-call menu, call-backs through the line, and
-recording a self-harm event by keypad (`ivr.therapist_menu` says what is heard)."""
+"""A therapist calling the line: their PIN, the missed-call menu, call-backs through the line,
+and recording a self-harm event by keypad (`ivr.therapist_menu` and `ivr.pin` say what is
+heard).
+
+Caller ID is a claim, not an identity (DESIGN.md, invariant 9): the Voice URL makes the
+therapist's call record (route "therapist", outcome "no_pin") and asks for the PIN; /pin checks
+it (`app.pins`). The right PIN is kept on that call record as `answered_at`, "the line accepted
+this therapist at", which no other path sets on a therapist's call. Every later step of the
+menu finds the record by its CallSid and goes on only when it is this therapist's and its PIN
+was accepted lately (`ivr.pin.verified_call`); otherwise the crisis resources and nothing
+about clients. No step makes the record: one posted with another CallSid has none.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app import pins
 from app.callers import therapist_by_phone
 from app.calls import alerted, call_record, return_missed_calls
 from app.domain import DomainError
@@ -23,6 +34,7 @@ from app.lockouts import record_lockout
 from app.models import UNRETURNED_MISSED, Call, Client, Therapist
 from app.twilio.safe import crisis_on_error, twiml
 from app.twilio.signature import form_field, verified_form
+from ivr import pin as pin_flow
 from ivr import therapist_menu as menu_flow
 from ivr import voice
 from ivr.codes import Outcome, Route
@@ -63,29 +75,51 @@ def missed_calls_for(session: Session, therapist_id: int, now: datetime) -> list
 
 
 def menu_for(
-    session: Session, line: Line, practice: Practice, therapist: Therapist, call_sid: str
+    session: Session,
+    line: Line,
+    practice: Practice,
+    therapist: Therapist,
+    call_sid: str,
+    stir_verstat: str | None = None,
 ) -> str:
-    """Entry point from the Voice URL when the caller is a registered therapist."""
+    """Entry point from the Voice URL when the caller is a registered therapist: their call
+    record, and the PIN asked for before anything else."""
     now = line.now()
-    therapist_call(session, therapist, call_sid, now)
-    missed = missed_calls_for(session, therapist.id, now)
-    return menu_flow.menu(missed, 0, now, practice, _urls(line))
-
-
-def therapist_call(session: Session, therapist: Therapist, call_sid: str, now: datetime) -> Call:
-    """The therapist's call record, made by the first of their menu's webhooks."""
-    return call_record(
+    call_record(
         session,
         call_sid,
         route=Route.THERAPIST,
-        outcome=Outcome.MENU,
+        outcome=Outcome.NO_PIN,
         therapist_id=therapist.id,
         started_at=now,
+        stir_verstat=stir_verstat,
+    )
+    return pin_flow.entry(
+        therapist.pin_hash is not None, therapist.pin_locked_until, now, practice, _pin_urls(line)
     )
 
 
 def _urls(line: Line) -> menu_flow.MenuUrls:
     return menu_flow.MenuUrls(line.settings.public_base_url)
+
+
+def _pin_urls(line: Line) -> pin_flow.PinUrls:
+    return pin_flow.PinUrls(line.settings.public_base_url)
+
+
+def _call(session: Session, call_sid: str) -> Call | None:
+    if not call_sid:
+        return None
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def _pin_accepted(call: Call | None, therapist_id: int | None, now: datetime) -> bool:
+    """This call gave the right PIN (its record's `answered_at`, see the module's docstring)."""
+    if call is None or therapist_id is None:
+        return False
+    return pin_flow.verified_call(
+        call.route, call.therapist_id, therapist_id, call.answered_at, now
+    )
 
 
 @dataclass
@@ -102,7 +136,8 @@ class _Step:
 
 class _Menu:
     """One of the menu's webhooks: the therapist on this call (recognised by their registered
-    phone) and the step's work, in one transaction (`Line.database`)."""
+    phone, and by the PIN this call gave) and the step's work, in one transaction
+    (`Line.database`)."""
 
     def __init__(self, request: Request, form: FormData) -> None:
         self.line: Line = request.app.state.line
@@ -111,20 +146,49 @@ class _Menu:
         index = request.query_params.get("i", "0")
         self.index = int(index) if index.isdigit() and len(index) < 6 else 0
 
-    async def run(self, work: Callable[[_Step], str]) -> Response:
+    async def run(self, work: Callable[[_Step], str], needs_pin: bool = True) -> Response:
+        """`work` for the therapist whose call this is; `needs_pin`: only once this call gave
+        the right PIN (every step but /pin itself)."""
+
         def in_session(session: Session) -> str:
             practice = self.line.practice(session)
             therapist = therapist_by_phone(session, self.phone)
             if therapist is None or not voice.hears_therapist_menu(therapist.active):
                 return voice.error_fallback(practice)
             now = self.line.now()
-            call = therapist_call(session, therapist, self.call_sid, now)
+            call = _call(session, self.call_sid)
+            if call is None or call.route != Route.THERAPIST or call.therapist_id != therapist.id:
+                return voice.error_fallback(practice)  # the Voice URL never made this call
+            if needs_pin and not _pin_accepted(call, therapist.id, now):
+                return voice.error_fallback(practice)
             step = _Step(
                 self.line, session, therapist, call, self.index, now, practice, _urls(self.line)
             )
             return work(step)
 
         return twiml(await self.line.database(in_session))
+
+
+@router.post("/pin", summary="The therapist entered their PIN")
+async def pin(request: Request, form: Form) -> Response:
+    digits = form_field(form, "Digits", 12)
+    attempt = pin_flow.parse_attempt(request.query_params.get("try"))
+
+    def work(step: _Step) -> str:
+        therapist, call = step.therapist, step.call
+        if not _pin_accepted(call, therapist.id, step.now):
+            check = pins.check_pin(step.session, step.line, step.now, therapist, digits)
+            minutes = pin_flow.minutes_left(therapist.pin_locked_until, step.now)
+            refused = pin_flow.after_check(
+                check, attempt, step.practice, _pin_urls(step.line), minutes
+            )
+            if refused is not None:
+                return refused
+            call.answered_at, call.outcome = step.now, Outcome.MENU
+        missed = missed_calls_for(step.session, therapist.id, step.now)
+        return menu_flow.menu(missed, 0, step.now, step.practice, step.urls)
+
+    return await _Menu(request, form).run(work, needs_pin=False)
 
 
 def _client_in_menu(step: _Step, raw_id: str | None) -> menu_flow.Missed | None:
@@ -178,18 +242,22 @@ async def callback_answered(request: Request, form: Form) -> Response:
     answered_by = form_field(form, "AnsweredBy", 24) or None
     parent = request.query_params.get("parent", "")[:64] or form_field(form, "ParentCallSid")
 
-    def record(session: Session) -> None:
-        call = session.scalar(
-            select(Call).where(Call.call_sid == parent, Call.route == Route.THERAPIST)
-        )
-        if call is not None and answered_by:
+    def record(session: Session) -> bool:
+        """Whether the call-back belongs to a call that gave its PIN; recorded only then."""
+        call = _call(session, parent)
+        if not _pin_accepted(call, call.therapist_id if call else None, line.now()):
+            return False
+        assert call is not None
+        if answered_by:
             call.answered_by = answered_by
+        return True
 
     try:
-        await line.database(record)
+        verified = await line.database(record)
     except Exception as exc:  # the answer stands without the record (the therapist is asked)
         log.error("could not record who answered a call-back: %s", describe(exc))
-    return twiml(menu_flow.answered(answered_by))
+        verified = True  # only a verified call's menu step dials a call-back
+    return twiml(menu_flow.answered(answered_by, verified))
 
 
 @router.post("/callback-done", summary="Dial action: the call-back has ended")

@@ -94,16 +94,25 @@ async def incoming_call(request: Request, form: Form) -> Response:
         log.warning("call rate limit reached for caller %s", mask(caller))
         return twiml(voice.rate_limited(line.known_practice()))
     call_sid = form_field(form, "CallSid")
+    # The carrier's caller-ID attestation (SHAKEN/STIR), kept with the call: never proof.
+    stir_verstat = form_field(form, "StirVerstat", 40) or None
 
     def answer(session: Session) -> str:
-        return answer_call(session, line, call_sid, caller)
+        return answer_call(session, line, call_sid, caller, stir_verstat)
 
     return twiml(await line.database(answer))
 
 
-def answer_call(session: Session, line: Line, call_sid: str, caller: str | None) -> str:
+def answer_call(
+    session: Session,
+    line: Line,
+    call_sid: str,
+    caller: str | None,
+    stir_verstat: str | None = None,
+) -> str:
     """Who is calling, what the flow says to do, and the call record (with the therapist's
-    text when nobody can be rung), in one transaction."""
+    text when nobody can be rung), in one transaction. A therapist's number is asked for
+    their PIN first (`therapist_menu.menu_for`)."""
     now = line.now()
     practice = line.practice(session)
     if not call_sid:
@@ -113,9 +122,18 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
         therapist = therapist_by_phone(session, caller)
         if voice.hears_therapist_menu(therapist.active if therapist else None):
             assert therapist is not None
-            return therapist_menu.menu_for(session, line, practice, therapist, call_sid)
+            return therapist_menu.menu_for(
+                session, line, practice, therapist, call_sid, stir_verstat
+            )
         step = voice.unknown_caller(practice)
-        call_record(session, call_sid, route=step.route, outcome=step.outcome, started_at=now)
+        call_record(
+            session,
+            call_sid,
+            route=step.route,
+            outcome=step.outcome,
+            started_at=now,
+            stir_verstat=stir_verstat,
+        )
         return step.twiml
     # Who is on call and the skills matter only when the client's own therapist can't be
     # rung first (`ivr.voice` says when): most calls need neither.
@@ -135,6 +153,7 @@ def answer_call(session: Session, line: Line, call_sid: str, caller: str | None)
         "started_at": now,
         "client_id": client.caller.client_id,
         "therapist_id": step.ringing.id if step.ringing else None,
+        "stir_verstat": stir_verstat,
     }
     if step.outcome not in MISSED and step.skill_key is None:  # the usual call: its record alone
         insert_once(session, Call.__table__, "call_sid", {"call_sid": call_sid, **values})

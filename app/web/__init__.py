@@ -20,6 +20,7 @@ from app.web import (
     auth,
     clients,
     logs,
+    pin,
     schedule,
     settings_page,
     simulator,
@@ -34,7 +35,7 @@ from app.web.session import DashboardSessions, is_dashboard_path
 log = logging.getLogger("coachline.web")
 
 router = APIRouter(include_in_schema=False)
-for area in (auth, today, clients, voice_messages, schedule, logs, settings_page, simulator):
+for area in (auth, today, clients, voice_messages, schedule, pin, logs, settings_page, simulator):
     router.include_router(area.router)
 
 

@@ -36,6 +36,7 @@ WHAT = {
     AttentionKind.HIGH_URGE: "High urge on a check-in",
     AttentionKind.CONTACT_PLEA: "Asked for a call",
     AttentionKind.THERAPIST_UNREACHABLE: "Can't receive texts",
+    AttentionKind.PIN_LOCKED: "PIN locked after five wrong PINs",
 }
 # The kinds that came from a client's text, shown with the text itself.
 FROM_A_TEXT = {AttentionKind.CRISIS_TEXT, AttentionKind.HIGH_URGE, AttentionKind.CONTACT_PLEA}

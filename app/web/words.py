@@ -15,6 +15,7 @@ OUTCOMES = {
     "calling_back": "Therapist calling back",
     "returned": "Call-back reached the client",
     "not_reached": "Call-back did not reach the client",
+    "no_pin": "Therapist: menu not opened (no right PIN)",
 }
 ROUTES = {
     "unknown_caller": "Unknown caller",
