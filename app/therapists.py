@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import users
 from app.audit import audit
 from app.domain import (
     Invalid,
@@ -82,6 +83,9 @@ def update_therapist(
     if changes:
         session.flush()
         audit(session, actor, "update", "therapist", therapist.id, changes=changes, at=now)
+    if "active" in changes and not therapist.active:
+        # Access ends with the person: their sessions and API tokens, in this transaction.
+        users.disable_therapist_users(session, actor, now, therapist.id)
     return therapist
 
 

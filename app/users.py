@@ -1,5 +1,8 @@
 """The users of the dashboard and the API: their passwords (argon2), signing in with a pause
-after repeated failures, and their API tokens.
+after repeated failures, their API tokens and dashboard sessions, and disabling a user.
+
+A disabled user can neither sign in nor use a token: disabling ends their dashboard sessions and
+revokes their tokens in the same transaction, and so does deactivating their therapist.
 
 Small functions on the `User` aggregate; a function that acts for someone takes
 `(session, actor, now, ...)` and writes its audit entry in the caller's transaction. The caller
@@ -14,15 +17,16 @@ import logging
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import audit
 from app.domain import Conflict, Invalid, NotFound
-from app.models import ApiToken, Therapist, User
+from app.models import ApiToken, Therapist, User, UserSession
 
 log = logging.getLogger("coachline.users")
 
@@ -31,6 +35,10 @@ PAUSE = timedelta(minutes=15)
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 TOKEN_PREFIX = "cl_"
+# A dashboard session lasts a working day at most, and ends after two idle hours: a screen
+# left signed in at the front desk does not stay open all afternoon.
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(hours=2)
 
 hasher = PasswordHasher()
 # Verified against when the email is unknown, so that answer takes as long as any other.
@@ -56,7 +64,7 @@ def check_password_rules(password: str, email: str) -> None:
 
 def set_password(session: Session, actor: str, now: datetime, email: str, password: str) -> User:
     """Set a user's dashboard password (audited; the hash only). It also lifts a sign-in pause,
-    and signs the user's other sessions out."""
+    and ends the user's dashboard sessions."""
 
     user = by_email(session, email)
     if user is None:
@@ -66,6 +74,7 @@ def set_password(session: Session, actor: str, now: datetime, email: str, passwo
     user.failed_logins = 0
     user.login_locked_until = None
     session.flush()
+    end_sessions(session, user.id, now)
     audit(session, actor, "set_password", "user", user.id, at=now)
     return user
 
@@ -94,7 +103,7 @@ def attempt_login(session: Session, now: datetime, email: str, password: str) ->
     ok = verify_password(user, password)  # always run: the same time for every answer
     if user is None:
         return None
-    if paused:
+    if paused or user.disabled_at is not None:
         return None
     if ok:
         user.failed_logins = 0
@@ -131,10 +140,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User) -> str:
+def issue_token(session: Session, user: User, now: datetime | None = None) -> str:
     """A new token for the user; only its hash is kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user=user, token_hash=hash_token(token)))
+    made = ApiToken(user=user, token_hash=hash_token(token))
+    if now is not None:  # the line's clock, when the caller has it
+        made.created_at = now
+    session.add(made)
     return token
 
 
@@ -144,7 +156,11 @@ def user_for_token(session: Session, token: str) -> User | None:
     return session.scalar(
         select(User)
         .join(ApiToken)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.revoked_at.is_(None),
+            User.disabled_at.is_(None),
+        )
     )
 
 
@@ -179,7 +195,7 @@ def create_user(
         raise Conflict("a user with that email already exists")
     user = User(email=email, role=role, therapist_id=therapist_id, created_at=now)
     session.add(user)
-    token = issue_token(session, user)
+    token = issue_token(session, user, now)
     session.flush()
     audit(
         session,
@@ -191,3 +207,173 @@ def create_user(
         at=now,
     )
     return user, token
+
+
+# ---- dashboard sessions (kept on the server; `app.web.session` reads and writes them) -------
+
+
+def live_session(now: datetime) -> Any:
+    """The condition of a session still in use: not ended, not past its lifetime or idle time."""
+    return (
+        UserSession.ended_at.is_(None)
+        & (UserSession.expires_at > now)
+        & (UserSession.last_seen_at > now - SESSION_IDLE)
+    )
+
+
+def end_sessions(session: Session, user_id: int, now: datetime) -> int:
+    """End every open dashboard session of the user (a saved cookie no longer works)."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def purge_sessions(session: Session, now: datetime) -> int:
+    """Delete the sessions nobody can use any more: ended, expired or idle too long."""
+    result = session.execute(
+        delete(UserSession).where(
+            or_(
+                UserSession.ended_at.is_not(None),
+                UserSession.expires_at <= now,
+                UserSession.last_seen_at <= now - SESSION_IDLE,
+            )
+        )
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def live_session_counts(session: Session, now: datetime) -> dict[int, int]:
+    """How many dashboard sessions each user has in use, by user id."""
+    rows = session.execute(
+        select(UserSession.user_id, func.count())
+        .where(UserSession.user_id.is_not(None), live_session(now))
+        .group_by(UserSession.user_id)
+    )
+    return {user_id: count for user_id, count in rows}
+
+
+def end_user_sessions(session: Session, actor: str, now: datetime, user_id: int) -> int:
+    """An admin signs a user out everywhere (audited)."""
+    user = get_user(session, user_id)
+    ended = end_sessions(session, user.id, now)
+    audit(session, actor, "end_sessions", "user", user.id, changes={"ended": ended}, at=now)
+    return ended
+
+
+# ---- revoking tokens and disabling users ----------------------------------------------------
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = by_email(session, email)
+    if user is None:
+        raise NotFound("no user with that email")
+    return user
+
+
+def _revoke(
+    session: Session, now: datetime, user_id: int, token_id: int | None = None
+) -> list[int]:
+    """Revoke the user's live tokens (or the one given); the ids revoked."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if token_id is not None:
+        stmt = stmt.where(ApiToken.id == token_id)
+    tokens = list(session.scalars(stmt.order_by(ApiToken.id)))
+    for token in tokens:
+        token.revoked_at = now
+    session.flush()
+    return [token.id for token in tokens]
+
+
+def revoke_tokens(session: Session, actor: str, now: datetime, user_id: int) -> list[int]:
+    """Revoke every API token of the user (audited); the ids revoked."""
+    user = get_user(session, user_id)
+    revoked = _revoke(session, now, user.id)
+    audit(session, actor, "revoke_tokens", "user", user.id, changes={"token_ids": revoked}, at=now)
+    return revoked
+
+
+def revoke_token(session: Session, actor: str, now: datetime, token_id: int) -> ApiToken:
+    """Revoke one API token by its id (audited on its user)."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token {token_id}")
+    if token.revoked_at is not None:
+        raise Conflict(f"API token {token_id} is already revoked")
+    _revoke(session, now, token.user_id, token.id)
+    changes = {"token_ids": [token.id]}
+    audit(session, actor, "revoke_tokens", "user", token.user_id, changes=changes, at=now)
+    return token
+
+
+def new_token(session: Session, actor: str, now: datetime, user_id: int) -> str:
+    """Another API token for an enabled user (audited; shown once), e.g. after a revocation."""
+    user = get_user(session, user_id)
+    if user.disabled_at is not None:
+        raise Conflict("the user is disabled; enable them first")
+    token = issue_token(session, user, now)
+    session.flush()
+    audit(session, actor, "new_token", "user", user.id, at=now)
+    return token
+
+
+def disable_user(
+    session: Session, actor: str, now: datetime, user_id: int, *, reason: str | None = None
+) -> User:
+    """The user can no longer sign in or use a token: their sessions end and their tokens are
+    revoked, in this transaction (audited). The last enabled admin is not disabled."""
+    user = get_user(session, user_id)
+    if user.disabled_at is not None:
+        raise Conflict(f"{user.email} is already disabled")
+    if user.role == "admin" and _enabled_admins(session) <= 1:
+        raise Conflict("that is the only enabled admin; the practice would have none")
+    user.disabled_at = now
+    ended = end_sessions(session, user.id, now)
+    revoked = _revoke(session, now, user.id)
+    changes = {"disabled_at": now, "sessions_ended": ended, "token_ids_revoked": revoked}
+    audit(session, actor, "disable", "user", user.id, reason=reason, changes=changes, at=now)
+    return user
+
+
+def enable_user(session: Session, actor: str, now: datetime, user_id: int) -> User:
+    """A disabled user may sign in again (audited); revoked tokens stay revoked."""
+    user = get_user(session, user_id)
+    if user.disabled_at is None:
+        raise Conflict(f"{user.email} is not disabled")
+    therapist = session.get(Therapist, user.therapist_id) if user.therapist_id else None
+    if therapist is not None and not therapist.active:
+        raise Conflict("their therapist is inactive; activate the therapist first")
+    old = user.disabled_at
+    user.disabled_at = None
+    session.flush()
+    changes = {"disabled_at": {"from": old, "to": None}}
+    audit(session, actor, "enable", "user", user.id, changes=changes, at=now)
+    return user
+
+
+def disable_therapist_users(session: Session, actor: str, now: datetime, therapist_id: int) -> int:
+    """A deactivated therapist's therapist users are disabled with them; how many were.
+
+    An admin user who is also a therapist keeps the admin's access: deactivating the therapist
+    stops their coaching, not their running of the practice (disable the user for that)."""
+    stmt = select(User.id).where(
+        User.therapist_id == therapist_id, User.role == "therapist", User.disabled_at.is_(None)
+    )
+    user_ids = list(session.scalars(stmt))
+    for user_id in user_ids:
+        disable_user(session, actor, now, user_id, reason="therapist deactivated")
+    return len(user_ids)
+
+
+def _enabled_admins(session: Session) -> int:
+    stmt = select(func.count()).where(User.role == "admin", User.disabled_at.is_(None))
+    return session.scalar(stmt) or 0

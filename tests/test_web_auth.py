@@ -1,5 +1,6 @@
 """Signing in to the dashboard: passwords, the session cookie, CSRF, the pause after repeated
-failures, signing out, and `coachline set-password`."""
+failures, signing out, and `coachline set-password`. (Sessions on the server, their expiry and
+ending them: tests/test_sessions.py.)"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.cli import cli
 from app.main import create_app
 from app.models import AuditEntry, Lockout, PracticeSetting, User
 from app.users import set_password
-from app.web.session import COOKIE, SECRET_KEY
+from app.web.session import COOKIE
 from tests.conftest import NOW
 from tests.helpers import audit_log, fresh
 from tests.test_web_support import (
@@ -246,10 +247,10 @@ def test_a_token_from_another_session_is_refused(app, staff, people):
         assert response.status_code == 403
 
 
-# ---- the session secret --------------------------------------------------------------------------
+# ---- sessions kept in the database ---------------------------------------------------------------
 
 
-def test_without_session_secret_one_is_kept_in_the_database_and_shared(settings, staff, db):
+def test_every_worker_honours_a_session_kept_in_the_database(settings, staff, db):
     first = create_app(settings)
     second = create_app(settings)  # another worker
     try:
@@ -258,28 +259,15 @@ def test_without_session_secret_one_is_kept_in_the_database_and_shared(settings,
             TestClient(second, base_url="https://testserver") as b,
         ):
             assert sign_in(a, ADMIN_EMAIL).status_code == 303
-            db.rollback()
-            row = db.get(PracticeSetting, SECRET_KEY)
-            assert row is not None and len(row.value) >= 32
             b.cookies.update(a.cookies)
             assert b.get("/").status_code == 200  # the other worker honours the cookie
             assert ADMIN_EMAIL in b.get("/").text
-        # the practice's settings ignore it
-        assert first.state.line.current_settings(db).practice_name == "St. Louis DBT"
+        db.rollback()
+        # no signing key is made or kept: the cookie is only an id
+        assert db.get(PracticeSetting, "_session_secret") is None
     finally:
         first.state.line.engine.dispose()
         second.state.line.engine.dispose()
-
-
-def test_session_secret_from_the_environment_is_used_and_nothing_is_stored(settings, staff, db):
-    app = create_app(settings.model_copy(update={"session_secret": "s" * 40}))
-    try:
-        with TestClient(app, base_url="https://testserver") as client:
-            assert sign_in(client, ADMIN_EMAIL).status_code == 303
-        db.rollback()
-        assert db.get(PracticeSetting, SECRET_KEY) is None
-    finally:
-        app.state.line.engine.dispose()
 
 
 def test_the_api_and_the_webhooks_get_no_session_cookie(web, admin):

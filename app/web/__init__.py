@@ -25,6 +25,7 @@ from app.web import (
     settings_page,
     simulator,
     today,
+    users_page,
     voice_messages,
 )
 from app.web.errors import LoginRequired, WebError
@@ -37,6 +38,7 @@ log = logging.getLogger("coachline.web")
 router = APIRouter(include_in_schema=False)
 for area in (auth, today, clients, voice_messages, schedule, pin, logs, settings_page, simulator):
     router.include_router(area.router)
+router.include_router(users_page.router)
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:

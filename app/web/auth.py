@@ -1,5 +1,6 @@
-"""Signing in to and out of the dashboard: email and password, a signed session cookie, CSRF on
-the form. The passwords and the pause after repeated failures are `app.users`'.
+"""Signing in to and out of the dashboard: email and password, a session kept on the server
+(the cookie holds only its opaque id, renewed at sign-in), CSRF on the form. The passwords and
+the pause after repeated failures are `app.users`'.
 
 A failed sign-in says the same thing whether or not the email exists, whether the password was
 wrong or the account is paused: "the email or password is not right" and how the pause works.
@@ -22,8 +23,9 @@ from app import users
 from app.deps import LineDep, SessionDep
 from app.web.flash import flash
 from app.web.forms import Form, csrf_token, field_text
-from app.web.guard import password_fingerprint, signed_in_user
+from app.web.guard import signed_in_user
 from app.web.render import render
+from app.web.session import DashboardSessionDep, begin, end
 
 FAILED = (
     f"The email or password is not right. After {users.MAX_FAILURES} failed attempts, signing "
@@ -51,16 +53,26 @@ def _login_page(
     return render(request, "login.html", status, next_path=next_path, email=email, error=error)
 
 
-def _sign_in(session: Session, now: datetime, email: str, password: str) -> tuple[int, str] | None:
-    """The user's id and password fingerprint if they may sign in; the attempt is committed."""
+def _sign_in(request: Request, session: Session, now: datetime, email: str, password: str) -> bool:
+    """Whether the user may sign in; if so, a new session is theirs. Committed either way.
+
+    Sign-in is complete with the password when the user has no TOTP (`second_factor_at`);
+    a user with TOTP needs a code as well, which is the second-factor step's to record."""
     user = users.attempt_login(session, now, email, password)
-    signed = (user.id, password_fingerprint(user)) if user is not None else None
+    if user is not None:
+        request.session.clear()
+        csrf_token(request)  # a fresh CSRF token with every sign-in
+        second_factor_at = now if user.totp_confirmed_at is None else None
+        begin(request, session, now, user.id, second_factor_at)
+        users.purge_sessions(session, now)  # the cheap moment to drop sessions nobody can use
     session.commit()
-    return signed
+    return user is not None
 
 
 @router.get("/login")
-def login_form(request: Request, session: SessionDep, next: str = "/") -> Response:
+def login_form(
+    request: Request, session: SessionDep, _session: DashboardSessionDep, next: str = "/"
+) -> Response:
     if signed_in_user(request, session) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _login_page(request, safe_next(next))
@@ -75,19 +87,17 @@ async def login(request: Request, form: Form, line: LineDep, session: SessionDep
     if not email or not password:
         return _login_page(request, next_path, email, "Enter your email and your password.", 422)
     signed = await anyio.to_thread.run_sync(
-        _sign_in, session, line.now(), email, password, limiter=HASHING
+        _sign_in, request, session, line.now(), email, password, limiter=HASHING
     )
-    if signed is None:
+    if not signed:
         return _login_page(request, next_path, email, FAILED, 401)
-    # A fresh session (and CSRF token) on every sign-in.
-    request.session.clear()
-    request.session["uid"], request.session["pw"] = signed
-    csrf_token(request)
     return RedirectResponse(next_path, status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, _form: Form) -> Response:
-    request.session.clear()
+def logout(request: Request, _form: Form, line: LineDep, session: SessionDep) -> Response:
+    """The session ends on the server: a saved copy of the cookie no longer signs anyone in."""
+    end(request, session, line.now())
+    session.commit()
     flash(request, "You are signed out.")
     return RedirectResponse("/login", status_code=303)

@@ -1,4 +1,5 @@
-"""Flash messages: a few lines kept in the session and shown on the next page rendered."""
+"""Flash messages: a few lines kept in the session (on the server, so a client's name in one
+never reaches the cookie) and shown on the next page rendered."""
 
 from __future__ import annotations
 

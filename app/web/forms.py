@@ -1,6 +1,7 @@
 """Forms: the CSRF token every POSTed form carries, and reading its fields.
 
-A form handler takes `Form`: the form, its CSRF token already checked against the session's.
+A form handler takes `Form`: the form, its CSRF token already checked against the session's
+(kept on the server with the session, never in the cookie).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.datastructures import FormData
 
 from app.domain import Invalid
 from app.web.errors import WebError
+from app.web.session import DashboardSessionDep
 
 CSRF_FIELD = "csrf_token"
 
@@ -27,7 +29,7 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def checked_form(request: Request) -> FormData:
+async def checked_form(request: Request, _session: DashboardSessionDep) -> FormData:
     """A POSTed form whose CSRF token matches the session's; otherwise the 403 page."""
     form = await request.form()
     sent = form.get(CSRF_FIELD)

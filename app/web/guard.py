@@ -1,29 +1,22 @@
-"""Who is signed in: the session names a user, and holds a fingerprint of their password hash,
-so a new password signs every other session out."""
+"""Who is signed in: the user the request's server-side session names, once sign-in is complete,
+while they are not disabled and still have a password."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from app.models import User
-
-
-def password_fingerprint(user: User) -> str:
-    """Kept in the session: a new password signs every other session out."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+from app.web.session import load
 
 
 def signed_in_user(request: Request, session: Session) -> User | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    """Reads the session through `session` if this request has not yet (as the error page's)."""
+    state = load(request, session, request.app.state.line.now())
+    user_id = state.signed_in_user_id
+    if user_id is None:
         return None
-    user = session.get(User, uid)
-    if user is None or not user.password_hash:
-        return None
-    if not secrets.compare_digest(str(request.session.get("pw", "")), password_fingerprint(user)):
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None or not user.password_hash:
         return None
     return user

@@ -2,7 +2,8 @@
 
 A page is a plain FastAPI route taking `PageDep` (or `AdminPageDep`): the line, a database
 session, the signed-in user, and `render`/`redirect`/`flash`. A form handler also takes `Form`
-(`app.web.forms`), whose CSRF token has been checked. A stranger is sent to sign in.
+(`app.web.forms`), whose CSRF token has been checked. A stranger is sent to sign in. The
+session behind it is the server's (`app.web.session`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.web.errors import LoginRequired, admin_only
 from app.web.flash import flash
 from app.web.guard import signed_in_user
 from app.web.render import render
+from app.web.session import DashboardSessionDep
 from app.web.times import Fmt
 
 
@@ -68,11 +70,11 @@ class Page:
         return RedirectResponse(url, status_code=303)
 
 
-def page(request: Request, line: LineDep, session: SessionDep) -> Page:
+def page(
+    request: Request, line: LineDep, session: SessionDep, _session: DashboardSessionDep
+) -> Page:
     user = signed_in_user(request, session)
     if user is None:
-        if request.session.get("uid") is not None:
-            request.session.clear()
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(back if request.method == "GET" else "/")
     # The header shows the practice's name as the dashboard has set it (read afresh: the call
