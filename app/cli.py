@@ -141,6 +141,74 @@ def create_user(
     typer.echo(token)
 
 
+# ---- ending someone's access ----------------------------------------------------------------
+
+
+@cli.command("disable-user")
+def disable_user(
+    email: str,
+    reason: Annotated[str | None, typer.Option(help="why, for the audit log")] = None,
+) -> None:
+    """Disable a user: they can no longer sign in, their dashboard sessions end and their API
+    tokens are revoked, at once."""
+    with unit_of_work() as (line, session):
+        user = users.user_by_email(session, email)
+        tokens = sum(1 for t in user.tokens if t.revoked_at is None)
+        users.disable_user(session, cli_actor(), line.now(), user.id, reason=reason)
+        shown = user.email
+    typer.echo(f"Disabled {shown}: signed out everywhere, {_tokens(tokens)} revoked.")
+
+
+@cli.command("enable-user")
+def enable_user(email: str) -> None:
+    """Let a disabled user sign in again (their revoked API tokens stay revoked: `new-token`)."""
+    with unit_of_work() as (line, session):
+        user = users.user_by_email(session, email)
+        users.enable_user(session, cli_actor(), line.now(), user.id)
+        shown = user.email
+    typer.echo(f"Enabled {shown}; they can sign in again.")
+
+
+@cli.command("revoke-token")
+def revoke_token(
+    token_id_or_email: Annotated[
+        str, typer.Argument(help="a token's id (one token), or a user's email (all of theirs)")
+    ],
+) -> None:
+    """Revoke an API token by its id (the Users page shows them), or every token of a user."""
+    with unit_of_work() as (line, session):
+        if "@" in token_id_or_email:
+            user = users.user_by_email(session, token_id_or_email)
+            revoked = users.revoke_tokens(session, cli_actor(), line.now(), user.id)
+            said = f"Revoked {_tokens(len(revoked))} of {user.email}."
+        else:
+            token_id = _token_id(token_id_or_email)
+            token = users.revoke_token(session, cli_actor(), line.now(), token_id)
+            said = f"Revoked API token {token.id} of {token.user.email}."
+    typer.echo(said)
+
+
+@cli.command("new-token")
+def new_token(email: str) -> None:
+    """A new API token for a user (e.g. after revoking one); prints it (shown once) last."""
+    with unit_of_work() as (line, session):
+        user = users.user_by_email(session, email)
+        token = users.new_token(session, cli_actor(), line.now(), user.id)
+        shown = user.email
+    typer.echo(f"A new API token for {shown} (shown once; `Authorization: Bearer <token>`):")
+    typer.echo(token)
+
+
+def _token_id(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        fail("give a token's id (a number) or a user's email")
+    return int(raw)
+
+
+def _tokens(count: int) -> str:
+    return f"{count} API token" + ("" if count == 1 else "s")
+
+
 # ---- everyday admin actions, in app.cli_records -------------------------------------------
 
 cli.command("add-therapist")(cli_records.add_therapist)

@@ -142,6 +142,88 @@ def test_a_therapist_user_acts_as_their_therapist(use_line, http, db, people):
     assert (user.role, user.therapist_id) == ("therapist", people["dana"])
 
 
+def _therapist_user(db, people, email: str = "dana@example.org") -> tuple[User, str]:
+    from app.users import issue_token
+
+    user = User(email=email, role="therapist", therapist_id=people["dana"])
+    db.add(user)
+    token = issue_token(db, user)
+    db.commit()
+    return user, token
+
+
+def test_disable_user_revokes_their_tokens_and_enable_user_lets_them_back(
+    use_line, http, admin, db, people
+):
+    user, token = _therapist_user(db, people)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert http.get("/api/attention", headers=headers).status_code == 200
+
+    disabled = run("disable-user", "Dana@Example.org", "--reason", "left the practice")
+    assert disabled.exit_code == 0, disabled.output
+    assert disabled.stdout.strip() == (
+        "Disabled dana@example.org: signed out everywhere, 1 API token revoked."
+    )
+    assert http.get("/api/attention", headers=headers).status_code == 401
+    [entry] = [e for e in audit_log(db, "user", user.id) if e.action == "disable"]
+    assert entry.actor.startswith("cli:") and entry.reason == "left the practice"
+    again = run("disable-user", "dana@example.org")
+    assert again.exit_code == 1 and "already disabled" in again.stderr
+
+    enabled = run("enable-user", "dana@example.org")
+    assert enabled.exit_code == 0, enabled.output
+    assert "Enabled dana@example.org" in enabled.stdout
+    assert fresh(db, User, user.id).disabled_at is None
+    assert http.get("/api/attention", headers=headers).status_code == 401  # stays revoked
+    fresh_token = run("new-token", "dana@example.org")
+    assert fresh_token.exit_code == 0, fresh_token.output
+    new_headers = {"Authorization": f"Bearer {fresh_token.stdout.strip().splitlines()[-1]}"}
+    assert http.get("/api/attention", headers=new_headers).status_code == 200
+
+
+def test_the_last_admin_is_not_disabled(use_line, admin, db):
+    result = run("disable-user", "admin@example.org")
+    assert result.exit_code == 1 and "only enabled admin" in result.stderr
+    assert db.scalars(select(User)).one().disabled_at is None
+
+
+def test_revoke_token_by_id_or_every_token_of_a_user(use_line, http, admin, db, people):
+    from app.models import ApiToken
+    from app.users import issue_token
+
+    user, first = _therapist_user(db, people)
+    second = issue_token(db, db.get(User, user.id))
+    db.commit()
+    first_id = db.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id)).first()
+
+    one = run("revoke-token", str(first_id))
+    assert one.exit_code == 0, one.output
+    assert one.stdout.strip() == f"Revoked API token {first_id} of dana@example.org."
+    assert (
+        http.get("/api/attention", headers={"Authorization": f"Bearer {first}"}).status_code == 401
+    )
+    assert (
+        http.get("/api/attention", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    )
+    twice = run("revoke-token", str(first_id))
+    assert twice.exit_code == 1 and "already revoked" in twice.stderr
+
+    every = run("revoke-token", "dana@example.org")
+    assert every.exit_code == 0, every.output
+    assert every.stdout.strip() == "Revoked 1 API token of dana@example.org."
+    assert (
+        http.get("/api/attention", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    )
+    assert [e.action for e in audit_log(db, "user", user.id)] == ["revoke_tokens", "revoke_tokens"]
+    for bad, message in (
+        ("nobody@example.org", "no user"),
+        ("999", "no API token"),
+        ("x", "a number"),
+    ):
+        result = run("revoke-token", bad)
+        assert result.exit_code == 1 and message in result.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
