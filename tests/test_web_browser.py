@@ -26,7 +26,7 @@ from sqlalchemy import select
 from app.demo import seed_demo
 from app.line import Line
 from app.main import create_app
-from app.models import AttentionItem, Call, Client, Lockout, Message, Therapist
+from app.models import AttentionItem, Call, Client, Lockout, Message, Therapist, User
 from ivr.codes import AttentionKind
 from tests.conftest import IN_CI, NOW
 from tests.test_web_support import add_user
@@ -532,3 +532,57 @@ def test_a_clients_voice_messages_are_listed_with_a_player(browser, served, shot
         section.screenshot(path=str(shots / f"{size}-voice-messages.png"))
     finally:
         context.close()
+
+
+def _add_users(line: Line) -> None:
+    """Dana signed in with an API token; Marcus disabled (his token revoked with it)."""
+    from app import users
+
+    dana = _therapist_id(line, "Dana Whitfield")
+    marcus = _therapist_id(line, "Marcus Oyelaran")
+    with line.sessions() as session:
+        add_user(session, "dana@example.org", therapist_id=dana)
+        marcus_user = add_user(session, "marcus@example.org", therapist_id=marcus)
+        users.new_token(
+            session, "test", NOW, session.scalar(select(User.id).where(User.therapist_id == dana))
+        )
+        users.new_token(session, "test", NOW, marcus_user.id)
+        users.disable_user(session, "test", NOW, marcus_user.id, reason="on leave")
+        session.commit()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_users_page_lists_users_and_disables_one(browser, served, shots, size):
+    _add_users(served.line)
+    if size == "phone":
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    else:
+        context = browser.new_context(viewport=DESKTOP)
+    dana_context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    dana_page = dana_context.new_page()
+    try:
+        _sign_in(dana_page, served, "dana@example.org", "correct horse battery")
+        _sign_in(page, served)
+        response = page.goto(served.base + "/users")
+        assert response is not None and response.status == 200
+        dana_row = page.locator("tr", has_text="dana@example.org")
+        expect(dana_row).to_contain_text("1 session")
+        expect(dana_row).to_contain_text("1 in use")
+        expect(page.locator("tr", has_text="marcus@example.org")).to_contain_text("disabled")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"the Users page is {overflow}px wider than the {size} screen"
+        page.screenshot(path=str(shots / f"{size}-users.png"), full_page=True)
+
+        dana_row.get_by_role("button", name="Disable dana@example.org").click()
+        expect(page.get_by_role("status")).to_contain_text("dana@example.org is disabled")
+        expect(page.locator("tr", has_text="dana@example.org")).to_contain_text("disabled")
+        page.screenshot(path=str(shots / f"{size}-users-disabled.png"), full_page=True)
+        # Dana's open page is signed out at once
+        dana_page.goto(served.base + "/clients")
+        assert dana_page.url.startswith(served.base + "/login")
+    finally:
+        context.close()
+        dana_context.close()
