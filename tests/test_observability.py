@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -147,18 +148,25 @@ def test_redact_masks_numbers_and_calendar_secrets():
 
 
 def test_each_number_has_its_own_limit_and_withheld_callers_share_none():
-    limits = RateLimits(Settings(_env_file=None, call_rate_limit="2 per 10 minutes"))
-    assert limits.call_allowed("+13145550142") and limits.call_allowed("+13145550142")
-    assert not limits.call_allowed("+13145550142")  # a third within the window
-    assert limits.call_allowed("+13145550143")  # another number
-    # Withheld numbers are no one caller: the tenth withheld call is answered like the first.
-    assert all(limits.call_allowed("anonymous") for _ in range(10))
+    async def run() -> None:
+        limits = RateLimits(Settings(_env_file=None, call_rate_limit="2 per 10 minutes"))
+        assert await limits.call_allowed("+13145550142")
+        assert await limits.call_allowed("+13145550142")
+        assert not await limits.call_allowed("+13145550142")  # a third within the window
+        assert await limits.call_allowed("+13145550143")  # another number
+        # Withheld numbers are no one caller: the tenth withheld call is answered as the first.
+        assert all([await limits.call_allowed("anonymous") for _ in range(10)])
+
+    asyncio.run(run())
 
 
 def test_texts_are_counted_apart_from_calls():
-    limits = RateLimits(
-        Settings(_env_file=None, call_rate_limit="1 per minute", text_rate_limit="1 per minute")
-    )
-    assert limits.call_allowed("+13145550142")
-    assert limits.text_allowed("+13145550142")  # the call did not use the text's count
-    assert not limits.text_allowed("+13145550142")
+    async def run() -> None:
+        limits = RateLimits(
+            Settings(_env_file=None, call_rate_limit="1 per minute", text_rate_limit="1 per minute")
+        )
+        assert await limits.call_allowed("+13145550142")
+        assert await limits.text_allowed("+13145550142")  # the call did not use the text's count
+        assert not await limits.text_allowed("+13145550142")
+
+    asyncio.run(run())

@@ -70,7 +70,7 @@ async def incoming_text(request: Request) -> Response:
     raw_from = form_field(form, "From", 40)
     sender = caller_number(raw_from)
     body = form_field(form, "Body", MAX_BODY)
-    if not line.rate_limits.text_allowed(sender or raw_from):
+    if not await line.rate_limits.text_allowed(sender or raw_from):
         # A loop with an auto-responder, or a flood: answering would feed it. Crisis language
         # still gets the crisis resources. No database either way.
         log.warning("text rate limit reached for sender %s", mask(sender))

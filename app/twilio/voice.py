@@ -89,7 +89,7 @@ async def incoming_call(request: Request, form: Form) -> Response:
     line = _line(request)
     raw_from = form_field(form, "From", 40)
     caller = caller_number(raw_from)
-    if not line.rate_limits.call_allowed(caller or raw_from):
+    if not await line.rate_limits.call_allowed(caller or raw_from):
         # A loop or a flood: no ringing and no database, and still the crisis resources.
         log.warning("call rate limit reached for caller %s", mask(caller))
         return twiml(voice.rate_limited(line.known_practice()))
