@@ -32,7 +32,7 @@ EDITABLE = (
 
 
 class Settings(BaseSettings):
-    # Errors never echo the input: it holds TWILIO_AUTH_TOKEN, SESSION_SECRET, DATABASE_URL.
+    # Errors never echo the input: it holds TWILIO_AUTH_TOKEN and DATABASE_URL.
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./coachline.db"
@@ -68,10 +68,6 @@ class Settings(BaseSettings):
     # enough that the caller is not left waiting before the next one is tried.
     dial_timeout_seconds: int = Field(default=20, ge=10, le=60)
     offer_voice_message: bool = True
-
-    # Signs the dashboard's session cookies. When empty, one is generated once and kept in the
-    # database (practice_settings "_session_secret"), so that every worker shares it.
-    session_secret: str = ""
 
     log_level: str = "INFO"
     # The bearer token Prometheus sends to /metrics. Empty: /metrics is off (404). At least 16

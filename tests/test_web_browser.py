@@ -457,7 +457,7 @@ def test_today_shows_the_attention_list_and_acknowledges_from_it(browser, served
         attention = page.locator("#attention")
         expect(attention).to_contain_text("Crisis words in a text: Riley Tran")
         expect(attention).to_contain_text("I don't think I can keep myself safe tonight")
-        expect(page.get_by_role("navigation", name="Main")).to_contain_text("Today 5")
+        expect(page.get_by_role("navigation", name="Main")).to_contain_text("Today 6")
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
