@@ -70,7 +70,9 @@ def _demo_practice(host: str, port: int) -> None:
         "Created a demo practice: no Twilio credentials and an empty database.\n"
         f"  Dashboard: http://{host}:{port}/\n"
         f"  Sign in as {email} with the password {password}\n"
-        "  (shown once; `coachline set-password EMAIL` sets a new one)"
+        "  (shown once; `coachline set-password EMAIL` sets a new one)\n"
+        "  An admin signs in with a code too: at the first sign-in, scan the QR code with any\n"
+        "  authenticator app (or type the key it shows)."
     )
 
 
@@ -230,6 +232,19 @@ def set_password(
         user = users.set_password(session, cli_actor(), line.now(), email, password)
         shown = user.email
     typer.echo(f"Set the dashboard password for {shown}.")
+
+
+@cli.command("reset-two-factor")
+def reset_two_factor(email: str) -> None:
+    """Turn off a user's two-factor sign-in (a lost phone): their secret and recovery codes go
+    and their sessions end; they set it up again at their next sign-in if they must. Audited."""
+    from app import two_factor
+
+    with unit_of_work() as (line, session):
+        user = users.user_by_email(session, email)
+        two_factor.reset(session, cli_actor(), line.now(), user.id)
+        shown = user.email
+    typer.echo(f"Reset two-factor sign-in for {shown}; they are signed out everywhere.")
 
 
 @cli.command("set-pin")

@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from app import hsts, jsonlog
+from app import api_docs, hsts, jsonlog
 from app.api import router as api_router
 from app.body_limit import BodyLimit
 from app.errors import describe
@@ -57,6 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="coachline",
         summary="Phone and text coaching line for a DBT practice",
         lifespan=lifespan,
+        # Served by app.api_docs instead, for signed-in users (or anyone, PUBLIC_API_DOCS).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.line = line
 
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ical_router)
     install_dashboard(app, line)
     install_metrics(app, line)
+    api_docs.install(app)
     # Added last, so outermost: a body is refused before any other middleware (the dashboard's
     # session, the webhook timer) runs, and the 413 carries HSTS like every other answer.
     app.add_middleware(BodyLimit)

@@ -28,6 +28,7 @@ EDITABLE = (
     "dial_timeout_seconds",
     "offer_voice_message",
     "admin_phone",
+    "require_two_factor_for_therapists",
 )
 
 
@@ -68,11 +69,16 @@ class Settings(BaseSettings):
     # enough that the caller is not left waiting before the next one is tried.
     dial_timeout_seconds: int = Field(default=20, ge=10, le=60)
     offer_voice_message: bool = True
+    # Therapists, like admins, must sign in with a TOTP code (an authenticator app).
+    require_two_factor_for_therapists: bool = False
 
     log_level: str = "INFO"
     # The bearer token Prometheus sends to /metrics. Empty: /metrics is off (404). At least 16
     # printable characters without spaces, e.g. `openssl rand -hex 32`.
     metrics_token: str = Field(default="", pattern=r"^(?:[!-~]{16,})?$")
+    # /docs, /redoc and /openapi.json for anyone; by default only for a signed-in user or an
+    # API token.
+    public_api_docs: bool = False
     # Threads that run the dashboard's and the API's handlers (each holds a database
     # connection while it works).
     request_threads: int = Field(default=4, ge=1)

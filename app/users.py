@@ -1,5 +1,11 @@
-"""The users of the dashboard and the API: their passwords (argon2), signing in with a pause
-after repeated failures, their API tokens and dashboard sessions, and disabling a user.
+"""The users of the dashboard and the API: their passwords (argon2; the rules in
+`app.passwords`), signing in with a short pause after repeated failures, their API tokens and
+dashboard sessions, and disabling a user.
+
+The pause here is per account and counted in the database, so every worker's failures add up;
+it is short (`PAUSE`) and needs `MAX_FAILURES` in a row, so that someone who knows an email
+cannot keep its owner out for long. The sign-in page adds limits per address and overall, and
+lets an address the owner signed in from pass the pause (`app.web.sign_in_limits`).
 
 A disabled user can neither sign in nor use a token: disabling ends their dashboard sessions and
 revokes their tokens in the same transaction, and so does deactivating their therapist.
@@ -27,18 +33,24 @@ from sqlalchemy.orm import Session
 from app.audit import audit
 from app.domain import Conflict, Invalid, NotFound
 from app.models import ApiToken, Therapist, User, UserSession
+from app.passwords import PASSWORD_MAX, PASSWORD_MIN, check_password_rules
+
+__all__ = ["PASSWORD_MAX", "PASSWORD_MIN", "check_password_rules"]
 
 log = logging.getLogger("coachline.users")
 
-MAX_FAILURES = 5
-PAUSE = timedelta(minutes=15)
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
+# Failures in a row, from anywhere, before the account pauses; and how long. Short on purpose:
+# the per-address limits stop one guesser long before this, so this only slows guessing spread
+# over many addresses, and the owner waits minutes at most.
+MAX_FAILURES = 10
+PAUSE = timedelta(minutes=5)
 TOKEN_PREFIX = "cl_"
 # A dashboard session lasts a working day at most, and ends after two idle hours: a screen
 # left signed in at the front desk does not stay open all afternoon.
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(hours=2)
+# A session completed with a TOTP code keeps the code's time step this long (its window).
+CODE_MEMORY = timedelta(minutes=2)
 
 hasher = PasswordHasher()
 # Verified against when the email is unknown, so that answer takes as long as any other.
@@ -52,16 +64,6 @@ def by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def check_password_rules(password: str, email: str) -> None:
-
-    if len(password) < PASSWORD_MIN:
-        raise Invalid(f"a password needs at least {PASSWORD_MIN} characters")
-    if len(password) > PASSWORD_MAX:
-        raise Invalid(f"a password has at most {PASSWORD_MAX} characters")
-    if password.strip().lower() == email.strip().lower():
-        raise Invalid("the password must not be the email")
-
-
 def set_password(session: Session, actor: str, now: datetime, email: str, password: str) -> User:
     """Set a user's dashboard password (audited; the hash only). It also lifts a sign-in pause,
     and ends the user's dashboard sessions."""
@@ -71,8 +73,7 @@ def set_password(session: Session, actor: str, now: datetime, email: str, passwo
         raise NotFound("no user with that email; create one with `coachline create-user`")
     check_password_rules(password, user.email)
     user.password_hash = hasher.hash(password)
-    user.failed_logins = 0
-    user.login_locked_until = None
+    clear_failures(user)
     session.flush()
     end_sessions(session, user.id, now)
     audit(session, actor, "set_password", "user", user.id, at=now)
@@ -90,15 +91,31 @@ def verify_password(user: User | None, password: str) -> bool:
     return ok and stored is not None
 
 
-def attempt_login(session: Session, now: datetime, email: str, password: str) -> User | None:
-    """The user, if the password is right and the account is not paused; failures are counted
-    (5 in a row pause the account for 15 minutes). The caller commits.
+def pause_left(session: Session, now: datetime, email: str) -> timedelta | None:
+    """How long the account's sign-in is still paused, if it is (no argon2: a cheap answer)."""
+    until = session.scalar(select(User.login_locked_until).where(User.email == _email(email)))
+    return until - now if until is not None and until > now else None
+
+
+def _email(email: str) -> str:
+    return email.strip().lower()
+
+
+def attempt_login(
+    session: Session, now: datetime, email: str, password: str, *, pause_applies: bool = True
+) -> User | None:
+    """The user, if the password is right and the account is not paused (`pause_applies`:
+    False for an address its owner signed in from); failures are counted (`count_failure`).
+    The caller commits.
 
     Runs argon2 once (twice when an old hash is upgraded): call it off the event loop, on a
     limiter of its own, as the dashboard's sign-in does."""
     user = by_email(session, email)
     paused = (
-        user is not None and user.login_locked_until is not None and user.login_locked_until > now
+        pause_applies
+        and user is not None
+        and user.login_locked_until is not None
+        and user.login_locked_until > now
     )
     ok = verify_password(user, password)  # always run: the same time for every answer
     if user is None:
@@ -106,12 +123,22 @@ def attempt_login(session: Session, now: datetime, email: str, password: str) ->
     if paused or user.disabled_at is not None:
         return None
     if ok:
-        user.failed_logins = 0
-        user.login_locked_until = None
         if user.password_hash and hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hasher.hash(password)
         return user
-    # Counted in the database, so two workers' failures add up.
+    count_failure(session, now, user)
+    return None
+
+
+def clear_failures(user: User) -> None:
+    """Signed in (the second factor too, where there is one): the count starts again."""
+    user.failed_logins = 0
+    user.login_locked_until = None
+
+
+def count_failure(session: Session, now: datetime, user: User) -> None:
+    """A wrong password or code; `MAX_FAILURES` in a row pause the account for `PAUSE`
+    (audited). Counted in the database, so two workers' failures add up."""
     session.execute(
         update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
     )
@@ -130,7 +157,6 @@ def attempt_login(session: Session, now: datetime, email: str, password: str) ->
             at=now,
         )
         log.warning("dashboard sign-in paused for user %s after repeated failures", user.id)
-    return None
 
 
 # ---- API tokens: random, shown once, stored only as their SHA-256 ---------------------------
@@ -232,14 +258,20 @@ def end_sessions(session: Session, user_id: int, now: datetime) -> int:
 
 
 def purge_sessions(session: Session, now: datetime) -> int:
-    """Delete the sessions nobody can use any more: ended, expired or idle too long."""
+    """Delete the sessions nobody can use any more: ended, expired or idle too long; except
+    those completed with a code in the last `CODE_MEMORY` (`app.two_factor` reads the code's
+    time step on them, so that it cannot be used again)."""
     result = session.execute(
         delete(UserSession).where(
             or_(
                 UserSession.ended_at.is_not(None),
                 UserSession.expires_at <= now,
                 UserSession.last_seen_at <= now - SESSION_IDLE,
-            )
+            ),
+            or_(
+                UserSession.second_factor_at.is_(None),
+                UserSession.second_factor_at <= now - CODE_MEMORY,
+            ),
         )
     )
     return result.rowcount or 0  # type: ignore[attr-defined]

@@ -234,7 +234,7 @@ def test_the_attention_list_needs_a_token(http, items):
 
 
 def test_the_attention_routes_are_in_the_openapi_document(http):
-    paths = http.get("/openapi.json").json()["paths"]
+    paths = http.app.openapi()["paths"]
     assert "get" in paths["/api/attention"]
     acknowledge = paths["/api/attention/{item_id}/acknowledge"]["post"]
     assert {"200", "401", "404", "409", "422"} <= set(acknowledge["responses"])

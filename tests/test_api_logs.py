@@ -226,7 +226,7 @@ ISSUE_ROUTES = {
 
 def api_routes(http) -> set[tuple[str, str]]:
     """Every /api operation in the OpenAPI document, with each path parameter set to 1."""
-    paths = http.get("/openapi.json").json()["paths"]
+    paths = http.app.openapi()["paths"]
     return {
         (method, re.sub(r"\{[^}]+\}", "1", path))
         for path, operations in paths.items()
@@ -248,7 +248,7 @@ def test_every_route_needs_a_known_token(http, people, auth):
 
 
 def test_every_route_documents_401_and_422_with_what_their_detail_holds(http):
-    document = http.get("/openapi.json").json()
+    document = http.app.openapi()
     api_paths = {p: ops for p, ops in document["paths"].items() if p.startswith("/api/")}
     for path, operations in api_paths.items():
         for method, operation in operations.items():
@@ -261,7 +261,7 @@ def test_every_route_documents_401_and_422_with_what_their_detail_holds(http):
 def test_every_body_must_be_unicode_json(http, admin, people):
     # Half of a UTF-16 surrogate pair: valid JSON syntax, but not text (each area's router must
     # make its routes `ApiRoute`s).
-    paths = http.get("/openapi.json").json()["paths"]
+    paths = http.app.openapi()["paths"]
     with_body = [
         (method, re.sub(r"\{[^}]+\}", "1", path))
         for path, operations in paths.items()

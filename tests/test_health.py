@@ -18,6 +18,7 @@ def test_healthz_reports_database_down_and_service_still_starts():
     assert response.json()["database"] == "down"
 
 
-def test_openapi_docs_are_served(http):
-    assert http.get("/docs").status_code == 200
-    assert "/healthz" in http.get("/openapi.json").json()["paths"]
+def test_openapi_docs_are_served(http, admin):
+    # for an API token or a signed-in user (tests/test_api_docs_access.py)
+    assert http.get("/docs", headers=admin).status_code == 200
+    assert "/healthz" in http.get("/openapi.json", headers=admin).json()["paths"]

@@ -120,6 +120,13 @@ FIELDS = (
         "The wait-time script offers the caller a 60-second message for their therapist.",
         kind="checkbox",
     ),
+    setting(
+        "require_two_factor_for_therapists",
+        "Therapists sign in with a code too",
+        "Two-factor sign-in (an authenticator app) for therapists, as for admins: each is "
+        "asked to set it up at their next sign-in.",
+        kind="checkbox",
+    ),
 )
 assert {f.key for f in FIELDS} == set(EDITABLE), "every editable setting has a field"
 assert all(f.minimum is not None and f.maximum is not None for f in FIELDS if f.kind == "number"), (

@@ -1,6 +1,7 @@
 """Users (admin): everyone who signs in to the dashboard or uses the API, with their role, whether
 they are disabled, their dashboard sessions in use and their API tokens; and the buttons to
-disable or enable a user, end their sessions, and revoke their tokens.
+disable or enable a user, end their sessions, revoke their tokens, and reset their two-factor
+sign-in (a lost phone).
 
 Each action goes through `app.users` (audited there) and answers with a flash. An admin cannot
 disable themself here (the command line can disable any user but the last enabled admin).
@@ -16,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from app import users
+from app import two_factor, users
 from app.domain import Conflict, DomainError
 from app.models import ApiToken, Therapist, User
 from app.web.forms import Form
@@ -114,6 +115,20 @@ def end_sessions(ctx: AdminPageDep, user_id: str, _form: Form):
     def act(user: User) -> str:
         ended = users.end_user_sessions(ctx.db, ctx.actor, ctx.now, user.id)
         return f"Ended {_plural(ended, 'dashboard session')} of {user.email}."
+
+    return _act(ctx, user_id, act)
+
+
+@router.post("/users/{user_id}/reset-two-factor")
+def reset_two_factor(ctx: AdminPageDep, user_id: str, _form: Form):
+    def act(user: User) -> str:
+        if user.id == ctx.user.id:
+            raise Conflict("you cannot reset your own two-factor here; another admin can")
+        two_factor.reset(ctx.db, ctx.actor, ctx.now, user.id)
+        return (
+            f"Two-factor sign-in of {user.email} is reset, and they are signed out. "
+            "They set it up again at their next sign-in if they must."
+        )
 
     return _act(ctx, user_id, act)
 
