@@ -71,7 +71,9 @@ def _why_no_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is open, and tests after this module run their own (anyio.run, asyncio.run).
+@pytest.fixture(scope="module")
 def browser():
     reason = _why_no_browser()
     if reason:
