@@ -65,8 +65,10 @@ def otpauth_uri(secret: str, email: str, issuer: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The QR code as an inline SVG element (made here: the secret goes to no other service)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, title="QR code to scan")
+    """The QR code as an inline SVG element (made here: the secret goes to no other service).
+    With a viewBox and no fixed size, so the page's CSS scales it whole (a fixed size was
+    cropped, not scaled, and a cropped code does not scan)."""
+    return segno.make(uri, error="m").svg_inline(scale=5, omitsize=True, title="QR code to scan")
 
 
 def confirm(session: Session, now: datetime, user: User, code: str) -> tuple[int, list[str]] | None:

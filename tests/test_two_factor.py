@@ -264,3 +264,14 @@ def test_set_password_refuses_a_common_password(line, db, monkeypatch):
         cli, ["set-password", "ines@example.org"], input="1234567890\n1234567890\n"
     )
     assert result.exit_code == 1 and "common password" in result.output
+
+
+def test_the_qr_code_scales_whole_rather_than_being_cropped():
+    """The page's CSS sizes the code: an SVG with a fixed width and height and no viewBox was
+    cropped to that box (a cropped code does not scan)."""
+    from app.two_factor import qr_svg
+
+    svg = qr_svg("otpauth://totp/St.%20Louis%20DBT:dana%40example.org?secret=JBSWY3DPEHPK3PXP")
+    opening = svg[: svg.index(">")]
+    assert "viewBox=" in opening
+    assert "width=" not in opening and "height=" not in opening
