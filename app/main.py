@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from app import api_docs, hsts, jsonlog
+from app import hsts, jsonlog
 from app.api import router as api_router
 from app.body_limit import BodyLimit
 from app.errors import describe
@@ -20,6 +20,7 @@ from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
 from app.twilio import sms, therapist_menu, voice
+from app.web import api_docs
 from app.web import install as install_dashboard
 from app.worker import NotificationWorker
 

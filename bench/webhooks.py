@@ -153,7 +153,9 @@ def show(state: str, endpoint: str, run: Run) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.split("\n")[0])
-    p.add_argument("--states", default="empty,full", help="empty, full or both")
+    p.add_argument(
+        "--states", default="empty,full", help="empty, full, or empty,full (both, the default)"
+    )
     p.add_argument("--clients", type=int, help="full database: 100,000 (--quick 10,000)")
     p.add_argument("--calls", type=int, help="full database: 1,000,000 (--quick 100,000)")
     p.add_argument("--seconds", type=float, help="each measurement: 10 s (--quick 3 s)")

@@ -19,6 +19,6 @@ def test_healthz_reports_database_down_and_service_still_starts():
 
 
 def test_openapi_docs_are_served(http, admin):
-    # for an API token or a signed-in user (tests/test_api_docs_access.py)
+    # for an API token or a signed-in user (tests/test_sign_in_limits.py)
     assert http.get("/docs", headers=admin).status_code == 200
     assert "/healthz" in http.get("/openapi.json", headers=admin).json()["paths"]

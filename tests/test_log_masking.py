@@ -104,6 +104,20 @@ def test_an_exception_with_a_number_in_its_text_is_masked(caplog):
     assert not leaks(line)
 
 
+@pytest.fixture(autouse=True)
+def uvicorn_access_captured(monkeypatch, caplog):
+    """caplog sees uvicorn.access however the run configured it before (a uvicorn server, the
+    app's JSON logging): its handler goes on that logger itself, which then keeps its
+    records to itself."""
+    access = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access, "propagate", False)
+    monkeypatch.setattr(access, "disabled", False)
+    monkeypatch.setattr(access, "level", logging.INFO)
+    access.addHandler(caplog.handler)
+    yield
+    access.removeHandler(caplog.handler)
+
+
 def test_uvicorns_access_line_is_masked_query_string_and_all(caplog):
     """The access line as uvicorn writes it (its format and its own path-and-query builder)."""
     caplog.set_level(logging.INFO)
