@@ -1,7 +1,7 @@
 """A therapist's PIN: caller ID is a claim, not an identity (DESIGN.md, invariant 9).
 
 A therapist's phone menu opens, and a care change by text (the YES that confirms a LOCK) is
-made, only with their PIN. The rules and the words are here; `app.therapists` hashes the PIN
+made, only with their PIN. The rules and the words are here; `app.pins` hashes the PIN
 (argon2), counts the failures and saves them.
 
 Decisions where the issue is silent:
