@@ -23,7 +23,12 @@ from app.web.times import Fmt
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
-    OUTCOMES=words.OUTCOMES, ROUTES=words.ROUTES, KINDS=words.KINDS, SOURCES=words.SOURCES
+    OUTCOMES=words.OUTCOMES,
+    ROUTES=words.ROUTES,
+    KINDS=words.KINDS,
+    SOURCES=words.SOURCES,
+    CALL_STATUSES=words.CALL_STATUSES,
+    message_status=words.message_status,
 )
 
 
