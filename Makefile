@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/coachline migrate
-	$(BIN)/coachline serve --port $(PORT)
+	PORT=$(PORT) $(BIN)/coachline serve
 
 # The dashboard's browser tests drive the system's Chromium (Playwright cannot download its
 # own here): install it when it is missing and we may (root, with apt-get). Without it those

@@ -42,8 +42,11 @@ class Settings(BaseSettings):
     twilio_auth_token: str = ""
     # The line's own number, in E.164.
     twilio_phone_number: str = ""
+    # The port `coachline serve` (and `make run`) listens on.
+    port: int = Field(default=8000, ge=1, le=65535)
     # The https URL Twilio is configured with; webhook signatures are checked against it.
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Unset: http://127.0.0.1:PORT, where the simulator reaches a line run on this machine.
+    public_base_url: str = Field(default="", validate_default=True)
     twilio_api_base_url: str = "https://api.twilio.com"
 
     practice_timezone: str = "America/Chicago"
@@ -138,7 +141,9 @@ class Settings(BaseSettings):
 
     @field_validator("public_base_url", "twilio_api_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
+    def _no_trailing_slash(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name == "public_base_url":
+            return f"http://127.0.0.1:{info.data.get('port', 8000)}"
         return value.rstrip("/")
 
     @field_validator("greeting")
