@@ -27,8 +27,8 @@ _NOT_A_PHONE = re.compile(
     r"\d+\.\d+"  # a decimal (a duration in seconds)
     r"|\d{1,3}(?:\.\d{1,3}){3}"  # an IPv4 address (uvicorn's client address)
 )
-# Calendar feeds are authorised by the secret in their path.
-SECRET_PATH = re.compile(r"(/ical/(?:therapists|rotations)/)[^/\s\"?]+")
+# Calendar feeds and password links are authorised by the secret in their path.
+SECRET_PATH = re.compile(r"(/ical/(?:therapists|rotations)/|/password-link/)[^/\s\"?]+")
 MARKER = "_coachline_json"
 
 

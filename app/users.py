@@ -206,6 +206,23 @@ def create_user(
     therapist_id: int | None = None,
 ) -> tuple[User, str]:
     """A new user and their first API token (the token is returned once, stored hashed)."""
+    user = create_login(session, actor, now, email=email, role=role, therapist_id=therapist_id)
+    token = issue_token(session, user, now)
+    session.flush()
+    return user, token
+
+
+def create_login(
+    session: Session,
+    actor: str,
+    now: datetime,
+    *,
+    email: str,
+    role: str,
+    therapist_id: int | None = None,
+) -> User:
+    """A new user with neither a password nor an API token yet: the dashboard's "add a login"
+    (its password is set next; `new_token` makes a token for someone who wants the API)."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise Invalid("not a valid email address")
@@ -221,7 +238,6 @@ def create_user(
         raise Conflict("a user with that email already exists")
     user = User(email=email, role=role, therapist_id=therapist_id, created_at=now)
     session.add(user)
-    token = issue_token(session, user, now)
     session.flush()
     audit(
         session,
@@ -232,7 +248,7 @@ def create_user(
         changes={"email": email, "role": role, "therapist_id": therapist_id},
         at=now,
     )
-    return user, token
+    return user
 
 
 # ---- dashboard sessions (kept on the server; `app.web.session` reads and writes them) -------

@@ -19,11 +19,14 @@ from app.line import Line
 from app.web import (
     auth,
     clients,
+    logins,
     logs,
+    password_link,
     pin,
     schedule,
     settings_page,
     simulator,
+    therapists_page,
     today,
     users_page,
     voice_messages,
@@ -39,6 +42,8 @@ router = APIRouter(include_in_schema=False)
 for area in (auth, today, clients, voice_messages, schedule, pin, logs, settings_page, simulator):
     router.include_router(area.router)
 router.include_router(users_page.router)
+for area in (therapists_page, logins, password_link):
+    router.include_router(area.router)
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:

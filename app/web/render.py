@@ -46,6 +46,7 @@ NAV: list[NavItem] = [
     NavItem("/schedule", "Schedule"),
     NavItem("/logs", "Logs"),
     NavItem("/audit", "Audit", admin_only=True),
+    NavItem("/therapists", "Therapists", admin_only=True),
     NavItem("/users", "Users", admin_only=True),
     NavItem("/settings", "Settings", admin_only=True),
     NavItem("/simulator", "Simulator", admin_only=True),
