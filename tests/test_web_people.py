@@ -154,6 +154,7 @@ def test_deactivating_a_therapist_ends_their_access_and_reactivating_does_not_re
         assert sign_in(dana_browser, DANA_EMAIL).status_code == 303
         edit = as_admin.get(f"/therapists/{dana}/edit")
         assert "calls from their 1 client go to whoever is on call" in texts_of(edit.text)
+        assert "Their login is disabled at once: signed out everywhere" in texts_of(edit.text)
         done = post_form(as_admin, f"/therapists/{dana}/edit", f"/therapists/{dana}/deactivate", {})
         said = texts_of(done.text)
         assert (
