@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from app.main import create_app
 from app.models import Call
 from app.twilio.signature import dev_signing_key
+from app.web.simulated_call import CALLS, IDLE_SECONDS
 from tests.conftest import NOW, PUBLIC_BASE_URL, THERAPIST_PIN
 from tests.test_web_support import ADMIN_EMAIL, DANA, RILEY, csrf_of, sign_in, texts_of
 
@@ -71,7 +73,7 @@ def test_no_answer_plays_the_wait_time_script_with_crisis_resources(as_admin, pe
     missed = step(as_admin, ringing, "no-answer")
     text = texts_of(missed.text)
     assert "DialCallStatus=no-answer" in missed.text
-    assert "has been sent a message that you called" in text and "9 8 8" in text
+    assert "has been told you called" in text and "9 8 8" in text
     assert "Take good care. Goodbye." not in heard(missed)  # not yet: the Record waits first
     assert "Leave a voice message" in missed.text
     ended = step(as_admin, missed, "silence")
@@ -90,7 +92,7 @@ def test_leaving_a_voice_message(as_admin, people):
 def test_an_unknown_caller_hears_crisis_resources(as_admin, people):
     page = start(as_admin, "+15555550199")
     text = texts_of(page.text)
-    assert "we can't see your number" in text and "9 8 8" in text
+    assert "doesn't know your number" in text and "9 8 8" in text
     assert "Call over: the line hung up" in text
 
 
@@ -105,6 +107,65 @@ def test_hanging_up_posts_the_status_callback(as_admin, people, db):
     db.expire_all()
     call = db.scalars(select(Call)).one()
     assert call.twilio_status == "completed" and call.duration_seconds == 60
+
+
+def _riley_call(db) -> Call:
+    db.expire_all()
+    return db.scalars(select(Call).where(Call.client_id.is_not(None))).one()
+
+
+def test_hanging_up_while_it_rings_is_a_missed_call_not_ringing(as_admin, people, db):
+    ringing = start(as_admin, RILEY)
+    assert _riley_call(db).outcome == "ringing"
+    ended = step(as_admin, ringing, "hangup")
+    text = texts_of(ended.text)
+    # as Twilio does: the Dial action (the caller gone, the therapist's leg canceled), then the
+    # status callback
+    assert "Dial action: the caller hung up while it rang" in text
+    assert "DialCallStatus=canceled" in ended.text and "CallStatus=completed" in ended.text
+    call = _riley_call(db)
+    assert (call.outcome, call.twilio_status) == ("caller_hung_up", "completed")
+    assert call.ended_at is not None
+    rows = re.findall(r"<tr.*?</tr>", as_admin.get("/logs").text, re.S)
+    riley = [texts_of(row) for row in rows if "Riley Tran" in row]
+    assert len(riley) == 1 and "Ringing" not in riley[0], riley
+
+
+def test_closing_the_page_while_it_rings_ends_the_call(as_admin, people, db):
+    ringing = start(as_admin, RILEY)
+    call_id = _CALL.search(ringing.text).group(1)
+    assert f'data-waiting-call="{call_id}"' in ringing.text  # simulator.js sends the beacon
+    left = as_admin.post(
+        "/simulator/leave", data={"call": call_id, "csrf_token": csrf_of(ringing.text)}
+    )
+    assert left.status_code == 204
+    assert _riley_call(db).outcome == "caller_hung_up"
+    shown = as_admin.get(f"/simulator?call={call_id}")
+    assert "Call over: the caller hung up (the simulator's page was closed)" in texts_of(shown.text)
+    assert "data-waiting-call" not in shown.text
+    # a second beacon (or one for a call long gone) changes nothing
+    again = as_admin.post(
+        "/simulator/leave", data={"call": call_id, "csrf_token": csrf_of(ringing.text)}
+    )
+    assert again.status_code == 204
+    assert as_admin.post("/simulator/leave", data={"call": call_id}).status_code == 403
+
+
+def test_a_call_nobody_acts_on_is_hung_up_at_the_next_visit(as_admin, people, db):
+    ringing = start(as_admin, RILEY)
+    call_id = _CALL.search(ringing.text).group(1)
+    sim = CALLS[call_id]
+    sim.started = sim.touched = time.monotonic() - IDLE_SECONDS - 1
+    shown = as_admin.get(f"/simulator?call={call_id}")
+    assert "Call over: the caller hung up (nobody acted for 15 minutes)" in texts_of(shown.text)
+    assert _riley_call(db).outcome == "caller_hung_up"
+
+
+def test_the_twiml_panel_is_styled_to_wrap(as_admin, people):
+    page = start(as_admin, RILEY)
+    assert '<link rel="stylesheet" href="/static/simulator.css">' in page.text
+    css = as_admin.get("/static/simulator.css").text
+    assert "pre-wrap" in css and "overflow-wrap: anywhere" in css
 
 
 def test_pressing_keys_at_a_gather(as_admin, people, db):

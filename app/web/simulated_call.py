@@ -2,7 +2,10 @@
 the TwiML that comes back run until Twilio would wait for someone (a <Gather>, a <Record>, a
 <Dial>) or the call ends. The pages are `app.web.simulator`'s.
 
-A call's state lives in a small in-memory dict, per process, for 30 minutes.
+A call's state lives in a small in-memory dict, per process. A call is never left ringing:
+the page hangs it up when it is closed (`/simulator/leave`, sent as a beacon), and a call nobody
+has acted on for IDLE_SECONDS is hung up at the simulator's next request, as is one pushed out
+of the dict; either way the line hears what Twilio would send when a caller hangs up.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from twilio.request_validator import RequestValidator
 
 from app.twilio.signature import signing_token
 
-TTL_SECONDS = 30 * 60
+TTL_SECONDS = 30 * 60  # an ended call stays viewable this long after its last step
+IDLE_SECONDS = 15 * 60  # a waiting call nobody acts on this long is hung up
 MAX_CALLS = 200
 MAX_AUTO_STEPS = 20
 ACCOUNT_SID = "AC" + "5" * 32
@@ -47,6 +51,7 @@ class SimCall:
     line_number: str
     call_sid: str
     started: float
+    touched: float = 0.0  # the last step (time.monotonic())
     steps: list[Step] = field(default_factory=list)
     # What Twilio waits on: None (ended), "gather", "record" or "dial".
     waiting: str | None = None
@@ -59,12 +64,22 @@ class SimCall:
 CALLS: dict[str, SimCall] = {}
 
 
-def expire() -> None:
-    cutoff = time.monotonic() - TTL_SECONDS
-    for key in [k for k, c in CALLS.items() if c.started < cutoff]:
+def last_step(sim: SimCall) -> float:
+    return max(sim.started, sim.touched)
+
+
+async def expire(poster: Poster) -> None:
+    """Hang up the calls nobody acts on, and forget old ones (hanging up any still waiting)."""
+    now = time.monotonic()
+    for sim in list(CALLS.values()):
+        if sim.waiting and last_step(sim) < now - IDLE_SECONDS:
+            await hang_up(poster, sim, f"nobody acted for {IDLE_SECONDS // 60} minutes")
+    for key in [k for k, c in CALLS.items() if last_step(c) < now - TTL_SECONDS]:
         CALLS.pop(key, None)
     while len(CALLS) >= MAX_CALLS:
-        CALLS.pop(min(CALLS, key=lambda k: CALLS[k].started))
+        oldest = CALLS.pop(min(CALLS, key=lambda k: last_step(CALLS[k])))
+        if oldest.waiting:
+            await hang_up(poster, oldest, "too many simulated calls at once")
 
 
 class Poster:
@@ -123,7 +138,7 @@ async def _fetch(
     response = await poster.post(url, params)
     root = twiml_root(response.text) if response.status_code == 200 else None
     step = Step(title, url, params, response.status_code, response.text, heard_by=who)
-    if root is not None and who != "caller":  # the caller's words come as the verbs run
+    if root is not None and who == "therapist":  # the caller's words come as the verbs run
         step.said = _says(root)
     sim.steps.append(step)
     return step, root
@@ -245,8 +260,29 @@ async def dial(poster: Poster, sim: SimCall, choice: str) -> None:
         await go_on(poster, sim)
 
 
-async def hang_up(poster: Poster, sim: SimCall) -> None:
-    sim.waiting, sim.ended = None, "the caller hung up"
+async def hang_up(poster: Poster, sim: SimCall, why: str = "") -> None:
+    """The caller hangs up, as Twilio reports it: during a <Dial> it first requests the Dial
+    action (CallStatus=completed, the dialed leg canceled; what it returns is not played), then
+    the status callback."""
+    wait, waiting = dict(sim.wait), sim.waiting
+    sim.waiting, sim.ended = None, "the caller hung up" + (f" ({why})" if why else "")
+    if waiting == "dial" and "action" in wait:
+        params = call_params(
+            sim,
+            "completed",
+            DialCallStatus="canceled",
+            DialCallSid=new_sid("CA"),
+            DialCallDuration="0",
+            DialBridged="false",
+        )
+        await _fetch(
+            poster,
+            sim,
+            "Dial action: the caller hung up while it rang",
+            wait["action"],
+            params,
+            "nobody",
+        )
     params = call_params(sim, "completed", CallDuration="60")
     response = await poster.post(poster.base + "/twilio/voice/status", params)
     sim.steps.append(

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from app.models import Client, Therapist
@@ -71,14 +71,14 @@ def _show(
     )
 
 
-def _sim_for(form: Any) -> SimCall | None:
-    expire()
+async def _sim_for(poster: Poster, form: Any) -> SimCall | None:
+    await expire(poster)
     return CALLS.get(field_text(form, "call", 64))
 
 
 @router.get("/simulator")
 async def simulator_page(ctx: AdminPageDep, call: str = "") -> HTMLResponse:
-    expire()
+    await expire(Poster(ctx.request))
     return _show(ctx, CALLS.get(call[:64]))
 
 
@@ -88,7 +88,8 @@ async def start_call(ctx: AdminPageDep, form: Form) -> HTMLResponse:
     allowed = {number for number, _ in _people(ctx)}
     if caller not in allowed:
         return _show(ctx, error="Choose who dials the line.")
-    expire()
+    poster = Poster(ctx.request)
+    await expire(poster)
     sim = SimCall(
         id=secrets.token_urlsafe(12),
         caller=caller,
@@ -97,7 +98,6 @@ async def start_call(ctx: AdminPageDep, form: Form) -> HTMLResponse:
         started=time.monotonic(),
     )
     CALLS[sim.id] = sim
-    poster = Poster(ctx.request)
     await run(
         poster,
         sim,
@@ -110,13 +110,14 @@ async def start_call(ctx: AdminPageDep, form: Form) -> HTMLResponse:
 
 @router.post("/simulator/step")
 async def step(ctx: AdminPageDep, form: Form) -> HTMLResponse:
-    sim = _sim_for(form)
+    poster = Poster(ctx.request)
+    sim = await _sim_for(poster, form)
     if sim is None:
         return _show(ctx, error="That simulated call has ended or expired. Start a new one.")
     action = field_text(form, "action", 20)
-    poster = Poster(ctx.request)
     if sim.waiting is None:
         return _show(ctx, sim, error="This call has ended. Start a new one.")
+    sim.touched = time.monotonic()
     if action == "hangup":
         await hang_up(poster, sim)
     elif sim.waiting == "gather" and action == "keys":
@@ -151,12 +152,25 @@ async def step(ctx: AdminPageDep, form: Form) -> HTMLResponse:
     return _show(ctx, sim)
 
 
+@router.post("/simulator/leave")
+async def leave(ctx: AdminPageDep, form: Form) -> Response:
+    """The simulator's page was closed or left while its call waited (simulator.js sends this
+    as a beacon): the caller hangs up, so the call ends in Logs as it would on a real line."""
+    poster = Poster(ctx.request)
+    sim = await _sim_for(poster, form)
+    if sim is not None and sim.waiting is not None:
+        await hang_up(poster, sim, "the simulator's page was closed")
+    return Response(status_code=204)
+
+
 @router.post("/simulator/text")
 async def text_line(ctx: AdminPageDep, form: Form) -> HTMLResponse:
     sender = field_text(form, "sender", 32)
     body = field_text(form, "body", 1600)
     if sender not in {number for number, _ in _people(ctx)} or not body:
         return _show(ctx, error="Choose who texts the line and write a message.")
+    poster = Poster(ctx.request)
+    await expire(poster)
     sid = new_sid("SM")
     params = {
         "AccountSid": ACCOUNT_SID,
@@ -171,7 +185,6 @@ async def text_line(ctx: AdminPageDep, form: Form) -> HTMLResponse:
         "NumMedia": "0",
         "NumSegments": "1",
     }
-    poster = Poster(ctx.request)
     response = await poster.post(poster.base + "/twilio/sms", params)
     root = twiml_root(response.text) if response.status_code == 200 else None
     replies = []

@@ -1,4 +1,6 @@
-// The phone simulator: speak what the caller hears in the newest step (browser speech synthesis).
+// The phone simulator: speak what the caller hears in the newest step (browser speech synthesis),
+// and hang up a waiting call when its page is closed or left (a beacon to /simulator/leave), so
+// that it ends in Logs as a real call would rather than ringing forever.
 (function () {
   "use strict";
   var synth = window.speechSynthesis;
@@ -19,6 +21,31 @@
     button.setAttribute("aria-pressed", muted ? "true" : "false");
     button.textContent = muted ? "Unmute" : "Mute";
   }
+
+  // A step of this call (its forms post to /simulator/step) keeps the call; anything else that
+  // leaves the page (closing it, another link, a new call or text) hangs it up.
+  var steppingOn = false;
+  document.addEventListener("submit", function (event) {
+    steppingOn = event.target.getAttribute("action") === "/simulator/step";
+  });
+
+  window.addEventListener("pagehide", function () {
+    var call = document.querySelector("[data-waiting-call]");
+    var csrf = document.querySelector("input[name=csrf_token]");
+    if (!call || !csrf || steppingOn || !navigator.sendBeacon) { return; }
+    var form = new FormData();
+    form.append("call", call.getAttribute("data-waiting-call"));
+    form.append("csrf_token", csrf.value);
+    navigator.sendBeacon("/simulator/leave", form);
+  });
+
+  // Back from the browser's cache, the call was hung up as the page left: show it so.
+  window.addEventListener("pageshow", function (event) {
+    var call = document.querySelector("[data-waiting-call]");
+    if (event.persisted && call) {
+      window.location.assign("/simulator?call=" + encodeURIComponent(call.getAttribute("data-waiting-call")));
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     var again = document.getElementById("sim-speak");
