@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.web.errors import not_found
@@ -32,9 +33,7 @@ class Pager:
         return max(1, math.ceil(self.total / self.size))
 
     def href(self, number: int) -> str:
-        query = {k: v for k, v in self.params.items() if v not in (None, "")}
-        query["page"] = number
-        return f"{self.base}?{urlencode(query)}"
+        return f"{self.base}?{query_string({**self.params, 'page': number})}"
 
     @property
     def newer(self) -> str | None:
@@ -45,12 +44,35 @@ class Pager:
         return self.href(self.number + 1) if self.number < self.pages else None
 
 
+def query_string(params: dict[str, Any]) -> str:
+    """A URL's query from the values that are set (None and "" are left out)."""
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
 def page_number(raw: str | None) -> int:
     try:
         number = int(raw or 1)
     except ValueError:
         return 1
     return min(max(number, 1), MAX_PAGE_NUMBER)
+
+
+def page_of(
+    db: Session,
+    stmt: Select,
+    raw_page: str | None,
+    size: int,
+    base: str,
+    params: dict[str, Any],
+    *order: Any,
+) -> tuple[list[Any], Pager]:
+    """One page of `stmt`'s rows in `order`, and its pager. A page past the last is the last
+    (a link kept from before rows were purged, or a number typed in), never an empty page."""
+    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    last = max(1, math.ceil(total / size))
+    pager = Pager(min(page_number(raw_page), last), size, total, base, params)
+    rows = list(db.scalars(stmt.order_by(*order).limit(pager.size).offset(pager.offset)))
+    return rows, pager
 
 
 M = TypeVar("M")
