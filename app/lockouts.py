@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +22,17 @@ from app.domain import (
     found,
 )
 from app.models import Client, Lockout
-from ivr.rules import LockoutState, lockout_active, lockout_ends_at
+from ivr.rules import (
+    LockoutState,
+    NewLockoutEffect,
+    lockout_active,
+    lockout_ends_at,
+    new_lockout_effect,
+)
 from ivr.rules import client_locked_until as client_locked_until_rule
+
+# What a person reads for the event's time in a refusal (the API's field is occurred_at).
+EVENT_TIME = "the time of the event"
 
 
 def lockout_state(lockout: Lockout) -> LockoutState:
@@ -71,6 +81,54 @@ def client_locked_until(session: Session, client: Client, now: datetime) -> date
     return locked_until_by_client(session, [client], now).get(client.id)
 
 
+def active_lockouts_by_client(
+    session: Session, clients: Iterable[Client], now: datetime
+) -> dict[int, list[Lockout]]:
+    """The lockouts in force at `now` for each client they lock out (none for a client whose
+    24-hour rule is waived), the one ending last first."""
+    by_id = {c.id: c for c in clients if c.lockout_rule_applies}
+    if not by_id:
+        return {}
+    rows = session.scalars(
+        select(Lockout)
+        .where(Lockout.client_id.in_(by_id), possibly_active(now))
+        .order_by(Lockout.ends_at.desc(), Lockout.id.desc())
+    )
+    result: dict[int, list[Lockout]] = {}
+    for lockout in rows:
+        if lockout_is_active(lockout, now):
+            result.setdefault(lockout.client_id, []).append(lockout)
+    return result
+
+
+def still_locked_by(session: Session, client: Client, now: datetime) -> Lockout | None:
+    """The lockout that keeps the client from coaching at `now` the longest, if any."""
+    held = active_lockouts_by_client(session, [client], now).get(client.id, [])
+    return held[0] if held else None
+
+
+@dataclass(frozen=True)
+class RecordedEffect:
+    """What recording `lockout` did (`ivr.rules.new_lockout_effect`), and the client's other
+    lockout that held them longest before it, if any."""
+
+    effect: NewLockoutEffect
+    other: Lockout | None
+
+
+def recorded_effect(session: Session, lockout: Lockout, now: datetime) -> RecordedEffect:
+    """What a just-recorded lockout did to its client's 24-hour rule, for telling the person
+    who recorded it: it locks them out, extends a lockout, changes nothing, or has expired."""
+    client = get_client(session, lockout.client_id)
+    others = [
+        lo
+        for lo in active_lockouts_by_client(session, [client], now).get(client.id, [])
+        if lo.id != lockout.id
+    ]
+    effect = new_lockout_effect([lockout_state(lo) for lo in others], lockout_state(lockout), now)
+    return RecordedEffect(effect, others[0] if others else None)
+
+
 def record_lockout(
     session: Session,
     actor: str,
@@ -80,14 +138,16 @@ def record_lockout(
     occurred_at: datetime | None = None,
     note: str | None = None,
 ) -> Lockout:
-    """Record a self-harm event at `occurred_at` (default now): no coaching for 24 hours."""
+    """Record a self-harm event at `occurred_at` (default now): no coaching for 24 hours from
+    it. A client already locked out stays locked out until the later end (each event is its
+    own record; `recorded_effect` says what this one did)."""
     client = get_client(session, client_id)
     if not client.lockout_rule_applies:
         # Recording it would look like a lockout while the line does not enforce one.
         raise Conflict("the 24-hour rule is waived for this client; no lockout recorded")
-    starts_at = now if occurred_at is None else as_utc(occurred_at, "occurred_at")
+    starts_at = now if occurred_at is None else as_utc(occurred_at, EVENT_TIME)
     if starts_at > now + FUTURE_SLACK:
-        raise Invalid("occurred_at is in the future")
+        raise Invalid(f"{EVENT_TIME} is in the future")
     lockout = Lockout(
         client_id=client.id,
         starts_at=starts_at,
@@ -152,3 +212,24 @@ def locked_out_now(session: Session, now: datetime) -> list[tuple[Client, dateti
     until = locked_until_by_client(session, clients, now)
     locked = [(c, until[c.id]) for c in clients if c.id in until]
     return sorted(locked, key=lambda pair: (pair[1], pair[0].id))
+
+
+def list_lockouts(
+    session: Session,
+    now: datetime,
+    *,
+    client_id: int | None = None,
+    in_force: bool = False,
+    limit: int = 100,
+) -> list[Lockout]:
+    """Lockouts, the latest event first: all, one client's, or only those in force at `now`
+    (active, and the client's 24-hour rule not waived)."""
+    stmt = select(Lockout).join(Client, Client.id == Lockout.client_id)
+    if client_id is not None:
+        stmt = stmt.where(Lockout.client_id == get_client(session, client_id).id)
+    if in_force:
+        stmt = stmt.where(possibly_active(now), Client.lockout_rule_applies.is_(True))
+    stmt = stmt.order_by(Lockout.starts_at.desc(), Lockout.id.desc())
+    if in_force:  # few, and ivr.rules has the last word
+        return [lo for lo in session.scalars(stmt) if lockout_is_active(lo, now)]
+    return list(session.scalars(stmt.limit(limit)))

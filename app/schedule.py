@@ -39,21 +39,21 @@ def check_instant(value: datetime, field: str) -> datetime:
 
 
 def _rotation_name(raw: str) -> str:
-    name = clean_name(raw)
+    name = clean_name(raw, "the rotation's name")
     if len(name) > ROTATION_NAME_MAX:
-        raise Invalid(f"name is longer than {ROTATION_NAME_MAX} characters")
+        raise Invalid(f"the rotation's name is longer than {ROTATION_NAME_MAX} characters")
     return name
 
 
 def _handoff(value: time) -> time:
     if value.tzinfo is not None:
-        raise Invalid("handoff_time is a wall-clock time in the practice's time zone")
+        raise Invalid("the handoff time is a wall-clock time in the practice's time zone")
     return value.replace(second=0, microsecond=0)
 
 
 def _turn_days(value: int) -> int:
     if not 1 <= value <= MAX_TURN_DAYS:
-        raise Invalid(f"turn_days must be 1 to {MAX_TURN_DAYS}")
+        raise Invalid(f"each turn must last 1 to {MAX_TURN_DAYS} days")
     return value
 
 
@@ -108,7 +108,7 @@ def create_rotation(
 ) -> Rotation:
     rotation = Rotation(
         name=_rotation_name(name),
-        starts_on=check_date(starts_on, "starts_on"),
+        starts_on=check_date(starts_on, "the rotation's first day"),
         handoff_time=_handoff(handoff_time),
         turn_days=_turn_days(turn_days),
         active=active,
@@ -144,7 +144,7 @@ def update_rotation(
     if name is not None:
         rotation.name = _rotation_name(name)
     if starts_on is not None:
-        rotation.starts_on = check_date(starts_on, "starts_on")
+        rotation.starts_on = check_date(starts_on, "the rotation's first day")
     if handoff_time is not None:
         rotation.handoff_time = _handoff(handoff_time)
     if turn_days is not None:
@@ -184,10 +184,10 @@ def add_override(
 ) -> OnCallOverride:
     """This therapist is on call instead of the rotations for [starts_at, ends_at)."""
     _member_ids(session, [therapist_id])
-    starts_at = check_instant(starts_at, "starts_at")
-    ends_at = check_instant(ends_at, "ends_at")
+    starts_at = check_instant(starts_at, "the start of the override")
+    ends_at = check_instant(ends_at, "the end of the override")
     if ends_at <= starts_at:
-        raise Invalid("ends_at must be after starts_at")
+        raise Invalid("the override must end after it starts")
     override = OnCallOverride(
         therapist_id=therapist_id,
         starts_at=starts_at,

@@ -93,9 +93,9 @@ def set_away(
     session: Session, actor: str, now: datetime, therapist_id: int, until: datetime
 ) -> Therapist:
     therapist = get_therapist(session, therapist_id)
-    until = as_utc(until, "until")
+    until = as_utc(until, "the time they are back")
     if until <= now:
-        raise Invalid("until must be in the future")
+        raise Invalid("the time they are back must be in the future")
     old = therapist.away_until
     therapist.away_until = until
     session.flush()
@@ -154,11 +154,11 @@ def set_hours(
     therapist = get_therapist(session, therapist_id)
     for window in windows:
         if not 0 <= window.weekday <= 6:
-            raise Invalid("weekday must be 0 (Monday) to 6 (Sunday)")
+            raise Invalid("the day of the week must be 0 (Monday) to 6 (Sunday)")
         if window.start.tzinfo is not None or window.end.tzinfo is not None:
             raise Invalid("hours are wall-clock times in the practice's time zone")
         if window.start == window.end:
-            raise Invalid("a window's start and end must differ")
+            raise Invalid("a window of hours must end at another time than it starts")
     unique = sorted({(w.weekday, w.start, w.end) for w in windows})
     old = [_hours_dict(h) for h in get_hours(session, therapist_id)]
     therapist.hours = [
@@ -196,10 +196,10 @@ def add_on_call_shift(
     ends_at: datetime,
 ) -> OnCallShift:
     assignable_therapist(session, therapist_id)
-    starts_at = as_utc(starts_at, "starts_at")
-    ends_at = as_utc(ends_at, "ends_at")
+    starts_at = as_utc(starts_at, "the start of the shift")
+    ends_at = as_utc(ends_at, "the end of the shift")
     if ends_at <= starts_at:
-        raise Invalid("ends_at must be after starts_at")
+        raise Invalid("the shift must end after it starts")
     shift = OnCallShift(
         therapist_id=therapist_id, starts_at=starts_at, ends_at=ends_at, created_at=now
     )

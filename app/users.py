@@ -227,11 +227,11 @@ def create_login(
     if not _EMAIL.match(email):
         raise Invalid("not a valid email address")
     if len(email) > EMAIL_MAX:
-        raise Invalid(f"email is longer than {EMAIL_MAX} characters")
+        raise Invalid(f"the email address is longer than {EMAIL_MAX} characters")
     if role not in ROLES:
-        raise Invalid(f"role must be one of: {', '.join(ROLES)}")
+        raise Invalid(f"the role must be {' or '.join(ROLES)}")
     if role == "therapist" and therapist_id is None:
-        raise Invalid("a therapist user needs --therapist-id")
+        raise Invalid("a therapist user needs the therapist they are")
     if therapist_id is not None and session.get(Therapist, therapist_id) is None:
         raise Invalid(f"unknown therapist {therapist_id}")
     if session.scalar(select(User.id).where(User.email == email)) is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from enum import Enum
 
 LOCKOUT_LENGTH = timedelta(hours=24)
 
@@ -40,6 +41,38 @@ def client_locked_until(
     """`locked_until` for a client: never locked when the 24-hour rule is waived for them,
     whatever was recorded."""
     return locked_until(list(lockouts), now) if rule_applies else None
+
+
+class NewLockout(Enum):
+    """What recording one more self-harm event does to a client's 24-hour rule."""
+
+    LOCKS = "locks"  # they could reach coaching; now they cannot
+    EXTENDS = "extends"  # already locked out; the new event's 24 hours end later
+    WITHIN = "within"  # already locked out until at least the new event's end
+    EXPIRED = "expired"  # the new event's 24 hours were over before it was recorded
+
+
+@dataclass(frozen=True)
+class NewLockoutEffect:
+    kind: NewLockout
+    was_locked_until: datetime | None  # the client's lock before, at `now`
+    locked_until: datetime | None  # and after
+
+
+def new_lockout_effect(
+    others: Iterable[LockoutState], new: LockoutState, now: datetime
+) -> NewLockoutEffect:
+    """Each event runs its own 24 hours and the later end wins: a second event while a client
+    is locked out is recorded like the first (never refused: it happened, and the rule runs
+    from the latest event), and never shortens the lock."""
+    was = locked_until(list(others), now)
+    if new.ends_at <= now:
+        return NewLockoutEffect(NewLockout.EXPIRED, was, was)
+    if was is None:
+        return NewLockoutEffect(NewLockout.LOCKS, None, new.ends_at)
+    if new.ends_at > was:
+        return NewLockoutEffect(NewLockout.EXTENDS, was, new.ends_at)
+    return NewLockoutEffect(NewLockout.WITHIN, was, was)
 
 
 # A therapist's call-back rings the client's phone for this long before Twilio gives up.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.models import Client, Lockout
 from tests.conftest import NOW
@@ -163,6 +164,25 @@ def test_overlapping_lockouts_lock_until_the_later_end(http, admin, people):
     )
     assert lifted.status_code == 200
     assert _locked_until(http, admin, riley) == instant(first.json()["ends_at"])
+
+
+def test_an_earlier_event_inside_a_lockout_is_recorded_and_never_shortens_it(
+    http, admin, db, people
+):
+    riley = people["riley"]
+    later = _record(http, admin, riley, occurred_at=(NOW - timedelta(hours=2)).isoformat())
+    earlier = _record(http, admin, riley, occurred_at=(NOW - timedelta(hours=10)).isoformat())
+    # Both are events of the record; neither is refused, and the later end still holds.
+    assert (later.status_code, earlier.status_code) == (201, 201)
+    assert earlier.json()["active"] is True
+    assert _locked_until(http, admin, riley) == NOW + timedelta(hours=22)
+    assert len(db.scalars(select(Lockout).where(Lockout.client_id == riley)).all()) == 2
+
+
+def test_an_event_in_the_future_is_refused_in_words(http, admin, people):
+    response = _record(http, admin, people["riley"], occurred_at="2027-11-27T18:15:00-06:00")
+    assert response.status_code == 422
+    assert response.json()["detail"] == "the time of the event is in the future"
 
 
 def test_a_client_with_the_rule_waived_cannot_be_locked_out(http, admin, db, people):

@@ -195,7 +195,7 @@ def test_a_lockout_defaults_to_now_and_refuses_the_future(as_dana, people, db):
         f"/clients/{riley}/lockouts",
         {"occurred_at": "2026-11-28T09:00"},
     )
-    assert "Not recorded: occurred_at is in the future." in later.text
+    assert "Not recorded: the time of the event is in the future." in later.text
     garbled = post_form(
         as_dana, f"/clients/{riley}", f"/clients/{riley}/lockouts", {"occurred_at": "yesterday"}
     )
@@ -489,7 +489,7 @@ def test_the_admin_manages_overrides_and_rotations(as_admin, people, rotation, d
             "ends_at": "2026-11-27T22:00",
         },
     )
-    assert "Override not added: ends_at must be after starts_at." in backwards.text
+    assert "Override not added: the override must end after it starts." in backwards.text
     removed = post_form(as_admin, "/schedule", f"/schedule/overrides/{override.id}/delete", {})
     assert "Override removed." in removed.text
     db.rollback()
