@@ -12,16 +12,24 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import cli_records, pins, users
-from app.cli_support import MAX_ID, cli_actor, fail, open_line, therapist_for, unit_of_work
+from app import cli_lists, cli_records, pins, users
+from app.cli_help import PlainTyper
+from app.cli_support import (
+    MAX_ID,
+    check_id,
+    cli_actor,
+    fail,
+    open_line,
+    therapist_for,
+    unit_of_work,
+)
 
-# Rich tracebacks would print local variables: tokens, names and phone numbers among them.
-cli = typer.Typer(
+cli = PlainTyper(
     help="The DBT practice's coaching line: serve it, migrate it, and manage its records.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
 )
+
+Email = Annotated[str, typer.Argument(metavar="EMAIL", help="The user's email.")]
 
 
 class Role(StrEnum):
@@ -37,10 +45,27 @@ def alembic_ini() -> Path:
 # ---- running the line ---------------------------------------------------------------------
 
 
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise typer.BadParameter(f"{value} is not a port: ports are 1 to 65535")
+    return value
+
+
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PORT", min=1, max=65535)] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="The address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            envvar="PORT",
+            metavar="PORT",
+            show_default=False,
+            callback=_port,
+            help="The port to listen on: 8000, or PORT from the environment.",
+        ),
+    ] = 8000,
 ) -> None:
     """Serve the line (the dashboard at /, API docs at /docs, health at /healthz).
 
@@ -78,10 +103,13 @@ def _demo_practice(host: str, port: int) -> None:
 
 @cli.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="one pass, then exit")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass, then exit (e.g. from cron).")
+    ] = False,
 ) -> None:
-    """Escalate unreturned missed calls and deliver queued texts, as its own process (run the
-    web processes with RUN_WORKER=false when you do)."""
+    """Escalate unreturned missed calls and deliver queued texts, as a process of its own.
+
+    Run the web processes with RUN_WORKER=false when you do."""
     import logging
 
     from app.worker import NotificationWorker, run_once
@@ -122,13 +150,26 @@ def migrate() -> None:
 
 @cli.command("create-user")
 def create_user(
-    email: str,
-    role: Annotated[Role, typer.Option(help="admin: everything; therapist: their own clients")],
+    email: Email,
+    role: Annotated[
+        Role,
+        typer.Option(
+            metavar="ROLE",
+            help="admin (everything) or therapist (their own clients).",
+        ),
+    ],
     therapist_id: Annotated[
-        int | None, typer.Option(min=1, max=MAX_ID, help="the therapist this user is")
+        int | None,
+        typer.Option(
+            metavar="ID",
+            callback=check_id,
+            help="For a therapist: which therapist they are (`coachline therapists` lists them).",
+        ),
     ] = None,
 ) -> None:
-    """Create an API user; prints their token (shown once) as the last line."""
+    """Create a user; prints their API token (shown once) as the last line."""
+    if role is Role.therapist and therapist_id is None:
+        fail("a therapist user needs --therapist-id: which therapist they are")
     with unit_of_work() as (line, session):
         user, token = users.create_user(
             session,
@@ -148,10 +189,12 @@ def create_user(
 
 @cli.command("disable-user")
 def disable_user(
-    email: str,
-    reason: Annotated[str | None, typer.Option(help="why, for the audit log")] = None,
+    email: Email,
+    reason: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why, for the audit log.")
+    ] = None,
 ) -> None:
-    """Disable a user: they can no longer sign in, their dashboard sessions end and their API
+    """Disable a user: they can no longer sign in; their dashboard sessions end and their API
     tokens are revoked, at once."""
     with unit_of_work() as (line, session):
         user = users.user_by_email(session, email)
@@ -162,7 +205,7 @@ def disable_user(
 
 
 @cli.command("enable-user")
-def enable_user(email: str) -> None:
+def enable_user(email: Email) -> None:
     """Let a disabled user sign in again (their revoked API tokens stay revoked: `new-token`)."""
     with unit_of_work() as (line, session):
         user = users.user_by_email(session, email)
@@ -174,7 +217,11 @@ def enable_user(email: str) -> None:
 @cli.command("revoke-token")
 def revoke_token(
     token_id_or_email: Annotated[
-        str, typer.Argument(help="a token's id (one token), or a user's email (all of theirs)")
+        str,
+        typer.Argument(
+            metavar="TOKEN_ID_OR_EMAIL",
+            help="A token's id (that token), or a user's email (all of theirs).",
+        ),
     ],
 ) -> None:
     """Revoke an API token by its id (the Users page shows them), or every token of a user."""
@@ -191,8 +238,8 @@ def revoke_token(
 
 
 @cli.command("new-token")
-def new_token(email: str) -> None:
-    """A new API token for a user (e.g. after revoking one); prints it (shown once) last."""
+def new_token(email: Email) -> None:
+    """Give a user a new API token (e.g. after revoking one); prints it (shown once) last."""
     with unit_of_work() as (line, session):
         user = users.user_by_email(session, email)
         token = users.new_token(session, cli_actor(), line.now(), user.id)
@@ -211,8 +258,11 @@ def _tokens(count: int) -> str:
     return f"{count} API token" + ("" if count == 1 else "s")
 
 
-# ---- everyday admin actions, in app.cli_records -------------------------------------------
+# ---- the practice's records, listed (app.cli_lists) and changed (app.cli_records) ---------
 
+cli.command("clients")(cli_lists.clients)
+cli.command("therapists")(cli_lists.therapists)
+cli.command("lockouts")(cli_lists.lockouts_list)
 cli.command("add-therapist")(cli_records.add_therapist)
 cli.command("add-client")(cli_records.add_client)
 cli.command("record-lockout")(cli_records.record_lockout)
@@ -224,7 +274,9 @@ cli.command("locked-out")(cli_records.locked_out)
 
 @cli.command("set-password")
 def set_password(
-    email: Annotated[str, typer.Argument(help="the user's email (see `create-user`)")],
+    email: Annotated[
+        str, typer.Argument(metavar="EMAIL", help="The user's email (see `create-user`).")
+    ],
 ) -> None:
     """Set a user's dashboard password; asks for it twice, without showing it."""
     password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
@@ -235,9 +287,11 @@ def set_password(
 
 
 @cli.command("reset-two-factor")
-def reset_two_factor(email: str) -> None:
-    """Turn off a user's two-factor sign-in (a lost phone): their secret and recovery codes go
-    and their sessions end; they set it up again at their next sign-in if they must. Audited."""
+def reset_two_factor(email: Email) -> None:
+    """Turn off a user's two-factor sign-in, e.g. after a lost phone (audited).
+
+    Their secret and recovery codes go and their sessions end; they set it up again at their
+    next sign-in if they must."""
     from app import two_factor
 
     with unit_of_work() as (line, session):
@@ -249,13 +303,22 @@ def reset_two_factor(email: str) -> None:
 
 @cli.command("set-pin")
 def set_pin(
-    who: Annotated[str, typer.Argument(help="the therapist's phone, or their user's email")],
+    who: Annotated[
+        str,
+        typer.Argument(
+            metavar="PHONE_OR_EMAIL", help="The therapist's phone, or their user's email."
+        ),
+    ],
     clear: Annotated[
-        bool, typer.Option(help="remove the PIN: their phone menu stays closed until one is set")
+        bool,
+        typer.Option(
+            "--clear", help="Remove the PIN: their phone menu stays closed until one is set."
+        ),
     ] = False,
 ) -> None:
-    """Set a therapist's PIN (4-8 digits) for their phone menu and care changes by text; asks
-    for it twice, without showing it. Only its hash is kept."""
+    """Set a therapist's PIN (4-8 digits) for their phone menu and care changes by text.
+
+    It asks for the PIN twice, without showing it. Only its hash is kept."""
     pin = "" if clear else typer.prompt("New PIN", hide_input=True, confirmation_prompt=True)
     with unit_of_work() as (line, session):
         therapist = therapist_for(session, who)
@@ -272,8 +335,9 @@ def set_pin(
 
 @cli.command()
 def purge() -> None:
-    """Delete call records and texts older than RETENTION_DAYS now (audited); the worker also
-    does this once a day."""
+    """Delete call records and texts older than RETENTION_DAYS now (audited).
+
+    The worker also does this once a day."""
     from app.retention import purge as purge_records
 
     line = open_line()
@@ -291,16 +355,18 @@ def purge() -> None:
     )
 
 
-twilio_cli = typer.Typer(help="Set up the line's Twilio number.", no_args_is_help=True)
+twilio_cli = PlainTyper(help="Set up the line's Twilio number.", no_args_is_help=True)
 cli.add_typer(twilio_cli, name="twilio")
 
 
 @twilio_cli.command("configure")
 def twilio_configure(
-    dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would change; change nothing.")
+    ] = False,
 ) -> None:
-    """Point TWILIO_PHONE_NUMBER's Voice URL, Voice Fallback URL, status callback and
-    Messaging URL at PUBLIC_BASE_URL, through Twilio's REST API."""
+    """Point the Twilio number's Voice, Voice Fallback, status callback and Messaging URLs at
+    PUBLIC_BASE_URL, through Twilio's REST API."""
     from app.twilio.configure import ConfigureError, configure
 
     line = open_line()

@@ -1,5 +1,6 @@
 """What every `coachline` command needs: the line from the environment, one unit of work with
-refusals told plainly, the audit log's name for whoever runs it, and times read and shown."""
+refusals told plainly, the audit log's name for whoever runs it, ids checked, and times read
+and shown in the practice's time zone (as the dashboard last set it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import NoReturn
+from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -19,11 +21,11 @@ from app import users
 from app.db import transaction
 from app.domain import DomainError, Invalid, NotFound, normalise_phone
 from app.line import Line
+from app.local_time import TimeNotUnderstood, read_time, shown
 from app.models import Therapist
 from app.settings import Settings
 
 MAX_ID = 2_147_483_647
-TIME_FORMAT = "%a %Y-%m-%d %H:%M %Z"
 
 
 def build_line() -> Line:
@@ -49,7 +51,11 @@ def open_line() -> Line:
     try:
         return build_line()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        # Named as they are set: the environment variable (or .env line).
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
         fail(f"bad settings: {problems}")
     except SQLAlchemyError as exc:
         fail(f"DATABASE_URL is not a database this line can use ({type(exc).__name__})")
@@ -78,20 +84,59 @@ def unit_of_work() -> Iterator[tuple[Line, Session]]:
         line.engine.dispose()
 
 
-def local(line: Line, instant: datetime) -> str:
-    return instant.astimezone(line.settings.tz).strftime(TIME_FORMAT)
+def check_id(value: int | None) -> int | None:
+    """An id typed on the command line: a whole number from 1 (the database's ids)."""
+    if value is not None and not 1 <= value <= MAX_ID:
+        raise typer.BadParameter(f"{value} is not an id: ids are whole numbers from 1")
+    return value
 
 
-def parse_instant(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+# The ids the commands take, each saying where to find it.
+ClientId = Annotated[
+    int,
+    typer.Argument(
+        metavar="CLIENT_ID",
+        callback=check_id,
+        help="The client's id (`coachline clients` lists them).",
+    ),
+]
+TherapistId = Annotated[
+    int,
+    typer.Argument(
+        metavar="THERAPIST_ID",
+        callback=check_id,
+        help="The therapist's id (`coachline therapists` lists them).",
+    ),
+]
+LockoutId = Annotated[
+    int,
+    typer.Argument(
+        metavar="LOCKOUT_ID",
+        callback=check_id,
+        help="The lockout's id (`coachline locked-out` and `coachline lockouts` show them).",
+    ),
+]
+
+
+def practice_tz(line: Line, session: Session) -> ZoneInfo:
+    """The practice's time zone as the dashboard last set it (else the environment's)."""
+    return line.current_settings(session).tz
+
+
+def local(tz: ZoneInfo, instant: datetime) -> str:
+    """An instant as the practice reads it: "Fri 2026-11-27 21:42 CST"."""
+    return shown(instant, tz)
+
+
+def read_option_time(
+    option: str, raw: str, tz: ZoneInfo, now: datetime, *, ahead: bool = False
+) -> datetime:
+    """A time typed for `option` (--at, --until), read in the practice's time zone; refused in
+    words when it cannot be read, or is on the wrong side of now."""
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--at {value!r} is not an ISO 8601 time, e.g. 2026-11-27T21:42-06:00")
-    if parsed.tzinfo is None:
-        fail("--at needs a UTC offset, e.g. 2026-11-27T21:42-06:00")
-    return parsed
+        return read_time(raw, tz, now, ahead=ahead)
+    except TimeNotUnderstood as exc:
+        fail(f"{option} {exc}")
 
 
 def therapist_for(session: Session, who: str) -> Therapist:

@@ -75,8 +75,8 @@ def test_bad_settings_are_reported_plainly(monkeypatch, tmp_path):
     monkeypatch.setenv("PRACTICE_TIMEZONE", "America/Atlantis")
     result = run("locked-out")
     assert result.exit_code == 1
-    assert "bad settings" in result.stderr
-    assert "practice_timezone" in result.stderr
+    assert "bad settings: PRACTICE_TIMEZONE: " in result.stderr
+    assert "Value error" not in result.stderr
 
 
 def test_an_unusable_database_url_is_reported_plainly(monkeypatch, tmp_path):
@@ -323,15 +323,64 @@ def test_record_a_lockout_at_a_given_instant(use_line, db, people):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "at, starts",
     [
-        (["--at", "2026-11-27T18:00:00"], "needs a UTC offset"),
-        (["--at", "last night"], "not an ISO 8601 time"),
-        (["--at", "2026-11-28T18:00:00-06:00"], "occurred_at is in the future"),
+        # NOW is Fri 2026-11-27 21:42 in St. Louis (CST, -06:00).
+        ("2026-11-27 18:00", "2026-11-27T18:00-06:00"),  # the practice's wall clock
+        ("2026-11-27T18:00", "2026-11-27T18:00-06:00"),
+        ("9:30pm", "2026-11-27T21:30-06:00"),  # the most recent 9:30 pm: tonight
+        ("21:30", "2026-11-27T21:30-06:00"),
+        ("10pm", "2026-11-26T22:00-06:00"),  # tonight's is ahead: last night's
+        ("yesterday 9pm", "2026-11-26T21:00-06:00"),
+        ("2026-11-27T18:00:00-08:00", "2026-11-27T20:00-06:00"),  # an offset is an instant
+        ("2026-11-28T02:00Z", "2026-11-27T20:00-06:00"),
     ],
 )
-def test_record_lockout_refusals(use_line, db, people, args, message):
-    result = run("record-lockout", str(people["riley"]), *args)
+def test_at_is_read_in_the_practice_time_zone(use_line, db, people, at, starts):
+    result = run("record-lockout", str(people["riley"]), "--at", at)
+    assert result.exit_code == 0, result.output
+    starts_at = datetime.fromisoformat(starts)
+    db.rollback()
+    assert db.scalars(select(Lockout)).one().starts_at == starts_at
+    assert f"from {starts_at:%a %Y-%m-%d %H:%M} CST" in result.stdout
+
+
+def test_at_follows_the_practice_time_zone_of_the_settings(use_line, monkeypatch, db, people):
+    settings = use_line.settings.model_copy(update={"practice_timezone": "America/New_York"})
+    monkeypatch.setattr(use_line, "settings", settings)
+    result = run("record-lockout", str(people["riley"]), "--at", "2026-11-27 18:00")
+    assert result.exit_code == 0, result.output
+    assert "from Fri 2026-11-27 18:00 EST until Sat 2026-11-28 18:00 EST" in result.stdout
+    db.rollback()
+    assert db.scalars(select(Lockout)).one().starts_at == datetime.fromisoformat(
+        "2026-11-27T23:00:00+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    "at, message",
+    [
+        ("last night", "--at 'last night' is not a time we can read: write 2026-11-27 09:00"),
+        ("2026-11-27", "--at '2026-11-27' is a day without a time: add one"),
+        ("25:00", "is not a time we can read"),
+        ("2026-02-30 10:00", "2026-02-30 is not a day of the calendar"),
+        (
+            "2026-11-28T18:00:00-06:00",
+            "--at Sat 2026-11-28 18:00 CST is in the future (it is Fri 2026-11-27 21:42 CST now)",
+        ),
+        ("2026-11-28 09:00", "--at Sat 2026-11-28 09:00 CST is in the future"),
+        ("tomorrow 9am", "is in the future"),
+        (
+            "2026-11-01 01:30",
+            "2026-11-01 01:30 happened twice in America/Chicago (the clocks went back an "
+            "hour): add the offset, 2026-11-01 01:30-05:00 for the first (CDT) or "
+            "2026-11-01 01:30-06:00 for the second (CST)",
+        ),
+        ("2026-03-08 02:30", "2026-03-08 02:30 did not happen in America/Chicago"),
+    ],
+)
+def test_record_lockout_refusals(use_line, db, people, at, message):
+    result = run("record-lockout", str(people["riley"]), "--at", at)
     assert result.exit_code == 1
     assert message in result.stderr
     db.rollback()
@@ -342,7 +391,9 @@ def test_record_lockout_for_an_unknown_client(use_line, people):
     result = run("record-lockout", "4242")
     assert result.exit_code == 1
     assert "client 4242 not found" in result.stderr
-    assert run("record-lockout", "0").exit_code == 2
+    zero = run("record-lockout", "0")
+    assert zero.exit_code == 2
+    assert "0 is not an id: ids are whole numbers from 1" in zero.stderr
 
 
 def test_lift_a_lockout_with_a_reason(use_line, db, people):
@@ -358,7 +409,10 @@ def test_lift_a_lockout_with_a_reason(use_line, db, people):
 
     lifted = run("lift-lockout", str(lockout_id), "--reason", "entered for the wrong client")
     assert lifted.exit_code == 0, lifted.output
-    assert f"Lifted lockout {lockout_id}" in lifted.stdout
+    assert lifted.stdout.splitlines() == [
+        f"Lifted lockout {lockout_id} for Riley Tran (client {people['riley']}).",
+        "Riley Tran can reach coaching.",
+    ]
     row = fresh(db, Lockout, lockout_id)
     assert (row.lifted_at, row.lift_reason) == (NOW, "entered for the wrong client")
     assert row.lifted_by.startswith("cli:")
@@ -379,9 +433,11 @@ def test_locked_out_lists_who_is_locked_out_now(use_line, db, people):
     run("record-lockout", str(people["jordan"]), "--at", "2026-11-26T20:00:00-06:00")  # ended
     result = run("locked-out")
     assert result.exit_code == 0
+    riley_lockout = db.scalars(select(Lockout.id).where(Lockout.client_id == people["riley"]))
     assert result.stdout.splitlines() == [
         "Locked out now (times in America/Chicago):",
-        f"  client {people['riley']}  Riley Tran  until Sat 2026-11-28 20:00 CST",
+        f"  client {people['riley']}  Riley Tran  until Sat 2026-11-28 20:00 CST  "
+        f"(lockout {riley_lockout.one()})",
     ]
 
 
@@ -428,10 +484,10 @@ def test_worker_once_escalates_and_delivers_what_is_due(use_line, fake_twilio, d
 
 
 def test_set_away_and_back(use_line, db, people):
-    away = run("set-away", str(people["dana"]), "--until", "2026-11-30T09:00:00-06:00")
+    away = run("set-away", str(people["dana"]), "--until", "2026-11-30 09:00")
     assert away.exit_code == 0, away.output
-    assert (
-        away.stdout.strip() == f"Therapist {people['dana']} is away until Mon 2026-11-30 09:00 CST."
+    assert away.stdout.strip() == (
+        f"Therapist {people['dana']} (Dana Whitfield) is away until Mon 2026-11-30 09:00 CST."
     )
     db.expire_all()
     assert db.get(Therapist, people["dana"]).away_until == datetime.fromisoformat(
@@ -442,6 +498,12 @@ def test_set_away_and_back(use_line, db, people):
     db.expire_all()
     assert db.get(Therapist, people["dana"]).away_until is None
     assert run("set-away", str(people["dana"])).exit_code == 1
+    # A time of day alone is the next one; a time that has passed is refused.
+    tomorrow = run("set-away", str(people["dana"]), "--until", "9am")
+    assert "is away until Sat 2026-11-28 09:00 CST." in tomorrow.stdout
+    passed = run("set-away", str(people["dana"]), "--until", "2026-11-27 09:00")
+    assert passed.exit_code == 1
+    assert "--until Fri 2026-11-27 09:00 CST has passed (it is Fri" in passed.stderr
 
 
 def test_set_hours(use_line, db, people):
