@@ -189,7 +189,7 @@ def test_paging_keeps_the_filters(as_admin, people, calls):
     assert older == f"/logs?show=calls&client={riley}&outcome=missed&from=2026-11-27&page=2"
     second = as_admin.get(older)
     rows = rows_of(second.text)[1:]
-    assert "Page 2 of 2" in second.text and len(rows) == 5
+    assert "Page 2 of 2" in second.text and len(rows) == 10
     assert all("Missed: heard the wait-time script" in r and "Riley Tran" in r for r in rows)
     # the tabs keep the client and the days, not the call's outcome
     assert f'href="/logs?show=messages&amp;client={riley}&amp;from=2026-11-27"' in second.text

@@ -28,8 +28,9 @@ from ivr.scripts import first_name
 
 router = APIRouter(include_in_schema=False)
 
-# 25 rows a page: on a 390 px phone a page of texts is about 3,000 px, not 7,000.
-LOG_PAGE_SIZE = 25
+# 20 rows a page: on a 390 px phone a page of texts is about 3,000 px (50 were about 7,000),
+# and a desktop page stays one or two screens.
+LOG_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)
