@@ -70,6 +70,11 @@ def test_calls_name_the_clients_therapist_and_the_therapist_rung_apart(as_admin,
         "Call-back reached the client —" in returned
     )
     assert "“Rang” is the therapist the line rang for the call" in texts_of(page.text)
+    # the client's page says the same: Jordan's therapist is Marcus; the line rang Dana
+    client_page = as_admin.get(f"/clients/{people['jordan']}").text
+    assert "Therapist: Marcus Oyelaran" in texts_of(client_page)
+    assert "When What happened Rang Length Returned" in rows_of(client_page)
+    assert "Talked with a coach Dana Whitfield" in texts_of(client_page)
 
 
 def test_texts_say_from_and_to_and_their_status_in_words(as_admin, people, db):
