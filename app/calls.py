@@ -24,6 +24,15 @@ def call_record(session: Session, call_sid: str, **fields: Any) -> Call:
     return call
 
 
+def note_lifeline(session: Session, call_sid: str, now: datetime) -> None:
+    """The caller pressed 1 and was put through to the 988 Lifeline (the first time kept)."""
+    session.execute(
+        update(Call)
+        .where(Call.call_sid == call_sid, Call.lifeline_at.is_(None))
+        .values(lifeline_at=now)
+    )
+
+
 def alerted(therapist_id: int) -> ColumnElement[bool]:
     """A missed call (a `Call` joined with its `Client`) alerted this therapist: the
     client's own therapist, the one it rang, anyone texted about it (told, or escalated

@@ -272,6 +272,8 @@ class Call(Base):
     answered_by: Mapped[str | None] = mapped_column(String(24))
     # Twilio's caller-ID verification (SHAKEN/STIR `StirVerstat`), kept and shown; never proof.
     stir_verstat: Mapped[str | None] = mapped_column(String(40))
+    # When the caller pressed 1 to be put through to the 988 Lifeline.
+    lifeline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -27,6 +27,7 @@ EDITABLE = (
     "call_time_limit_minutes",
     "dial_timeout_seconds",
     "offer_voice_message",
+    "offer_lifeline",
     "admin_phone",
     "require_two_factor_for_therapists",
 )
@@ -67,11 +68,13 @@ class Settings(BaseSettings):
     # How soon a call-back usually comes (the wait-time script says so): 10 minutes to a day.
     callback_window_minutes: int = Field(default=120, ge=10, le=24 * 60)
     # The bridged call's timeLimit: the agreement says 10-15 minutes (Twilio allows 1 s-4 h).
-    call_time_limit_minutes: int = Field(default=20, ge=5, le=60)
+    call_time_limit_minutes: int = Field(default=15, ge=5, le=60)
     # How long each therapist's phone rings (Twilio allows 5-600 s): enough to answer, short
     # enough that the caller is not left waiting before the next one is tried.
     dial_timeout_seconds: int = Field(default=20, ge=10, le=60)
     offer_voice_message: bool = True
+    # Every path that ends without a therapist offers "press 1" for the 988 Lifeline.
+    offer_lifeline: bool = True
     # Therapists, like admins, must sign in with a TOTP code (an authenticator app).
     require_two_factor_for_therapists: bool = False
 
@@ -98,6 +101,8 @@ class Settings(BaseSettings):
     # Rate limits per calling and texting number ("N per M minutes"), counted per instance.
     call_rate_limit: str = "6 per 10 minutes"
     text_rate_limit: str = "20 per 10 minutes"
+    # Hidden numbers are no one caller: a ceiling for all of them together, against a flood.
+    withheld_call_rate_limit: str = "30 per minute"
 
     # Notification delivery.
     run_worker: bool = True
@@ -131,7 +136,7 @@ class Settings(BaseSettings):
             raise ValueError("not a valid phone number")
         return e164
 
-    @field_validator("call_rate_limit", "text_rate_limit")
+    @field_validator("call_rate_limit", "text_rate_limit", "withheld_call_rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse
@@ -220,6 +225,7 @@ class Settings(BaseSettings):
             call_time_limit_seconds=self.call_time_limit_minutes * 60,
             dial_timeout_seconds=self.dial_timeout_seconds,
             offer_voice_message=self.offer_voice_message,
+            offer_lifeline=self.offer_lifeline,
         )
 
 

@@ -1,15 +1,20 @@
 """The therapist's leg of a coaching call: call screening, so that only a person who
-accepts is bridged and a voicemail box never is (safety invariant 3)."""
+accepts is bridged and a voicemail box never is (safety invariant 3).
+
+The prompt names the practice's line, never the client: a voicemail box records what it
+hears, and a client's name in a therapist's voicemail is more than the call needs. The
+client's first name comes after the therapist pressed 1, with the call's time limit, since
+Twilio's <Dial timeLimit> cuts the call without a warning to either person."""
 
 from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.scripts import say
+from ivr.scripts import Practice, say, spoken_duration
 from ivr.voice import ACCEPT_DIGIT, SCREEN_TIMEOUT_SECONDS, Urls
 
 
-def screen(caller_first_name: str, parent_sid: str, therapist_id: int, urls: Urls) -> str:
+def screen(practice: Practice, parent_sid: str, therapist_id: int, urls: Urls) -> str:
     """Call screening: only a person who presses 1 is bridged; a voicemail box hears the
     prompt, presses nothing, and is hung up on."""
     response = VoiceResponse()
@@ -19,7 +24,7 @@ def screen(caller_first_name: str, parent_sid: str, therapist_id: int, urls: Url
         action=urls.screen_answer(parent_sid, therapist_id),
         method="POST",
     )
-    prompt = f"Coaching call from {caller_first_name}. Press 1 to accept."
+    prompt = f"Coaching call from the {practice.name} line. Press 1 to accept."
     say(gather, prompt)
     gather.pause(length=1)
     say(gather, prompt)
@@ -27,11 +32,15 @@ def screen(caller_first_name: str, parent_sid: str, therapist_id: int, urls: Url
     return str(response)
 
 
-def screen_answer(digits: str | None) -> tuple[bool, str]:
+def screen_answer(
+    digits: str | None, client_first_name: str | None, practice: Practice
+) -> tuple[bool, str]:
     """(accepted, TwiML for the therapist's leg). An empty answer lets Twilio bridge."""
     response = VoiceResponse()
     if (digits or "").strip() == ACCEPT_DIGIT:
-        say(response, "Connecting you now.")
+        who = f" with {client_first_name}" if client_first_name else ""
+        limit = spoken_duration(practice.call_time_limit_seconds // 60)
+        say(response, f"Connecting you now{who}. The line ends the call after {limit}.")
         return True, str(response)
     response.hangup()
     return False, str(response)

@@ -15,10 +15,16 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from twilio.twiml import TwiML
 
-DEFAULT_GREETING = "Thank you for calling {practice}. Connecting you with a coach now."
+# The greeting names the line; "connecting you" follows it only when someone will be rung
+# (`CONNECTING`). Short, because every word is 0.4 s before the first ring (150 words a minute):
+# with a three-word practice name the two together take 4 s.
+DEFAULT_GREETING = "This is {practice}."
+CONNECTING = "Connecting you to a coach."
 # The greeting as written. {practice} is spoken as the practice name (at most 120 characters, see
 # app.settings), so even a greeting of nothing but placeholders is spoken in under 5,000.
 GREETING_MAX_LENGTH = 400
+# Spoken as digits, so that text to speech says "nine eight eight", not "nine hundred ...".
+LIFELINE_SPOKEN = "9 8 8"
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,11 @@ class Practice:
     local_crisis_line: CrisisLine | None = None
     greeting: str = DEFAULT_GREETING
     callback_window_minutes: int = 120
-    call_time_limit_seconds: int = 20 * 60
+    call_time_limit_seconds: int = 15 * 60
     dial_timeout_seconds: int = 20
     offer_voice_message: bool = True
+    # Every path that ends without a therapist offers "press 1" for the 988 Lifeline.
+    offer_lifeline: bool = True
 
 
 def greeting_problem(greeting: str) -> str | None:
@@ -98,15 +106,28 @@ def _spoken_digits(number: str) -> str:
     return ", ".join(g for g in groups if g)
 
 
-def crisis_spoken(practice: Practice) -> str:
-    text = (
-        "If you are in crisis, call or text 9 8 8, the Suicide and Crisis Lifeline, any time. "
-        "If you are hurt or need medical help, hang up and dial 9 1 1."
-    )
+def crisis_spoken(practice: Practice, after_offer: bool = False) -> str:
+    """The crisis resources, each said once: 988, 911, and the practice's local line.
+    `after_offer`: said just after `lifeline_offer`, which named 988 a moment ago."""
+    if after_offer and practice.offer_lifeline:
+        text = "You can also call or text 9 8 8 from your phone, any time."
+    else:
+        text = (
+            "If you are in crisis, call or text 9 8 8, the Suicide and Crisis Lifeline, any time."
+        )
+    text += " If you are hurt or need medical help, hang up and dial 9 1 1."
     if practice.local_crisis_line:
         line = practice.local_crisis_line
         text += f" You can also call {line.name} at {_spoken_digits(line.number)}."
     return text
+
+
+def lifeline_offer(practice: Practice) -> str:
+    """The one-key way to 988, said first among the crisis resources ("" when the practice
+    turned it off). 911 is only ever said, never dialled."""
+    if not practice.offer_lifeline:
+        return ""
+    return f"To talk with the {LIFELINE_SPOKEN} Suicide and Crisis Lifeline now, press 1."
 
 
 def crisis_texted(practice: Practice) -> str:

@@ -24,10 +24,13 @@ from ivr.ringing import (
     ring_order,
 )
 from ivr.scripts import (
+    CONNECTING,
+    LIFELINE_SPOKEN,
     Practice,
     clock_time,
     crisis_spoken,
     first_name,
+    lifeline_offer,
     say,
     spoken_duration,
     spoken_greeting,
@@ -36,8 +39,18 @@ from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
 from ivr.therapist_menu import client_busy_with_call_back
 
 ACCEPT_DIGIT = "1"
+LIFELINE_DIGIT = "1"
 SCREEN_TIMEOUT_SECONDS = 10
 VOICE_MESSAGE_MAX_SECONDS = 60
+# After the words that offer 988, how long the line waits for the key before it goes on.
+LIFELINE_WAIT_SECONDS = 3
+# The 988 Lifeline as Twilio dials it: Twilio routes voice calls to 988 from a US number to
+# the Lifeline. Only ever dialled when the caller pressed 1 (911 is never dialled).
+LIFELINE_NUMBER = "988"
+LIFELINE_RING_SECONDS = 60
+# What the caller hears after the offer when they press no key (or another key).
+THEN_GOODBYE = "goodbye"
+THEN_MESSAGE = "message"
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,9 @@ class Urls:
     def recorded(self) -> str:
         return self._url("/twilio/voice/recorded")
 
+    def lifeline(self, then: str) -> str:
+        return self._url("/twilio/voice/lifeline", then=then)
+
 
 def parse_tried(raw: str | None) -> list[int]:
     """The therapists already rung on this call, from the action URL (signed by Twilio)."""
@@ -88,18 +104,62 @@ def parse_tried(raw: str | None) -> list[int]:
 # --- the steps --------------------------------------------------------------------------
 
 
-def crisis_only(practice: Practice, lead: str = "") -> str:
-    """The crisis resources and goodbye: the answer when anything else fails."""
+def _offering_lifeline(response: VoiceResponse, practice: Practice, urls: Urls, then: str):
+    """Where the words that offer 988 go: a Gather that takes the key 1 while they are said
+    (and `LIFELINE_WAIT_SECONDS` after), or the response itself when the practice turned the
+    offer off. Pressing nothing goes on to the TwiML after it."""
+    if not practice.offer_lifeline:
+        return response
+    return response.gather(
+        num_digits=1,
+        timeout=LIFELINE_WAIT_SECONDS,
+        action=urls.lifeline(then),
+        method="POST",
+        action_on_empty_result=False,
+    )
+
+
+def _help_now(practice: Practice) -> str:
+    """988 first (one key away), then 988 by their own phone, 911 and the local line."""
+    offer = lifeline_offer(practice)
+    resources = crisis_spoken(practice, after_offer=True)
+    return f"{offer} {resources}" if offer else resources
+
+
+def crisis_only(practice: Practice, urls: Urls, lead: str = "") -> str:
+    """The crisis resources, with 988 one key away, and goodbye: the answer when anything
+    else fails."""
     response = VoiceResponse()
-    say(response, (lead + " " if lead else "") + crisis_spoken(practice))
+    holder = _offering_lifeline(response, practice, urls, THEN_GOODBYE)
+    say(holder, (lead + " " if lead else "") + _help_now(practice))
+    say(response, "Take good care. Goodbye.")
     response.hangup()
     return str(response)
 
 
-def error_fallback(practice: Practice) -> str:
+def error_fallback(practice: Practice, urls: Urls) -> str:
     return crisis_only(
-        practice, "We're sorry, the coaching line can't connect your call right now."
+        practice, urls, "We're sorry, the coaching line can't connect your call right now."
     )
+
+
+def lifeline(digits: str | None, then: str, practice: Practice, urls: Urls) -> str:
+    """The caller's key after the offer: 1 connects them to 988, with the line's number as
+    caller ID; anything else goes on as silence would (the voice message, or goodbye)."""
+    response = VoiceResponse()
+    if (digits or "").strip() == LIFELINE_DIGIT:
+        say(response, f"Connecting you to the {LIFELINE_SPOKEN} Lifeline.")
+        dial = response.dial(timeout=LIFELINE_RING_SECONDS, caller_id=practice.line_number or None)
+        dial.number(LIFELINE_NUMBER)
+        # Heard if the Lifeline's call ends or could not be made.
+        say(response, crisis_spoken(practice) + " Take good care. Goodbye.")
+        response.hangup()
+        return str(response)
+    if then == THEN_MESSAGE and practice.offer_voice_message:
+        _voice_message(response, urls)
+    say(response, "Take good care. Goodbye.")
+    response.hangup()
+    return str(response)
 
 
 def hears_therapist_menu(therapist_active: bool | None) -> bool:
@@ -109,24 +169,43 @@ def hears_therapist_menu(therapist_active: bool | None) -> bool:
     return bool(therapist_active)
 
 
-def rate_limited(practice: Practice) -> str:
-    return crisis_only(
-        practice, "This number has called the coaching line many times in the last few minutes."
+def rate_limited(practice: Practice, urls: Urls, withheld: bool = False) -> str:
+    """A number that called many times in a few minutes (a loop, a flood), or, for a hidden
+    number, the line's ceiling for all hidden numbers together: what is said is true for
+    the caller who hears it."""
+    lead = (
+        "The coaching line is getting very many calls from hidden numbers right now."
+        if withheld
+        else "This number has called the coaching line many times in the last few minutes."
     )
+    return crisis_only(practice, urls, lead)
 
 
-def unknown_caller(practice: Practice) -> VoiceStep:
+def unknown_caller(practice: Practice, urls: Urls, withheld: bool = False) -> VoiceStep:
+    """A number the line doesn't know, or a hidden one: 988 first, then how a client gets
+    through (a client calling from a new phone is the likeliest caller)."""
+    response = VoiceResponse()
+    holder = _offering_lifeline(response, practice, urls, THEN_GOODBYE)
+    if withheld:
+        lead = f"This is the coaching line of {practice.name}. Your number is hidden."
+        advice = "If you are a client, please call again with your number shown."
+    else:
+        lead = f"This is the coaching line of {practice.name}. It doesn't know your number."
+        advice = (
+            f"If you are a client of {practice.name}, please call from the number you gave "
+            "the practice, or ask your therapist to add this one."
+        )
+    say(holder, f"{lead} {_help_now(practice)}")
+    say(holder, advice)
+    say(response, "Take good care. Goodbye.")
+    response.hangup()
     return VoiceStep(
-        twiml=crisis_only(
-            practice, f"This line is for clients of {practice.name}, and we can't see your number."
-        ),
-        route=Route.UNKNOWN_CALLER,
-        outcome=Outcome.CRISIS_RESOURCES,
+        twiml=str(response), route=Route.UNKNOWN_CALLER, outcome=Outcome.CRISIS_RESOURCES
     )
 
 
-def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
-    """The 24-hour rule: coaching isn't available, and the crisis resources.
+def locked_out(caller: Caller, now: datetime, practice: Practice, urls: Urls) -> VoiceStep:
+    """The 24-hour rule: coaching isn't available, and the crisis resources, each once.
 
     Caller ID is a claim, not an identity (invariant 9): whoever has faked a client's number
     hears this too. So it names no one (no first name), and says neither "24-hour rule" nor
@@ -138,16 +217,17 @@ def locked_out(caller: Caller, now: datetime, practice: Practice) -> VoiceStep:
     cannot hide is that this number does not reach coaching right now."""
     assert caller.locked_until is not None
     response = VoiceResponse()
+    holder = _offering_lifeline(response, practice, urls, THEN_GOODBYE)
     say(
-        response,
+        holder,
         f"Thank you for calling {practice.name}. Phone coaching isn't available on this line "
-        "right now. Your therapist can tell you more at your next session, and please keep "
-        "your scheduled appointments; we want to see you there. "
-        "For support now, call or text 9 8 8, any time. "
-        "If you are hurt or need medical help, hang up and dial 9 1 1.",
+        f"right now. {_help_now(practice)}",
     )
-    if practice.local_crisis_line:
-        say(response, crisis_spoken(practice))
+    say(
+        holder,
+        "Your therapist can tell you more at your next session, and please keep your "
+        "scheduled appointments; we want to see you there.",
+    )
     say(response, "Take good care. Goodbye.")
     response.hangup()
     return VoiceStep(twiml=str(response), route=Route.LOCKED_OUT, outcome=Outcome.LOCKOUT_SCRIPT)
@@ -202,7 +282,7 @@ def incoming(
 ) -> VoiceStep:
     """An enrolled client calls: the 24-hour rule, else a short greeting and straight to ringing."""
     if caller.locked_until is not None:
-        return locked_out(caller, now, practice)
+        return locked_out(caller, now, practice, urls)
     if caller.being_called_back:  # not put through twice
         return VoiceStep(
             twiml=client_busy_with_call_back(practice),
@@ -210,12 +290,10 @@ def incoming(
             outcome=Outcome.BEING_CALLED_BACK,
         )
     order = ring_order(caller, on_call, [], now, practice)
-    greeting = spoken_greeting(practice)
     if order:
-        return _ring(greeting, order[0], [], practice, urls)
-    response = VoiceResponse()
-    say(response, greeting)
-    return _wait_script(response, caller, on_call, call_sid, now, practice, urls, skills)
+        return _ring(f"{spoken_greeting(practice)} {CONNECTING}", order[0], [], practice, urls)
+    # Nobody to ring: no "connecting you", straight to what happens next and to 988.
+    return _wait_script(caller, on_call, call_sid, now, practice, urls, skills)
 
 
 @dataclass(frozen=True)
@@ -263,7 +341,7 @@ def after_dial(
         )
     if bridged:
         return VoiceStep(
-            twiml=crisis_only(practice, "Your coaching call has ended. Thank you for calling."),
+            twiml=_call_ended(practice),
             outcome=Outcome.BRIDGED,
         )
     order = ring_order(caller, on_call, result.tried, now, practice)
@@ -272,7 +350,7 @@ def after_dial(
             "Still trying to reach a coach for you.", order[0], result.tried, practice, urls
         )
         return replace(step, route=None)
-    return _wait_script(VoiceResponse(), caller, on_call, call_sid, now, practice, urls, skills)
+    return _wait_script(caller, on_call, call_sid, now, practice, urls, skills)
 
 
 def _missed_notice(
@@ -285,8 +363,15 @@ def _missed_notice(
     return Notice(recipient.id, recipient.phone, body)
 
 
+def _call_ended(practice: Practice) -> str:
+    """After a coaching call the client had: thanks, and the crisis resources."""
+    response = VoiceResponse()
+    say(response, "Your coaching call has ended. Thank you for calling. " + crisis_spoken(practice))
+    response.hangup()
+    return str(response)
+
+
 def _wait_script(
-    response: VoiceResponse,
     caller: Caller,
     on_call: list[Therapist],
     call_sid: str,
@@ -295,34 +380,25 @@ def _wait_script(
     urls: Urls,
     skills: list[Skill],
 ) -> VoiceStep:
-    """Nobody accepted: how long a call-back takes, one skill for the wait, crisis resources."""
+    """Nobody accepted. First what happens next (who was told, how soon a call-back comes)
+    and the crisis resources with 988 one key away, then one skill for the wait, then the
+    offer of a voice message."""
     notice = _missed_notice(caller, on_call, now, practice)
     skill = pick_wait_skill(skills, caller.last_skill, call_sid)
     told = (
-        "Your coach couldn't answer right now, and has been sent a message that you called."
+        "Your coach couldn't answer, and has been told you called."
         if notice
-        else "Nobody could answer right now, and your call has been logged for your care team."
+        else "No coach could answer; your care team will see that you called."
     )
     window = spoken_duration(practice.callback_window_minutes)
-    text = f"{told} A call back usually comes within {window}."
+    response = VoiceResponse()
+    then = THEN_MESSAGE if practice.offer_voice_message else THEN_GOODBYE
+    holder = _offering_lifeline(response, practice, urls, then)
+    say(holder, f"{told} A call back usually comes within {window}. {_help_now(practice)}")
     if skill:
-        text += f" While you wait, try {skill.name}. {skill.text}"
-    say(response, text)
-    say(response, crisis_spoken(practice))
+        say(holder, f"While you wait, you could try {skill.name}. {skill.text}")
     if practice.offer_voice_message:
-        say(
-            response,
-            "If you'd like to leave a short message, speak after the tone and press pound "
-            "when you're done. Or you can hang up now.",
-        )
-        response.record(
-            max_length=VOICE_MESSAGE_MAX_SECONDS,
-            action=urls.recorded(),
-            method="POST",
-            finish_on_key="#",
-            play_beep=True,
-            timeout=5,
-        )
+        _voice_message(response, urls)
     say(response, "Take good care. Goodbye.")
     response.hangup()
     return VoiceStep(
@@ -334,11 +410,28 @@ def _wait_script(
     )
 
 
+def _voice_message(response: VoiceResponse, urls: Urls) -> None:
+    say(
+        response,
+        "To leave a short message for your coach, speak after the tone, then press pound. "
+        "Or you can hang up now.",
+    )
+    response.record(
+        max_length=VOICE_MESSAGE_MAX_SECONDS,
+        action=urls.recorded(),
+        method="POST",
+        finish_on_key="#",
+        play_beep=True,
+        timeout=5,
+    )
+
+
 def pick_wait_skill(skills: list[Skill], last_key: str | None, call_sid: str) -> Skill | None:
     if not skills:
         return None
     return pick_skill(skills, last_key=last_key, seed=call_sid, modules=[DISTRESS_TOLERANCE])
 
 
-def after_recording(practice: Practice) -> str:
-    return crisis_only(practice, "Thank you, your message was saved for your coach.")
+def after_recording(practice: Practice, urls: Urls, saved: bool = True) -> str:
+    lead = "Thank you, your message was saved for your coach." if saved else "Thank you."
+    return crisis_only(practice, urls, lead)

@@ -68,7 +68,7 @@ def missed_call(driver: TwilioDriver, line, caller: str = RILEY, minutes_ago: in
     line.clock = lambda: NOW - timedelta(minutes=minutes_ago)
     result = driver.call(from_=caller, scenario=Scenario(default_leg=NO_ANSWER))
     line.clock = lambda: NOW
-    assert "has been sent a message that you called" in result.text
+    assert "has been told you called" in result.text
     return call_row(line, result.call_sid)
 
 

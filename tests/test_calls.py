@@ -94,7 +94,7 @@ def lock(db, client_id: int, hours_ago: float = 6, **kw) -> Lockout:
 )
 def test_unknown_or_withheld_caller_hears_the_crisis_resources(driver, db, people, caller_id):
     result = driver.call(from_=caller_id)
-    assert result.text.startswith("This line is for clients of St. Louis DBT")
+    assert result.text.startswith("This is the coaching line of St. Louis DBT")
     assert heard_crisis(result.text)
     assert result.end == "hangup" and not result.dials and not result.application_error
     call = call_row(db, result.call_sid)
@@ -108,10 +108,12 @@ def test_unknown_or_withheld_caller_hears_the_crisis_resources(driver, db, peopl
 def test_client_is_bridged_to_their_therapist_after_screening(driver, db, people):
     result = driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept(talk_seconds=300)}))
     assert result.bridged_number == DANA and not result.bridged_to_machine
-    assert result.said[0] == "Thank you for calling St. Louis DBT. Connecting you with a coach now."
+    assert result.said[0] == "This is St. Louis DBT. Connecting you to a coach."
     dial = result.dials[0]
-    assert (dial.caller_id, dial.time_limit, dial.timeout) == (LINE_NUMBER, 1200, 20)
-    assert "Coaching call from Riley. Press 1 to accept." in result.heard_by(DANA)[0]
+    assert (dial.caller_id, dial.time_limit, dial.timeout) == (LINE_NUMBER, 900, 20)
+    assert (
+        "Coaching call from the St. Louis DBT line. Press 1 to accept." in result.heard_by(DANA)[0]
+    )
     assert "Tran" not in " ".join(result.heard_by(DANA))  # first name only
     assert "Your coaching call has ended" in result.text and heard_crisis(result.text)
     call = call_row(db, result.call_sid)
@@ -144,9 +146,9 @@ def test_voicemail_never_gets_the_call_and_the_on_call_therapist_is_rung_next(dr
 def test_nobody_accepts_and_the_caller_hears_the_wait_time_script(driver, db, people, leg):
     result = driver.call(from_=RILEY, scenario=Scenario(legs={DANA: leg}))
     assert not result.bridged
-    assert "has been sent a message that you called" in result.text
+    assert "has been told you called" in result.text
     assert "A call back usually comes within 2 hours" in result.text
-    assert "While you wait, try" in result.text
+    assert "While you wait, you could try" in result.text
     assert heard_crisis(result.text)
     assert result.end == "hangup" and not result.application_error
     call = call_row(db, result.call_sid)
@@ -435,7 +437,7 @@ def test_the_practice_changes_from_the_dashboard_take_effect_on_the_next_call(dr
     )
     db.commit()
     result = driver.call(from_=RILEY, scenario=Scenario(legs={DANA: NO_ANSWER}))
-    assert result.said[0] == "Hello from Gateway DBT."
+    assert result.said[0] == "Hello from Gateway DBT. Connecting you to a coach."
     assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in result.text
     assert "within 2 hours" in result.text
 
@@ -474,7 +476,9 @@ def test_the_number_a_caller_is_looked_up_by(raw):
     from app.phones import caller_number, to_e164
 
     looked_up = caller_number(raw)
-    if raw.startswith("+"):
+    if raw == "+266696687":  # Twilio's stand-in for a hidden number: nobody's number
+        assert looked_up is None
+    elif raw.startswith("+"):
         assert looked_up == raw
     else:
         assert looked_up is None and to_e164(raw) is None

@@ -68,7 +68,10 @@ def test_the_rotations_on_call_therapist_is_rung_after_the_primary(driver, db, p
     )
     assert [d.number for d in result.dials] == [DANA, MARCUS]
     assert result.bridged_number == MARCUS and not result.application_error
-    assert "Coaching call from Riley. Press 1 to accept." in result.heard_by(MARCUS)[0]
+    assert (
+        "Coaching call from the St. Louis DBT line. Press 1 to accept."
+        in result.heard_by(MARCUS)[0]
+    )
     assert answered_by(db, result.call_sid) == people["marcus"]
 
 

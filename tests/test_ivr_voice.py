@@ -42,12 +42,25 @@ def assert_crisis(twiml: str) -> None:
 
 
 def test_unknown_caller_hears_one_sentence_then_the_crisis_resources():
-    step = voice.unknown_caller(PRACTICE)
+    step = voice.unknown_caller(PRACTICE, URLS)
     assert (step.route, step.outcome) == (Route.UNKNOWN_CALLER, Outcome.CRISIS_RESOURCES)
     text = spoken(step.twiml)
-    assert text.startswith("This line is for clients of St. Louis DBT")
+    assert text.startswith(
+        "This is the coaching line of St. Louis DBT. It doesn't know your number. "
+        "To talk with the 9 8 8 Suicide and Crisis Lifeline now, press 1."
+    )
+    assert text.count("9 8 8") == 2  # the key, and by their own phone
+    assert "please call from the number you gave the practice" in text
+    assert "hidden" not in text
     assert_crisis(step.twiml)
-    assert verbs(step.twiml)[-1] == "Hangup"
+    assert verbs(step.twiml) == ["Gather", "Say", "Hangup"]
+
+
+def test_a_hidden_number_hears_its_own_words():
+    text = spoken(voice.unknown_caller(PRACTICE, URLS, withheld=True).twiml)
+    assert text.startswith("This is the coaching line of St. Louis DBT. Your number is hidden.")
+    assert "please call again with your number shown" in text
+    assert "doesn't know your number" not in text
 
 
 def test_local_crisis_line_is_read_digit_by_digit():
@@ -56,8 +69,9 @@ def test_local_crisis_line_is_read_digit_by_digit():
         tz=TZ,
         local_crisis_line=CrisisLine("Behavioral Health Response", "+13145550177"),
     )
-    text = spoken(voice.unknown_caller(practice).twiml)
+    text = spoken(voice.unknown_caller(practice, URLS).twiml)
     assert "Behavioral Health Response at 3 1 4, 5 5 5, 0 1 7 7" in text
+    assert text.count("Behavioral Health Response") == 1
 
 
 def test_lockout_script_says_the_minimum_and_ends_the_call():
@@ -68,12 +82,14 @@ def test_lockout_script_says_the_minimum_and_ends_the_call():
     assert (step.route, step.outcome) == (Route.LOCKED_OUT, Outcome.LOCKOUT_SCRIPT)
     assert text.startswith(
         f"Thank you for calling {PRACTICE.name}. Phone coaching isn't available on this line "
-        "right now. Your therapist can tell you more at your next session"
+        "right now. To talk with the 9 8 8 Suicide and Crisis Lifeline now, press 1."
     )
     assert "Riley" not in text and "Tran" not in text
     assert "24-hour" not in text and "3:42" not in text and "tomorrow" not in text
     assert "call or text 9 8 8" in text
+    assert text.count("dial 9 1 1") == 1
     assert "If you are hurt or need medical help, hang up and dial 9 1 1" in text
+    assert "Your therapist can tell you more at your next session" in text
     assert "keep your scheduled appointments" in text
     assert "Dial" not in verbs(step.twiml) and verbs(step.twiml)[-1] == "Hangup"
     assert step.notice is None  # nothing is forwarded during the 24 hours
@@ -83,10 +99,11 @@ def test_a_client_goes_straight_to_ringing_their_therapist():
     step = voice.incoming(RILEY, [], SID, NOW, PRACTICE, URLS, SKILLS)
     root = ET.fromstring(step.twiml)
     assert verbs(step.twiml) == ["Say", "Dial"]
+    assert spoken(step.twiml) == "This is St. Louis DBT. Connecting you to a coach."
     dial = root.find("Dial")
     assert dial is not None
     assert dial.attrib["timeout"] == "20"
-    assert dial.attrib["timeLimit"] == "1200"
+    assert dial.attrib["timeLimit"] == "900"  # 15 minutes
     assert dial.attrib["callerId"] == "+13145550100"
     assert dial.attrib["action"] == "https://line.example.org/twilio/voice/dial-result?tried=1"
     number = dial.find("Number")
@@ -109,25 +126,33 @@ def test_the_kept_ringing_document_follows_the_therapist_and_the_practice():
         name=PRACTICE.name,
         tz=TZ,
         line_number=PRACTICE.line_number,
-        call_time_limit_seconds=15 * 60,
+        call_time_limit_seconds=10 * 60,
         greeting="Hello from {practice}.",
     )
     twiml = voice.incoming(RILEY, [], SID, NOW, shorter, URLS, SKILLS).twiml
-    assert 'timeLimit="900"' in twiml and "Hello from St. Louis DBT." in spoken(twiml)
+    assert 'timeLimit="600"' in twiml
+    assert spoken(twiml) == "Hello from St. Louis DBT. Connecting you to a coach."
     assert voice.incoming(RILEY, [], SID, NOW, PRACTICE, URLS, SKILLS).twiml == first
 
 
 def test_screening_is_a_gather_followed_by_hangup():
-    twiml = screening.screen("Riley", SID, 1, URLS)
+    twiml = screening.screen(PRACTICE, SID, 1, URLS)
     root = ET.fromstring(twiml)
     assert verbs(twiml) == ["Gather", "Hangup"]
     gather = root.find("Gather")
     assert gather is not None and gather.attrib["numDigits"] == "1"
-    assert "Coaching call from Riley. Press 1 to accept." in spoken(twiml)
-    assert screening.screen_answer("1")[0] is True
-    assert verbs(screening.screen_answer("1")[1]) == ["Say"]  # ends without hangup: bridge
+    # A voicemail box records this: the line's name, never the client's.
+    assert spoken(twiml) == (
+        "Coaching call from the St. Louis DBT line. Press 1 to accept. "
+        "Coaching call from the St. Louis DBT line. Press 1 to accept."
+    )
+    accepted, body = screening.screen_answer("1", "Riley", PRACTICE)
+    assert accepted is True
+    assert verbs(body) == ["Say"]  # ends without hangup: bridge
+    assert spoken(body) == "Connecting you now with Riley. The line ends the call after 15 minutes."
+    assert "Riley" not in spoken(screening.screen_answer("1", None, PRACTICE)[1])
     for other in ("", "2", "*", None, "11"):
-        accepted, body = screening.screen_answer(other)
+        accepted, body = screening.screen_answer(other, "Riley", PRACTICE)
         assert accepted is False and verbs(body) == ["Hangup"]
 
 
@@ -217,15 +242,22 @@ def test_wait_time_script_when_nobody_is_left():
     step = voice.after_dial(RILEY, [MARCUS], result, SID, NOW, PRACTICE, URLS, SKILLS)
     text = spoken(step.twiml)
     assert step.outcome == Outcome.WAIT_SCRIPT
-    assert "has been sent a message that you called" in text
-    assert "A call back usually comes within 2 hours" in text
+    # What happens next, then 988 one key away, then the skill, then the voice message.
+    assert text.startswith(
+        "Your coach couldn't answer, and has been told you called. A call back usually comes "
+        "within 2 hours. To talk with the 9 8 8 Suicide and Crisis Lifeline now, press 1."
+    )
     skill = next(s for s in SKILLS if s.key == step.skill_key)
     assert skill.module == DISTRESS_TOLERANCE
-    assert f"While you wait, try {skill.name}." in text
+    assert text.index("9 1 1") < text.index(f"While you wait, you could try {skill.name}.")
+    assert text.index(skill.name) < text.index("To leave a short message")
     assert_crisis(step.twiml)
+    gather = ET.fromstring(step.twiml).find("Gather")
+    assert gather is not None
+    assert gather.attrib["action"] == URLS.lifeline("message")
     record = ET.fromstring(step.twiml).find("Record")
     assert record is not None and record.attrib["maxLength"] == "60"
-    assert verbs(step.twiml)[-2:] == ["Say", "Hangup"]
+    assert verbs(step.twiml) == ["Gather", "Say", "Record", "Say", "Hangup"]
     assert step.notice == voice.Notice(1, DANA.phone, "Missed coaching call from Riley at 9:42 PM.")
 
 
@@ -276,7 +308,9 @@ def test_no_voice_message_offer_when_the_practice_turns_it_off():
     assert step.notice is None  # nobody at all to tell: the call is logged for the team
     # even with no therapist to ring and no skills, the script ends in the crisis resources
     assert "Record" not in verbs(step.twiml)
-    assert "your call has been logged for your care team" in spoken(step.twiml)
+    text = spoken(step.twiml)
+    assert text.startswith("No coach could answer; your care team will see that you called.")
+    assert "Connecting" not in text  # nobody was rung: no "connecting you"
     assert_crisis(step.twiml)
 
 

@@ -154,8 +154,12 @@ def test_each_number_has_its_own_limit_and_withheld_callers_share_none():
         assert await limits.call_allowed("+13145550142")
         assert not await limits.call_allowed("+13145550142")  # a third within the window
         assert await limits.call_allowed("+13145550143")  # another number
-        # Withheld numbers are no one caller: the tenth withheld call is answered as the first.
-        assert all([await limits.call_allowed("anonymous") for _ in range(10)])
+        # Hidden numbers are no one caller: the tenth hidden call is answered as the first,
+        # up to the ceiling for all of them together.
+        assert all([await limits.call_allowed(None) for _ in range(10)])
+        ceiling = RateLimits(Settings(_env_file=None, withheld_call_rate_limit="3 per minute"))
+        assert [await ceiling.call_allowed(None) for _ in range(4)] == [True] * 3 + [False]
+        assert await ceiling.call_allowed("+13145550142")  # numbers are counted apart
 
     asyncio.run(run())
 

@@ -200,8 +200,9 @@ def said_first(result) -> str:
 
 def test_the_greeting_is_spoken_in_the_twiml_of_an_incoming_call(web_driver, people, db):
     result = web_driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept()}))
-    assert said_first(result) == SPOKEN
-    assert result.said[0] == SPOKEN and result.bridged_number == DANA
+    assert said_first(result) == f"{SPOKEN} Connecting you to a coach."
+    assert result.said[0] == f"{SPOKEN} Connecting you to a coach."
+    assert result.bridged_number == DANA
     assert result.dials[0].caller_id == LINE_NUMBER
     db.expire_all()
     assert db.scalar(select(Call.outcome).where(Call.call_sid == result.call_sid)) == "bridged"
@@ -214,7 +215,8 @@ def test_a_bad_greeting_stored_behind_the_dashboards_back_is_ignored(
     db.add(PracticeSetting(key="greeting", value=greeting))
     db.commit()
     result = web_driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept()}))
-    assert said_first(result) == SPOKEN and not result.application_error
+    assert said_first(result) == f"{SPOKEN} Connecting you to a coach."
+    assert not result.application_error
     assert all(len(e.body) < 5000 for e in result.exchanges)
     db.expire_all()
     assert db.scalar(select(Call.outcome).where(Call.call_sid == result.call_sid)) == "bridged"
@@ -229,6 +231,7 @@ FORM = {
     "callback_window_minutes": "120",
     "dial_timeout_seconds": "20",
     "offer_voice_message": "on",
+    "offer_lifeline": "on",
 }
 
 
@@ -286,5 +289,5 @@ def test_a_bad_setting_is_refused_on_the_dashboard_and_the_old_one_is_still_hear
     }
     assert after == before
     result = web_driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept()}))
-    assert said_first(result) == "Hello from St. Louis DBT."
+    assert said_first(result) == "Hello from St. Louis DBT. Connecting you to a coach."
     assert result.dials[0].timeout == 20 and result.dials[0].time_limit == 1200

@@ -30,7 +30,7 @@ def missed_call(driver: TwilioDriver, line, caller: str = RILEY, minutes_ago: in
     line.clock = lambda: NOW - timedelta(minutes=minutes_ago)
     result = driver.call(from_=caller, scenario=Scenario(default_leg=NO_ANSWER))
     line.clock = lambda: NOW
-    assert "has been sent a message that you called" in result.text
+    assert "has been told you called" in result.text
     return result.call_sid
 
 
@@ -51,7 +51,7 @@ def test_a_therapist_is_recognised_and_calls_the_client_back_through_the_line(
         "You have 1 missed coaching call. Press 1 to call back Riley, who called at 9:22 PM. "
         "Press 3 to record a self-harm event for Riley. Press 9 to hear this again."
     )
-    assert "Thank you for calling" not in result.text  # never the client flow
+    assert "Connecting you to a coach" not in result.text  # never the client flow
     [dial] = result.dials
     assert dial.number == RILEY and dial.caller_id == LINE_NUMBER  # the client sees the line
     assert result.bridged_number == RILEY
@@ -178,7 +178,7 @@ def test_a_therapist_who_left_the_practice_hears_no_menu(driver, db, people):
     db.get(Therapist, people["dana"]).active = False
     db.commit()
     result = driver.call(from_=DANA)
-    assert "This line is for clients of" in result.text and "9 8 8" in result.text
+    assert "This is the coaching line of" in result.text and "9 8 8" in result.text
     assert "missed" not in result.text.lower() and "Riley" not in result.text
     db.expire_all()
     (call,) = calls(db)

@@ -215,10 +215,10 @@ def test_sign_in_visit_every_page_record_and_lift_a_lockout(browser, served, sho
 
         # a settings change, as the admin makes it
         page.goto(served.base + "/settings")
-        page.get_by_label("Call time limit (minutes)").fill("15")
+        page.get_by_label("Call time limit (minutes)").fill("12")
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_role("status").first).to_contain_text("Saved.")
-        assert page.get_by_label("Call time limit (minutes)").input_value() == "15"
+        assert page.get_by_label("Call time limit (minutes)").input_value() == "12"
         page.screenshot(path=str(shots / "desktop-settings-saved.png"), full_page=True)
         page.get_by_label("Call time limit (minutes)").fill("0")
         page.get_by_role("button", name="Save settings").click()

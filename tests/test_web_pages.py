@@ -605,10 +605,11 @@ def test_a_settings_change_is_audited_and_heard_on_the_next_call(as_admin, web_d
             "greeting": "Welcome to {practice}. Finding your coach.",
             "local_crisis_line_name": "Behavioral Health Response",
             "local_crisis_line_number": "(314) 555-0190",
-            "call_time_limit_minutes": "15",
+            "call_time_limit_minutes": "12",
             "callback_window_minutes": "90",
             "dial_timeout_seconds": "25",
             "offer_voice_message": "on",
+            "offer_lifeline": "on",
             "csrf_token": csrf_of(form.text),
         },
     )
@@ -618,20 +619,24 @@ def test_a_settings_change_is_audited_and_heard_on_the_next_call(as_admin, web_d
     stored = dict(db.execute(select(PracticeSetting.key, PracticeSetting.value)).all())
     assert stored["practice_name"] == "Riverside DBT"
     assert stored["local_crisis_line_number"] == "+13145550190"
-    assert stored["call_time_limit_minutes"] == 15
+    assert stored["call_time_limit_minutes"] == 12
     entry = db.scalars(select(AuditEntry).where(AuditEntry.entity == "practice_settings")).one()
     assert entry.actor == "admin@example.org"
     assert entry.changes["practice_name"] == {"from": "St. Louis DBT", "to": "Riverside DBT"}
     assert "offer_voice_message" not in entry.changes  # unchanged
 
     call = web_driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept()}))
-    assert call.said[0] == "Welcome to Riverside DBT. Finding your coach."
-    assert (call.dials[0].time_limit, call.dials[0].timeout) == (900, 25)
+    assert (
+        call.said[0] == "Welcome to Riverside DBT. Finding your coach. Connecting you to a coach."
+    )
+    assert (call.dials[0].time_limit, call.dials[0].timeout) == (12 * 60, 25)
 
     reset = post_form(as_admin, "/settings", "/settings/reset", {"key": "practice_name"})
     assert "Practice name is back to the value the service was started with." in reset.text
     again = web_driver.call(from_=RILEY, scenario=Scenario(legs={DANA: Leg.accept()}))
-    assert again.said[0] == "Welcome to St. Louis DBT. Finding your coach."
+    assert (
+        again.said[0] == "Welcome to St. Louis DBT. Finding your coach. Connecting you to a coach."
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 Only a bad signature (403) gets through as an error. Anything else (the database down, slow
 or resting, a bug, an odd request) is logged without personal data and answered with
-`fallback`, in the practice's words as last read (`Line.known_practice`).
+`fallback`, made from the line alone (the practice's words as last read,
+`Line.known_practice`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,27 @@ from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 from app.errors import describe
-from app.line import DatabaseResting
-from ivr.scripts import Practice
+from app.line import DatabaseResting, Line
+from ivr import voice
 
 log = logging.getLogger("coachline.twilio")
+
+
+def voice_urls(line: Line) -> voice.Urls:
+    """The voice webhooks' URLs, absolute on the public base URL Twilio signs against."""
+    return voice.Urls(line.settings.public_base_url)
+
+
+def voice_fallback(line: Line) -> str:
+    """A call's answer without the database: the crisis resources, 988 one key away."""
+    return voice.error_fallback(line.known_practice(), voice_urls(line))
 
 
 def twiml(body: str) -> Response:
     return Response(content=body, media_type="application/xml")
 
 
-def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
+def crisis_on_error(fallback: Callable[[Line], str]) -> type[APIRoute]:
     class CrisisOnErrorRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
@@ -43,7 +54,7 @@ def crisis_on_error(fallback: Callable[[Practice], str]) -> type[APIRoute]:
                     log.error("webhook %s: the database did not answer in time", request.url.path)
                 except Exception as exc:
                     log.error("webhook %s failed: %s", request.url.path, describe(exc))
-                return twiml(fallback(request.app.state.line.known_practice()))
+                return twiml(fallback(request.app.state.line))
 
             return safe_handler
 

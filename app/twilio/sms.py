@@ -58,7 +58,9 @@ def crisis_reply_twiml(practice: Practice) -> str:
 
 
 router = APIRouter(
-    prefix="/twilio/sms", route_class=crisis_on_error(crisis_reply_twiml), tags=["twilio"]
+    prefix="/twilio/sms",
+    route_class=crisis_on_error(lambda line: crisis_reply_twiml(line.known_practice())),
+    tags=["twilio"],
 )
 
 

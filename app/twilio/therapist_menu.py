@@ -32,7 +32,7 @@ from app.errors import describe
 from app.line import Line
 from app.lockouts import record_lockout
 from app.models import UNRETURNED_MISSED, Call, Client, Therapist
-from app.twilio.safe import crisis_on_error, twiml
+from app.twilio.safe import crisis_on_error, twiml, voice_fallback
 from app.twilio.signature import form_field, verified_form
 from ivr import pin as pin_flow
 from ivr import therapist_menu as menu_flow
@@ -46,7 +46,7 @@ WAITING_DAYS = 7  # missed calls older than this no longer fill the menu
 
 router = APIRouter(
     prefix="/twilio/voice/therapist",
-    route_class=crisis_on_error(voice.error_fallback),
+    route_class=crisis_on_error(voice_fallback),
     tags=["twilio"],
 )
 Form = Annotated[FormData, Depends(verified_form)]
@@ -154,13 +154,13 @@ class _Menu:
             practice = self.line.practice(session)
             therapist = therapist_by_phone(session, self.phone)
             if therapist is None or not voice.hears_therapist_menu(therapist.active):
-                return voice.error_fallback(practice)
+                return voice_fallback(self.line)
             now = self.line.now()
             call = _call(session, self.call_sid)
             if call is None or call.route != Route.THERAPIST or call.therapist_id != therapist.id:
-                return voice.error_fallback(practice)  # the Voice URL never made this call
+                return voice_fallback(self.line)  # the Voice URL never made this call
             if needs_pin and not _pin_accepted(call, therapist.id, now):
-                return voice.error_fallback(practice)
+                return voice_fallback(self.line)
             step = _Step(
                 self.line, session, therapist, call, self.index, now, practice, _urls(self.line)
             )
@@ -276,7 +276,7 @@ async def callback_done(request: Request, form: Form) -> Response:
         reached = result is menu_flow.CallBack.REACHED
         step.call.outcome = Outcome.RETURNED if reached else Outcome.NOT_REACHED
         if client is None or step.call.client_id != client.id:
-            return voice.error_fallback(step.practice)
+            return voice_fallback(step.line)
         if reached:
             _returned(step, client.id, "called back through the line and answered")
         if therapist_hung_up:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -25,14 +25,14 @@ from app.callers import (
     set_last_skill,
     therapist_by_phone,
 )
-from app.calls import call_record, return_missed_calls
+from app.calls import call_record, note_lifeline, return_missed_calls
 from app.db import insert_once
 from app.errors import describe
 from app.line import Line
 from app.models import Call, Client
-from app.phones import caller_number, mask
+from app.phones import caller_number, is_withheld, mask
 from app.twilio import therapist_menu
-from app.twilio.safe import crisis_on_error, twiml
+from app.twilio.safe import crisis_on_error, twiml, voice_fallback, voice_urls
 from app.twilio.signature import form_field, verified_form
 from ivr import screening, voice
 from ivr.codes import MISSED, AttentionKind, Outcome, Route
@@ -45,7 +45,7 @@ TERMINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
 router = APIRouter(
-    prefix="/twilio/voice", route_class=crisis_on_error(voice.error_fallback), tags=["twilio"]
+    prefix="/twilio/voice", route_class=crisis_on_error(voice_fallback), tags=["twilio"]
 )
 Form = Annotated[FormData, Depends(verified_form)]
 
@@ -55,7 +55,7 @@ def _line(request: Request) -> Line:
 
 
 def _urls(line: Line) -> voice.Urls:
-    return voice.Urls(line.settings.public_base_url)
+    return voice_urls(line)
 
 
 def _raise_missed(
@@ -88,17 +88,20 @@ def _apply(call: Call, step: voice.VoiceStep) -> None:
 async def incoming_call(request: Request, form: Form) -> Response:
     line = _line(request)
     raw_from = form_field(form, "From", 40)
+    withheld = is_withheld(raw_from)
     caller = caller_number(raw_from)
-    if not await line.rate_limits.call_allowed(caller or raw_from):
+    if not await line.rate_limits.call_allowed(None if withheld else caller or raw_from):
         # A loop or a flood: no ringing and no database, and still the crisis resources.
-        log.warning("call rate limit reached for caller %s", mask(caller))
-        return twiml(voice.rate_limited(line.known_practice()))
+        log.warning(
+            "call rate limit reached for caller %s", "(hidden)" if withheld else mask(caller)
+        )
+        return twiml(voice.rate_limited(line.known_practice(), _urls(line), withheld))
     call_sid = form_field(form, "CallSid")
     # The carrier's caller-ID attestation (SHAKEN/STIR), kept with the call: never proof.
     stir_verstat = form_field(form, "StirVerstat", 40) or None
 
     def answer(session: Session) -> str:
-        return answer_call(session, line, call_sid, caller, stir_verstat)
+        return answer_call(session, line, call_sid, caller, stir_verstat, withheld)
 
     return twiml(await line.database(answer))
 
@@ -109,14 +112,16 @@ def answer_call(
     call_sid: str,
     caller: str | None,
     stir_verstat: str | None = None,
+    withheld: bool = False,
 ) -> str:
     """Who is calling, what the flow says to do, and the call record (with the therapist's
     text when nobody can be rung), in one transaction. A therapist's number is asked for
     their PIN first (`therapist_menu.menu_for`)."""
     now = line.now()
     practice = line.practice(session)
+    urls = _urls(line)
     if not call_sid:
-        return voice.unknown_caller(practice).twiml
+        return voice.unknown_caller(practice, urls, withheld).twiml
     client = enrolled_by_phone(session, caller, now)
     if client is None:
         therapist = therapist_by_phone(session, caller)
@@ -125,7 +130,7 @@ def answer_call(
             return therapist_menu.menu_for(
                 session, line, practice, therapist, call_sid, stir_verstat
             )
-        step = voice.unknown_caller(practice)
+        step = voice.unknown_caller(practice, urls, withheld)
         call_record(
             session,
             call_sid,
@@ -144,7 +149,7 @@ def answer_call(
         call_sid,
         now,
         practice,
-        _urls(line),
+        urls,
         all_skills(session) if needs_schedule else [],
     )
     values = {
@@ -182,7 +187,7 @@ async def dial_result(request: Request, form: Form) -> Response:
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         client = enrolled_by_id(session, call.client_id, now) if call and call.client_id else None
         if call is None or client is None:
-            return voice.error_fallback(practice)
+            return voice.error_fallback(practice, _urls(line))
         result_here = replace(result, accepted_by=call.accepted_therapist_id)
         needs_schedule = voice.after_dial_needs_schedule(result_here)
         step = voice.after_dial(
@@ -215,48 +220,46 @@ async def dial_result(request: Request, form: Form) -> Response:
 
 @router.post("/screen", summary="The therapist's leg answers: call screening")
 async def screen(request: Request, form: Form) -> Response:
+    """No database: the prompt names the practice's line, never the client, so that a
+    voicemail box records no name (`ivr.screening`)."""
     line = _line(request)
     # The therapist's leg is a child of the client's call: Twilio names it in ParentCallSid.
     parent = form_field(form, "ParentCallSid")
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
-
-    def client_first_name(session: Session) -> str | None:
-        call = session.scalar(select(Call).where(Call.call_sid == parent))
-        client = session.get(Client, call.client_id) if call and call.client_id else None
-        return first_name(client.name) if client else None
-
-    name = None
-    try:
-        name = await line.database(client_first_name)
-    except Exception as exc:  # screening still works without the name
-        log.error("screen could not load the call: %s", describe(exc))
     return twiml(
         screening.screen(
-            name or "a client", parent, therapist_id[0] if therapist_id else 0, _urls(line)
+            line.known_practice(), parent, therapist_id[0] if therapist_id else 0, _urls(line)
         )
     )
 
 
 @router.post("/screen/answer", summary="The therapist pressed a key on screening")
 async def screen_answer(request: Request, form: Form) -> Response:
+    """A therapist who pressed 1 is recorded as having accepted, and hears the client's first
+    name and the call's time limit before the bridge."""
     line = _line(request)
-    accepted, body = screening.screen_answer(form_field(form, "Digits", 8))
+    digits = form_field(form, "Digits", 8)
     parent = request.query_params.get("parent", "")[:64]
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
 
-    def record_acceptance(session: Session) -> None:
+    def record_acceptance(session: Session) -> str | None:
         call = session.scalar(select(Call).where(Call.call_sid == parent))
-        if call is not None:
-            call.accepted_therapist_id = therapist_id[0]
-            call.therapist_id = therapist_id[0]
-            call.answered_at = line.now()
+        if call is None:
+            return None
+        call.accepted_therapist_id = therapist_id[0]
+        call.therapist_id = therapist_id[0]
+        call.answered_at = line.now()
+        client = session.get(Client, call.client_id) if call.client_id else None
+        return first_name(client.name) if client else None
 
-    if accepted and therapist_id:
+    name = None
+    if digits.strip() == voice.ACCEPT_DIGIT and therapist_id:
         try:
-            await line.database(record_acceptance)
+            name = await line.database(record_acceptance)
         except Exception as exc:
             # A person pressed 1: bridge them even if the record could not be written.
             log.error("could not record acceptance: %s", describe(exc))
+    _accepted, body = screening.screen_answer(digits, name, line.known_practice())
     return twiml(body)
 
 
@@ -276,9 +279,10 @@ async def recorded(request: Request, form: Form) -> Response:
     def save(session: Session) -> str:
         practice = line.practice(session)
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        if call is not None and message is not None:
+        saved = call is not None and message is not None
+        if saved:
             voice_messages.save(session, line, line.now(), practice.tz, call, message)
-        return voice.after_recording(practice)
+        return voice.after_recording(practice, _urls(line), saved)
 
     try:
         return twiml(await line.database(save))
@@ -286,7 +290,7 @@ async def recorded(request: Request, form: Form) -> Response:
         # The SID (no personal data) lets someone find the message in Twilio.
         sid = message.sid if message else "(none)"
         log.error("voice message %s on call %s not saved: %s", sid, call_sid, describe(exc))
-        return twiml(voice.crisis_only(line.known_practice(), "Thank you for your message."))
+        return twiml(voice.after_recording(line.known_practice(), _urls(line), saved=False))
 
 
 @router.post("/status", summary="Status callback: the call's progress, in any order")
@@ -322,4 +326,23 @@ async def status(request: Request, form: Form) -> Response:
 @router.post("/fallback", summary="Voice Fallback URL: crisis resources, no database")
 async def fallback(request: Request, form: Form) -> Response:
     """No database, no thread and no lock: it answers whatever the database is doing."""
-    return twiml(voice.error_fallback(_line(request).known_practice()))
+    return twiml(voice_fallback(_line(request)))
+
+
+@router.post("/lifeline", summary="The caller's key after the offer of 988")
+async def lifeline(request: Request, form: Form, background: BackgroundTasks) -> Response:
+    """1 connects the caller to the 988 Lifeline. No database before the answer: the
+    connection is noted on the call afterwards (`app.calls.note_lifeline`), when it can be."""
+    line = _line(request)
+    digits = form_field(form, "Digits", 8)
+    then = request.query_params.get("then", voice.THEN_GOODBYE)
+    if digits.strip() == voice.LIFELINE_DIGIT:
+        background.add_task(_note_lifeline, line, form_field(form, "CallSid"))
+    return twiml(voice.lifeline(digits, then, line.known_practice(), _urls(line)))
+
+
+async def _note_lifeline(line: Line, call_sid: str) -> None:
+    try:
+        await line.database(lambda session: note_lifeline(session, call_sid, line.now()))
+    except Exception as exc:
+        log.error("could not note a call put through to 988: %s", describe(exc))

@@ -67,8 +67,9 @@ FIELDS = (
     setting(
         "greeting",
         "Greeting",
-        "The one sentence a client hears before the line rings their therapist. "
-        "{practice} is replaced by the practice name; nothing else may stand in braces.",
+        'The one sentence a client hears before "Connecting you to a coach" and the first '
+        "ring: keep it short, each word is about 0.4 s of a caller's wait. {practice} is "
+        "replaced by the practice name; nothing else may stand in braces.",
         kind="textarea",
         required=True,
     ),
@@ -118,6 +119,13 @@ FIELDS = (
         "offer_voice_message",
         "Offer a voice message",
         "The wait-time script offers the caller a 60-second message for their therapist.",
+        kind="checkbox",
+    ),
+    setting(
+        "offer_lifeline",
+        "Offer 988 by one key",
+        "Every call that ends without a therapist offers: press 1 to be put through to the "
+        "988 Lifeline now. 911 is always said, never dialled.",
         kind="checkbox",
     ),
     setting(
