@@ -74,9 +74,11 @@ def test_no_answer_plays_the_wait_time_script_with_crisis_resources(as_admin, pe
     text = texts_of(missed.text)
     assert "DialCallStatus=no-answer" in missed.text
     assert "has been told you called" in text and "9 8 8" in text
-    assert "Take good care. Goodbye." not in heard(missed)  # not yet: the Record waits first
-    assert "Leave a voice message" in missed.text
-    ended = step(as_admin, missed, "silence")
+    assert "Press keys" in missed.text  # the offer of 988 by one key waits first
+    offered = step(as_admin, missed, "silence")
+    assert "Take good care. Goodbye." not in heard(offered)  # not yet: the Record waits
+    assert "Leave a voice message" in offered.text
+    ended = step(as_admin, offered, "silence")
     text = texts_of(ended.text)
     assert "Twilio goes on" in text and heard(ended).endswith("Take good care. Goodbye.")
     assert "Call over: the line hung up" in text
@@ -84,7 +86,7 @@ def test_no_answer_plays_the_wait_time_script_with_crisis_resources(as_admin, pe
 
 def test_leaving_a_voice_message(as_admin, people):
     missed = step(as_admin, start(as_admin, RILEY), "no-answer")
-    saved = step(as_admin, missed, "message")
+    saved = step(as_admin, step(as_admin, missed, "silence"), "message")
     text = texts_of(saved.text)
     assert "Record action: a message was left" in text and "your message was saved" in text
 
@@ -93,7 +95,17 @@ def test_an_unknown_caller_hears_crisis_resources(as_admin, people):
     page = start(as_admin, "+15555550199")
     text = texts_of(page.text)
     assert "doesn't know your number" in text and "9 8 8" in text
-    assert "Call over: the line hung up" in text
+    ended = step(as_admin, page, "silence")
+    assert "Call over: the line hung up" in texts_of(ended.text)
+
+
+def test_pressing_1_rings_the_988_lifeline_in_the_simulator(as_admin, people):
+    """Nothing leaves the simulator: the 988 leg is one more simulated phone."""
+    page = start(as_admin, "+15555550199")
+    ringing = step(as_admin, page, "keys", keys="1")
+    text = texts_of(ringing.text)
+    assert "Connecting you to the 9 8 8 Lifeline." in text
+    assert "The line is ringing 988" in text
 
 
 def test_hanging_up_posts_the_status_callback(as_admin, people, db):
