@@ -95,6 +95,10 @@ class Client(Base):
     # The last skill offered, so that the next one differs.
     last_skill: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The diary card by text (`app.diary`): on for this client, and the practice-local time of
+    # day its daily prompt comes (None: no prompt; "diary" still starts one).
+    diary_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    diary_prompt_time: Mapped[time | None] = mapped_column(Time)
 
     therapist: Mapped[Therapist] = relationship()
 
@@ -507,3 +511,40 @@ class PracticeSetting(Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class DiaryEntry(Base):
+    """A client's diary card for one practice-local day, answered by text (`ivr.diary`).
+    Every answer is nullable: a question not answered yet, or never (missing days and
+    skipped questions are fine)."""
+
+    __tablename__ = "diary_entries"
+    __table_args__ = (UniqueConstraint("client_id", "day", name="uq_diary_client_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    urge_self_harm: Mapped[int | None] = mapped_column(SmallInteger)
+    urge_suicide: Mapped[int | None] = mapped_column(SmallInteger)
+    urge_use: Mapped[int | None] = mapped_column(SmallInteger)
+    acted_self_harm: Mapped[bool | None] = mapped_column(Boolean)
+    acted_suicide: Mapped[bool | None] = mapped_column(Boolean)
+    acted_use: Mapped[bool | None] = mapped_column(Boolean)
+    misery: Mapped[int | None] = mapped_column(SmallInteger)
+    shame: Mapped[int | None] = mapped_column(SmallInteger)
+    anger: Mapped[int | None] = mapped_column(SmallInteger)
+    fear: Mapped[int | None] = mapped_column(SmallInteger)
+    joy: Mapped[int | None] = mapped_column(SmallInteger)
+    skills: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    # The card's place in the conversation: the question waiting for an answer (an
+    # ivr.diary field name; None: the card is not waiting) and when it was asked.
+    next_question: Mapped[str | None] = mapped_column(String(20))
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The daily prompt for this day was queued (once a day), and the card raised its
+    # attention item (once a card).
+    prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
