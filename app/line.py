@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,8 +80,10 @@ class Line:
         if time.monotonic() < self._database_rests_until:
             raise DatabaseResting
         abandoned = threading.Event()
+        worker: list[int] = []
 
         def run() -> T:
+            worker.append(threading.get_ident())
             with self.sessions() as session, session.begin():
                 result = work(session)
                 if abandoned.is_set():
@@ -91,9 +95,11 @@ class Line:
                 return await to_thread.run_sync(
                     run, limiter=self._webhook_limiter(), abandon_on_cancel=True
                 )
-        except (TimeoutError, OperationalError, PoolTimeout):
+        except (TimeoutError, OperationalError, PoolTimeout) as exc:
             abandoned.set()
             self._database_rests_until = time.monotonic() + self.settings.database_rest_seconds
+            if isinstance(exc, TimeoutError):
+                log.error("database work past its time, still at: %s", _where(worker))
             raise
 
     def _webhook_limiter(self) -> anyio.CapacityLimiter:
@@ -154,3 +160,15 @@ class Line:
         except Exception:
             return False
         return True
+
+
+def _where(thread_ids: list[int]) -> str:
+    """Where a thread is now, as its innermost frames' file:line function (no values, so no
+    personal data): what an operator needs to tell a lock wait from a connect or the pool."""
+    frame = sys._current_frames().get(thread_ids[0]) if thread_ids else None
+    if frame is None:
+        return "not started (waiting for a thread)" if not thread_ids else "finished"
+    frames = traceback.extract_stack(frame)[-6:]
+    return " < ".join(
+        f"{'/'.join(f.filename.split('/')[-2:])}:{f.lineno} {f.name}" for f in reversed(frames)
+    )
