@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 
 from app import hsts, jsonlog
 from app.api import router as api_router
+from app.api.errors import bad_input
 from app.body_limit import BodyLimit
 from app.errors import describe
 from app.ical import router as ical_router
@@ -25,6 +28,8 @@ from app.web import install as install_dashboard
 from app.worker import NotificationWorker
 
 log = logging.getLogger("coachline")
+
+FAVICON = Path(__file__).parent / "web" / "static" / "favicon.svg"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,29 +62,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="coachline",
         summary="Phone and text coaching line for a DBT practice",
+        description=api_docs.DESCRIPTION,
+        openapi_tags=api_docs.TAGS,
         lifespan=lifespan,
-        # Served by app.api_docs instead, for signed-in users (or anyone, PUBLIC_API_DOCS).
+        # Served by app.web.api_docs instead, for signed-in users (or anyone, PUBLIC_API_DOCS).
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
     app.state.line = line
+    # The API's 422s in words (other paths keep FastAPI's own answer).
+    app.add_exception_handler(RequestValidationError, bad_input)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], summary="Whether the line and its database answer")
     def healthz() -> JSONResponse:
+        """`{"status": "ok", "database": "up"}` with 200, or `"degraded"` and `"down"` with 503
+        when the database does not answer (calls still get the crisis resources then). Needs no
+        token: for load balancers and container health checks."""
         ok = line.database_answers()
         return JSONResponse(
             {"status": "ok" if ok else "degraded", "database": "up" if ok else "down"},
             status_code=200 if ok else 503,
         )
 
+    # Twilio's webhooks are for Twilio alone (signed requests), not part of the documented API.
     for router in (voice.router, sms.router, therapist_menu.router):
-        app.include_router(router)
+        app.include_router(router, include_in_schema=False)
     app.include_router(api_router)
     app.include_router(ical_router)
     install_dashboard(app, line)
     install_metrics(app, line)
     api_docs.install(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(FAVICON, media_type="image/svg+xml")
+
     # Added last, so outermost: a body is refused before any other middleware (the dashboard's
     # session, the webhook timer) runs, and the 413 carries HSTS like every other answer.
     app.add_middleware(BodyLimit)

@@ -29,7 +29,7 @@ from app.api.schemas import AcknowledgeIn, AttentionItemOut, Page
 router = APIRouter(prefix="/attention", tags=["attention"], route_class=ApiRoute)
 
 
-@router.get("")
+@router.get("", summary="The attention list")
 def list_attention(
     session: SessionDep,
     user: UserDep,
@@ -38,7 +38,10 @@ def list_attention(
         bool, Query(alias="all", description="also the acknowledged ones")
     ] = False,
 ) -> Page[AttentionItemOut]:
-    """Open items, newest first: the caller's own (a therapist) or everyone's (an admin)."""
+    """What needs a person, newest first: missed calls, voice messages, worrying texts, high
+    urges, pleas for contact, a therapist the line cannot text. A therapist sees their own
+    (theirs, escalated to them, or about their clients), an admin everyone's. `all=true`
+    includes the acknowledged ones."""
     stmt = attention.visible_items(
         therapist_id=user.therapist_id,
         everyone=is_admin(user),
@@ -53,7 +56,7 @@ def list_attention(
     )
 
 
-@router.post("/{item_id}/acknowledge", responses=refusals(404, 409))
+@router.post("/{item_id}/acknowledge", summary="Acknowledge an item", responses=refusals(404, 409))
 def acknowledge(
     item_id: PathId,
     line: LineDep,
@@ -61,7 +64,7 @@ def acknowledge(
     user: UserDep,
     body: AcknowledgeIn | None = None,
 ) -> AttentionItemOut:
-    """Mark an item handled, with an optional note (audited). A missed call needs the note,
+    """Marks an item handled, with an optional note (audited). A missed call needs the note,
     saying how the client was reached: it then counts as returned."""
     item = attention.get_item(
         session, item_id, therapist_id=user.therapist_id, everyone=is_admin(user)

@@ -37,17 +37,22 @@ def _one(session: Session, client: Client, now: datetime) -> ClientOut:
     return client_out(client, lockouts.client_locked_until(session, client, now))
 
 
-@router.post("", status_code=201, responses=refusals(403, 409))
+@router.post("", summary="Enrol a client", status_code=201, responses=refusals(403, 409))
 def create_client(
     body: ClientCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> ClientOut:
+    """Admins only. `phone` is how the line knows the client when they call or text; it may not
+    belong to anyone else on the line. `therapist_id` is their own therapist (active), rung
+    first when they call for coaching. `lockout_rule_applies` (true unless said otherwise) says
+    whether the 24-hour rule after self-harm applies to them; `sms_opted_out` that they texted
+    STOP."""
     now = line.now()
     client = clients.create_client(session, actor(user), now, **body.model_dump())
     session.commit()
     return _one(session, client, now)
 
 
-@router.get("", responses=refusals(403))
+@router.get("", summary="List clients", responses=refusals(403))
 def list_clients(
     line: LineDep,
     session: SessionDep,
@@ -55,6 +60,8 @@ def list_clients(
     paging: PagingDep,
     therapist_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[ClientOut]:
+    """Admins only, in the order they were enrolled; `therapist_id` lists one therapist's
+    clients. `locked_until` says when a client's 24-hour rule ends (null: not locked out)."""
     stmt = select(Client)
     if therapist_id is not None:
         stmt = stmt.where(Client.therapist_id == therapist_id)
@@ -68,15 +75,18 @@ def list_clients(
     )
 
 
-@router.get("/{client_id}", responses=refusals(403, 404))
+@router.get("/{client_id}", summary="One client", responses=refusals(403, 404))
 def get_client(client_id: PathId, line: LineDep, session: SessionDep, _user: AdminDep) -> ClientOut:
+    """Admins only. `locked_until` says when the client's 24-hour rule ends (null: not locked
+    out)."""
     return _one(session, clients.get_client(session, client_id), line.now())
 
 
-@router.patch("/{client_id}", responses=refusals(403, 404, 409))
+@router.patch("/{client_id}", summary="Change a client", responses=refusals(403, 404, 409))
 def update_client(
     client_id: PathId, body: ClientPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> ClientOut:
+    """Admins only. Send only the fields to change; the others stay as they are."""
     now = line.now()
     client = clients.update_client(session, actor(user), now, client_id, **body.given())
     session.commit()

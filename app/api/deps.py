@@ -22,7 +22,11 @@ from app.domain import Conflict, Invalid, NotFound
 from app.models import Client, User
 from app.users import user_for_token
 
-bearer = HTTPBearer(auto_error=False, description="An API token from `coachline create-user`")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token: `coachline create-user EMAIL --role admin` prints one "
+    "(`coachline new-token EMAIL` makes another).",
+)
 
 
 class UnicodeJSONRequest(Request):
@@ -62,7 +66,8 @@ def current_user(
     if user is None:
         raise HTTPException(
             status_code=401,
-            detail="missing or unknown API token",
+            detail="This needs an API token the line knows, sent as "
+            "“Authorization: Bearer <token>”.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
@@ -70,7 +75,7 @@ def current_user(
 
 def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
     if user.role != "admin":
-        raise HTTPException(status_code=403, detail="admin only")
+        raise HTTPException(status_code=403, detail="Only an admin may do this.")
     return user
 
 
@@ -93,16 +98,23 @@ def domain_errors() -> Iterator[None]:
     except Invalid as exc:
         raise HTTPException(status_code=422, detail=exc.message) from exc
     except IntegrityError as exc:
-        raise HTTPException(status_code=409, detail="conflicts with an existing record") from exc
+        raise HTTPException(
+            status_code=409,
+            detail="That conflicts with a record saved at the same moment (the same phone "
+            "number, perhaps). Look again, and try again.",
+        ) from exc
 
 
 # What the API answers when it refuses a request, for the OpenAPI document.
 REFUSALS: dict[int, dict[str, Any]] = {
-    401: {"model": Refusal, "description": "Missing or unknown API token"},
-    403: {"model": Refusal, "description": "Admin only, or the therapist's own"},
+    401: {"model": Refusal, "description": "No API token, or one the line does not know"},
+    403: {"model": Refusal, "description": "Only an admin (or the therapist themself) may"},
     404: {"model": Refusal, "description": "No such record, or not one the caller may see"},
     409: {"model": Refusal, "description": "Conflicts with an existing record"},
-    422: {"model": BadInput, "description": "Bad input"},
+    422: {
+        "model": BadInput,
+        "description": "A value the records refuse, or input that cannot be read",
+    },
 }
 
 
@@ -135,7 +147,9 @@ def visible_client(session: Session, user: User, client_id: int) -> Client:
 def require_self_or_admin(user: User, therapist_id: int) -> None:
     """A therapist manages their own away and hours; only an admin manages anyone's."""
     if not is_admin(user) and user.therapist_id != therapist_id:
-        raise HTTPException(status_code=403, detail="only an admin or the therapist themself")
+        raise HTTPException(
+            status_code=403, detail="Only an admin, or the therapist themself, may do this."
+        )
 
 
 MAX_PAGE = 200
@@ -148,8 +162,10 @@ class Paging:
 
 
 def paging(
-    limit: Annotated[int, Query(ge=1, description=f"at most {MAX_PAGE}")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[
+        int, Query(ge=1, description=f"how many items per page (at most {MAX_PAGE})")
+    ] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="how many items to skip")] = 0,
 ) -> Paging:
     # A limit above the cap is served capped rather than refused.
     return Paging(limit=min(limit, MAX_PAGE), offset=offset)

@@ -32,11 +32,19 @@ def lockout_out(lockout: Lockout, now: datetime) -> LockoutOut:
     return LockoutOut(**fields, active=lockouts.lockout_is_active(lockout, now))
 
 
-@router.post("/clients/{client_id}/lockouts", status_code=201, responses=refusals(404, 409))
+@router.post(
+    "/clients/{client_id}/lockouts",
+    summary="Record a self-harm event (the 24-hour rule)",
+    status_code=201,
+    responses=refusals(404, 409),
+)
 def record_lockout(
     client_id: PathId, body: LockoutCreate, line: LineDep, session: SessionDep, user: UserDep
 ) -> LockoutOut:
-    """Record a self-harm event: the client cannot reach coaching for 24 hours from it."""
+    """The client cannot reach coaching by phone for 24 hours from `occurred_at` (default: now):
+    a call in that time hears that coaching isn't available, and the crisis resources, instead
+    of ringing a therapist. `note` is optional. Admins for any client, a therapist for their own
+    clients."""
     visible_client(session, user, client_id)
     now = line.now()
     lockout = lockouts.record_lockout(
@@ -46,10 +54,12 @@ def record_lockout(
     return lockout_out(lockout, now)
 
 
-@router.get("/clients/{client_id}/lockouts", responses=refusals(404))
+@router.get("/clients/{client_id}/lockouts", summary="A client's lockouts", responses=refusals(404))
 def list_lockouts(
     client_id: PathId, line: LineDep, session: SessionDep, user: UserDep, paging: PagingDep
 ) -> Page[LockoutOut]:
+    """Newest first, lifted and expired ones too; `active` is true for the one in force now.
+    Admins, or the client's own therapist."""
     visible_client(session, user, client_id)
     now = line.now()
     stmt = select(Lockout).where(Lockout.client_id == client_id)
@@ -62,10 +72,12 @@ def list_lockouts(
     )
 
 
-@router.post("/lockouts/{lockout_id}/lift", responses=refusals(404, 409))
+@router.post("/lockouts/{lockout_id}/lift", summary="Lift a lockout", responses=refusals(404, 409))
 def lift_lockout(
     lockout_id: PathId, body: LiftIn, line: LineDep, session: SessionDep, user: UserDep
 ) -> LockoutOut:
+    """Ends the 24-hour rule early (a lockout recorded in error, say). `reason` is required and
+    kept in the audit log. Admins, or the client's own therapist."""
     lockout = lockouts.get_lockout(session, lockout_id)
     try:
         visible_client(session, user, lockout.client_id)

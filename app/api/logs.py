@@ -25,14 +25,17 @@ from ivr.codes import MessageKind
 router = APIRouter(tags=["logs"], route_class=ApiRoute)
 
 
-@router.get("/calls", responses=refusals(404))
+@router.get("/calls", summary="Calls to the line", responses=refusals(404))
 def list_calls(
     session: SessionDep,
     user: UserDep,
     paging: PagingDep,
     client_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[CallOut]:
-    """An admin sees every call; a therapist sees their own clients' calls."""
+    """Newest first: who called (`client_id`, null for a number the line does not know), the way
+    the call went (`route`), what happened (`outcome`), the therapist rung and the one who
+    answered, Twilio's status, and for a missed call when it was returned. An admin sees every
+    call, a therapist their own clients' calls; `client_id` lists one client's."""
     stmt = select(Call)
     if client_id is not None:
         visible_client(session, user, client_id)
@@ -49,11 +52,13 @@ def list_calls(
     )
 
 
-@router.get("/notifications", responses=refusals(403))
+@router.get("/notifications", summary="Texts to therapists", responses=refusals(403))
 def list_notifications(
     session: SessionDep, _user: AdminDep, paging: PagingDep
 ) -> Page[NotificationOut]:
-    """Notifications to therapists, with their delivery status."""
+    """Admins only. The line's texts to therapists (a missed call, a voice message, an item
+    passed on to the one on call), newest first, with how their delivery went: `status`,
+    `attempts` and the last error."""
     stmt = select(Message).where(Message.kind == MessageKind.NOTIFICATION)
     rows, total = paginate(session, stmt, paging, Message.created_at.desc(), Message.id.desc())
     return Page[NotificationOut](
@@ -64,7 +69,7 @@ def list_notifications(
     )
 
 
-@router.get("/audit", responses=refusals(403))
+@router.get("/audit", summary="The audit log", responses=refusals(403))
 def list_audit(
     session: SessionDep,
     _user: AdminDep,
@@ -79,6 +84,9 @@ def list_audit(
     ] = None,
     entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[AuditOut]:
+    """Admins only. Every change, newest first: who made it (`actor`), what (`action` on the
+    record `entity` `entity_id`), why, and the fields changed. `entity` and `entity_id` narrow
+    it to one kind of record, or one record."""
     stmt = select(AuditEntry)
     if entity is not None:
         stmt = stmt.where(AuditEntry.entity == entity)

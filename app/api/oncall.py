@@ -201,18 +201,21 @@ def _gap_out(gap: Gap) -> GapOut:
 # ---- rotations ----------------------------------------------------------------------------
 
 
-@router.post("/rotations", status_code=201, responses=refusals(403))
+@router.post(
+    "/rotations", summary="Add an on-call rotation", status_code=201, responses=refusals(403)
+)
 def create_rotation(
     body: RotationCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
-    """A rotation: the members take turns of `turn_days`, handing off at `handoff_time` in the
-    practice's time zone (it stays at that local time across daylight-saving changes)."""
+    """Admins only. The members take turns of `turn_days`, handing off at `handoff_time` in the
+    practice's time zone (it stays at that local time across daylight-saving changes), starting
+    on `starts_on`."""
     rotation = schedule.create_rotation(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return rotation_out(line, rotation)
 
 
-@router.get("/rotations")
+@router.get("/rotations", summary="List on-call rotations")
 def list_rotations(
     line: LineDep,
     session: SessionDep,
@@ -220,6 +223,8 @@ def list_rotations(
     paging: PagingDep,
     active: Annotated[bool | None, Query(description="only active (or inactive) ones")] = None,
 ) -> Page[RotationOut]:
+    """Every signed-in user; `active` lists only active (or inactive) ones. Each carries the
+    secret URL of its calendar feed."""
     stmt = select(Rotation)
     if active is not None:
         stmt = stmt.where(Rotation.active.is_(active))
@@ -232,18 +237,22 @@ def list_rotations(
     )
 
 
-@router.get("/rotations/{rotation_id}", responses=refusals(404))
+@router.get("/rotations/{rotation_id}", summary="One on-call rotation", responses=refusals(404))
 def get_rotation(
     rotation_id: PathId, line: LineDep, session: SessionDep, _user: UserDep
 ) -> RotationOut:
+    """Every signed-in user."""
     return rotation_out(line, schedule.get_rotation(session, rotation_id))
 
 
-@router.patch("/rotations/{rotation_id}", responses=refusals(403, 404))
+@router.patch(
+    "/rotations/{rotation_id}", summary="Change an on-call rotation", responses=refusals(403, 404)
+)
 def update_rotation(
     rotation_id: PathId, body: RotationPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
-    """Change a rotation; `therapist_ids` replaces the members, in order."""
+    """Admins only. Send only the fields to change; `therapist_ids` replaces the members, in
+    turn order."""
     rotation = schedule.update_rotation(
         session, actor(user), line.now(), rotation_id, **body.given()
     )
@@ -251,11 +260,15 @@ def update_rotation(
     return rotation_out(line, rotation)
 
 
-@router.post("/rotations/{rotation_id}/calendar/reset", responses=refusals(403, 404))
+@router.post(
+    "/rotations/{rotation_id}/calendar/reset",
+    summary="A new calendar URL for a rotation",
+    responses=refusals(403, 404),
+)
 def reset_rotation_calendar(
     rotation_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
 ) -> RotationOut:
-    """A new secret calendar URL for the rotation; the old one stops working."""
+    """Admins only. The old URL stops working: for a feed shared too widely."""
     rotation = schedule.reset_rotation_calendar(session, actor(user), line.now(), rotation_id)
     session.commit()
     return rotation_out(line, rotation)
@@ -264,21 +277,30 @@ def reset_rotation_calendar(
 # ---- a therapist's calendar feed ----------------------------------------------------------
 
 
-@router.get("/therapists/{therapist_id}/calendar", responses=refusals(403, 404))
+@router.get(
+    "/therapists/{therapist_id}/calendar",
+    summary="A therapist's calendar URL",
+    responses=refusals(403, 404),
+)
 def therapist_calendar(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> CalendarOut:
-    """The secret URL of the therapist's on-call calendar (theirs, or any for an admin)."""
+    """The secret URL of the therapist's on-call calendar feed, for a calendar app. The
+    therapist themself or an admin."""
     require_self_or_admin(user, therapist_id)
     therapist = get_therapist_row(session, therapist_id)
     return CalendarOut(url=calendar_url(line, "therapists", therapist.ical_token))
 
 
-@router.post("/therapists/{therapist_id}/calendar/reset", responses=refusals(403, 404))
+@router.post(
+    "/therapists/{therapist_id}/calendar/reset",
+    summary="A new calendar URL for a therapist",
+    responses=refusals(403, 404),
+)
 def reset_therapist_calendar(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> CalendarOut:
-    """A new secret calendar URL; the old one stops working."""
+    """The old URL stops working. The therapist themself or an admin."""
     require_self_or_admin(user, therapist_id)
     therapist = schedule.reset_therapist_calendar(session, actor(user), line.now(), therapist_id)
     session.commit()
@@ -288,23 +310,31 @@ def reset_therapist_calendar(
 # ---- overrides ----------------------------------------------------------------------------
 
 
-@router.post("/on-call-overrides", status_code=201, responses=refusals(403))
+@router.post(
+    "/on-call-overrides",
+    summary="Add an on-call override",
+    status_code=201,
+    responses=refusals(403),
+)
 def add_override(
     body: OverrideCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> OverrideOut:
-    """A one-off swap: this therapist is on call instead of the rotations for the period."""
+    """Admins only. A one-off swap: this therapist is on call instead of the rotations from
+    `starts_at` to `ends_at`."""
     override = schedule.add_override(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return OverrideOut.model_validate(override)
 
 
-@router.get("/on-call-overrides")
+@router.get("/on-call-overrides", summary="List on-call overrides")
 def list_overrides(
     session: SessionDep,
     user: UserDep,
     paging: PagingDep,
     therapist_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[OverrideOut]:
+    """Newest first; `therapist_id` lists one therapist's. The reason shows to admins and to the
+    therapist themself only."""
     stmt = select(OnCallOverride)
     if therapist_id is not None:
         stmt = stmt.where(OnCallOverride.therapist_id == therapist_id)
@@ -319,10 +349,16 @@ def list_overrides(
     )
 
 
-@router.delete("/on-call-overrides/{override_id}", status_code=204, responses=refusals(403, 404))
+@router.delete(
+    "/on-call-overrides/{override_id}",
+    summary="Remove an on-call override",
+    status_code=204,
+    responses=refusals(403, 404),
+)
 def delete_override(
     override_id: PathId, line: LineDep, session: SessionDep, user: AdminDep
 ) -> Response:
+    """Admins only. The rotations apply again for its period."""
     schedule.delete_override(session, actor(user), line.now(), override_id)
     session.commit()
     return Response(status_code=204)
@@ -331,7 +367,7 @@ def delete_override(
 # ---- who is on call -----------------------------------------------------------------------
 
 
-@router.get("/on-call")
+@router.get("/on-call", summary="Who is on call")
 def who_is_on_call(
     line: LineDep,
     session: SessionDep,
@@ -340,10 +376,9 @@ def who_is_on_call(
         Instant | None, Query(description="an instant with a UTC offset; default now")
     ] = None,
 ) -> OnCallOut:
-    """Who is on call at `at` and until when, in ring order, and who is on call next.
-
-    `warnings` lists the on-call gaps in the coming 7 days (from now, whatever `at` is).
-    """
+    """Who is on call at `at` (default now) and until when, in the order they are rung, and who
+    is on call next. `warnings` lists the gaps in on-call cover in the coming 7 days (from now,
+    whatever `at` is). Every signed-in user."""
     tz = line.settings.tz
     now = line.now()
     instant = now if at is None else schedule.check_instant(at, "at")
@@ -364,7 +399,7 @@ def who_is_on_call(
     )
 
 
-@router.get("/on-call/gaps")
+@router.get("/on-call/gaps", summary="Gaps in on-call cover")
 def coverage_gaps(
     line: LineDep,
     session: SessionDep,
@@ -374,11 +409,12 @@ def coverage_gaps(
         Instant | None, Query(description="default 7 days after `from`; at most 92")
     ] = None,
 ) -> list[GapOut]:
-    """The periods in [from, to) when no active therapist is on call."""
+    """The periods from `from` to `to` (default: the coming 7 days; at most 92 days) when no
+    active therapist is on call. Every signed-in user."""
     start = line.now() if from_ is None else schedule.check_instant(from_, "from")
     end = start + oncall.WARN_AHEAD if to is None else schedule.check_instant(to, "to")
     if end <= start:
-        raise Invalid("`to` must be after `from`")
+        raise Invalid("The end of the period (to) must be after its start (from).")
     if end - start > oncall.MAX_GAP_RANGE:
-        raise Invalid(f"at most {oncall.MAX_GAP_RANGE.days} days at a time")
+        raise Invalid(f"The period may be at most {oncall.MAX_GAP_RANGE.days} days long.")
     return [_gap_out(g) for g in oncall.gaps(session, start, end, line.settings.tz)]

@@ -21,6 +21,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from app import domain
 
@@ -50,12 +51,11 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def _parse_hhmm(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _HHMM.fullmatch(value)
-        if not match:
-            raise ValueError('expected a time as "HH:MM", 00:00 to 23:59')
-        return time(int(match[1]), int(match[2]))
-    raise ValueError('expected a time as "HH:MM"')
+    # Its own error type, so that app.api.errors words it with the field's name.
+    match = _HHMM.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise PydanticCustomError("clock_time", 'expected a time as "HH:MM", 00:00 to 23:59')
+    return time(int(match[1]), int(match[2]))
 
 
 # Documented as what it is, a string "HH:MM" (not JSON Schema's "time", which has seconds).
@@ -74,7 +74,9 @@ def _iso_8601(value: Any) -> Any:
     """pydantic would also read a number, or a string of digits, as seconds (or, by its size,
     milliseconds) since 1970: a guess the API does not make."""
     if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
-        raise ValueError("expected ISO 8601 text, e.g. 2026-11-27T21:42:00-06:00 or 2026-11-27")
+        raise PydanticCustomError(
+            "iso_8601_text", "expected ISO 8601 text, e.g. 2026-11-27T21:42:00-06:00 or 2026-11-27"
+        )
     return value
 
 
@@ -94,7 +96,9 @@ class Patch(Request):
     def _no_nulls(self) -> Self:
         nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
         if nulls:
-            raise ValueError(f"may not be null: {', '.join(nulls)}")
+            raise PydanticCustomError(
+                "null_fields", "may not be null: {fields}", {"fields": ", ".join(nulls)}
+            )
         return self
 
     def given(self) -> dict[str, Any]:
@@ -125,11 +129,14 @@ class Refusal(BaseModel):
 
 
 class FieldError(BaseModel):
-    """One value FastAPI refused (its entries may carry more keys, such as `input`)."""
+    """One value that could not be read (entries may carry more keys, such as `input`)."""
 
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(
+        description='where the value is: "body", "query" or "path", then the field, e.g. '
+        '["body", "occurred_at"]'
+    )
+    msg: str = Field(description="what is wrong with it, in words")
+    type: str = Field(description="the kind of problem, for programs, e.g. missing")
 
 
 class BadInput(BaseModel):

@@ -37,22 +37,27 @@ def therapist_out(user: User, therapist: Therapist) -> TherapistOut:
     return out
 
 
-@router.post("", status_code=201, responses=refusals(403, 409))
+@router.post("", summary="Add a therapist", status_code=201, responses=refusals(403, 409))
 def create_therapist(
     body: TherapistCreate, line: LineDep, session: SessionDep, user: AdminDep
 ) -> TherapistOut:
+    """Admins only. `phone` is the therapist's own phone, which the line rings for coaching
+    calls and texts about missed calls; it may not belong to anyone else on the line. Any usual
+    way of writing a US number is read, e.g. (314) 555-0142."""
     therapist = therapists.create_therapist(session, actor(user), line.now(), **body.model_dump())
     session.commit()
     return TherapistOut.model_validate(therapist)
 
 
-@router.get("")
+@router.get("", summary="List therapists")
 def list_therapists(
     session: SessionDep,
     user: UserDep,
     paging: PagingDep,
     active: Annotated[bool | None, Query(description="only active (or inactive) ones")] = None,
 ) -> Page[TherapistOut]:
+    """Every signed-in user, in the order they were added. Another therapist's phone number is
+    shown to admins only. `active=true` lists only the therapists the line may ring."""
     stmt = select(Therapist)
     if active is not None:
         stmt = stmt.where(Therapist.active.is_(active))
@@ -65,15 +70,18 @@ def list_therapists(
     )
 
 
-@router.get("/{therapist_id}", responses=refusals(404))
+@router.get("/{therapist_id}", summary="One therapist", responses=refusals(404))
 def get_therapist(therapist_id: PathId, session: SessionDep, user: UserDep) -> TherapistOut:
+    """Every signed-in user; another therapist's phone number is shown to admins only."""
     return therapist_out(user, therapists.get_therapist(session, therapist_id))
 
 
-@router.patch("/{therapist_id}", responses=refusals(403, 404, 409))
+@router.patch("/{therapist_id}", summary="Change a therapist", responses=refusals(403, 404, 409))
 def update_therapist(
     therapist_id: PathId, body: TherapistPatch, line: LineDep, session: SessionDep, user: AdminDep
 ) -> TherapistOut:
+    """Admins only. Send only the fields to change; the others stay as they are. An inactive
+    therapist is not rung for coaching calls."""
     therapist = therapists.update_therapist(
         session, actor(user), line.now(), therapist_id, **body.given()
     )
@@ -81,21 +89,23 @@ def update_therapist(
     return TherapistOut.model_validate(therapist)
 
 
-@router.post("/{therapist_id}/away", responses=refusals(403, 404))
+@router.post("/{therapist_id}/away", summary="Mark a therapist away", responses=refusals(403, 404))
 def set_away(
     therapist_id: PathId, body: AwayIn, line: LineDep, session: SessionDep, user: UserDep
 ) -> TherapistOut:
-    """No coaching calls ring this therapist before `until` (vacation, a day of sessions)."""
+    """No coaching calls ring this therapist before `until` (vacation, a day of sessions); their
+    clients' calls go to whoever is on call. The therapist themself or an admin."""
     require_self_or_admin(user, therapist_id)
     therapist = therapists.set_away(session, actor(user), line.now(), therapist_id, body.until)
     session.commit()
     return therapist_out(user, therapist)
 
 
-@router.delete("/{therapist_id}/away", responses=refusals(403, 404))
+@router.delete("/{therapist_id}/away", summary="Back from away", responses=refusals(403, 404))
 def clear_away(
     therapist_id: PathId, line: LineDep, session: SessionDep, user: UserDep
 ) -> TherapistOut:
+    """The therapist is rung again from now. The therapist themself or an admin."""
     require_self_or_admin(user, therapist_id)
     therapist = therapists.clear_away(session, actor(user), line.now(), therapist_id)
     session.commit()
