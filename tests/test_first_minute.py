@@ -19,6 +19,7 @@ from app.models import Call, Client, Lockout, OnCallShift, PracticeSetting, Ther
 from app.ratelimit import RateLimits
 from app.settings import Settings
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.test_web_support import texts_of
 from tests.twilio_driver import (
     NO_ANSWER,
     VOICEMAIL,
@@ -28,6 +29,8 @@ from tests.twilio_driver import (
     Scenario,
     TwilioDriver,
 )
+
+pytest_plugins = ["tests.test_web_support"]
 
 RILEY = "+13145550142"
 DANA = "+13145550111"
@@ -298,6 +301,14 @@ def test_every_path_without_a_therapist_offers_988_and_1_dials_it(driver, db, pe
     row = db.scalar(select(Call).where(Call.call_sid == result.call_sid))
     if row is not None:
         assert row.lifeline_at == NOW
+
+
+def test_the_logs_say_who_was_put_through_to_988(web_driver, as_admin, people):
+    web_driver.call(
+        from_=RILEY, scenario=Scenario(legs={DANA: NO_ANSWER, "988": LIFELINE_LEG}, digits=["1"])
+    )
+    page = texts_of(as_admin.get("/logs").text)
+    assert "put through to 988" in page
 
 
 def test_no_key_is_goodbye_and_another_key_goes_on_as_silence(driver, db, people):

@@ -113,7 +113,8 @@ def call_rows(ctx: Page, calls: list[Call]) -> list[CallRow]:
                 client=names.client(c.client_id) if c.client_id or not by_therapist else None,
                 clients_therapist=names.clients_therapist(c.client_id),
                 call=call,
-                outcome=OUTCOMES.get(c.outcome, c.outcome),
+                outcome=OUTCOMES.get(c.outcome, c.outcome)
+                + ("; put through to 988" if c.lifeline_at else ""),
                 rang=None if by_therapist else names.therapist(c.therapist_id),
                 length=ctx.fmt.seconds(c.duration_seconds),
                 returned_at=c.returned_at,
