@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from app.diary import prompt_pass
 from app.errors import describe
 from app.escalation import escalate_due
 from app.line import Line
@@ -22,6 +23,7 @@ def run_once(line: Line) -> dict[str, int]:
         escalate_due(line)
     except Exception as exc:
         log.error("escalation pass failed: %s", describe(exc))
+    prompt_pass(line)  # the diary card's daily prompts (logs its own failure)
     try:
         purge_if_due(line)
     except Exception as exc:

@@ -45,6 +45,7 @@ _WHAT = {
     AttentionKind.CRISIS_TEXT: "text",
     AttentionKind.HIGH_URGE: "check-in",
     AttentionKind.CONTACT_PLEA: "request for a call",
+    AttentionKind.DIARY_URGE: "diary card",
 }
 
 
@@ -61,6 +62,10 @@ def alert_body(kind: AttentionKind, first_name: str) -> str:
         )
     if kind is AttentionKind.CONTACT_PLEA:
         return therapist_notice(first_name, "texted the coaching line and asked for a call.")
+    if kind is AttentionKind.DIARY_URGE:
+        return therapist_notice(
+            first_name, "filled in a diary card on the coaching line and may need support."
+        )
     raise ValueError(f"no alert text for {kind}")
 
 

@@ -45,6 +45,8 @@ class MessageKind(StrEnum):
     NOTIFICATION = "notification"
     ESCALATION = "escalation"
     SUCCESS_DIGEST = "success_digest"
+    # To a client: the daily diary-card prompt (app.diary).
+    PROMPT = "prompt"
 
 
 class AttentionKind(StrEnum):
@@ -59,3 +61,5 @@ class AttentionKind(StrEnum):
     # Five wrong PINs in a row (phone menu or texts): the PIN is locked for a while, and
     # someone may be using the therapist's number.
     PIN_LOCKED = "pin_locked"
+    # A diary card with an urge of 4 or 5, or a yes to acting on an urge (ivr.diary).
+    DIARY_URGE = "diary_urge"

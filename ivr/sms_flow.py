@@ -37,6 +37,15 @@ Decisions where the issue is silent, made here and tested in tests/test_ivr_sms_
 - A bare "win" (no words after it) is stored with an empty body and thanked.
 - A therapist texting STOP is recorded as an opt-out like anyone else (Twilio blocks our
   notices to them until they text START): the service should show that on the dashboard.
+- The diary card (`ivr.diary`): "diary" starts or continues today's card for a client who
+  opted in (others are told their therapist can turn it on) and closes an open check-in.
+  While a card waits for an answer, numbers, yes/no and other text not understood answer
+  it; an open check-in takes a rating first. Crisis language, pleas, help, wins and
+  "check-in" keep their own replies and leave the card where it was; STOP leaves it (it is
+  not continued until "diary"). "yes" answers the card (it is also Twilio's opt-in word,
+  which changes nothing for a client who has not opted out). An urge of 4-5 or a yes to
+  acting tells the therapist once a card (`AttentionKind.DIARY_URGE`). Under a lockout the
+  card's replies are its own (a record, not coaching).
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from ivr import replies
+from ivr import diary, replies
 from ivr.attention import HIGH_URGE, alert_body
 from ivr.codes import AttentionKind
 from ivr.replies import UnderLockout
@@ -82,6 +91,9 @@ class ClientState:
     locked_until: datetime | None = None
     # expires_at of their latest unanswered check-in, expired or not; None when there is none.
     check_in_expires_at: datetime | None = None
+    diary_opt_in: bool = False
+    # Their latest diary card (today's, or an open one from before), if any.
+    diary_card: diary.Card | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,7 @@ class SmsDecision:
     opt_in: bool = False
     notice: TherapistNotice | None = None
     under_lockout: bool = False
+    diary_card: diary.Card | None = None  # the diary card to save
 
 
 def handle_sms(state: SmsState, body: str, now: datetime) -> SmsDecision:
@@ -147,7 +160,7 @@ def handle_sms(state: SmsState, body: str, now: datetime) -> SmsDecision:
         raise ValueError("now must be timezone-aware")
     intent = classify(body)
     if state.sender is Sender.CLIENT and state.client is not None:
-        return _client(state, state.client, intent, now)
+        return _client(state, state.client, intent, now, body)
     if state.sender is Sender.THERAPIST:
         return _therapist(state, intent)
     return _unknown_sender(state, intent)
@@ -181,7 +194,24 @@ def _rating_modules(rating: int) -> tuple[str, ...] | None:
     return None
 
 
-def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime) -> SmsDecision:
+def _diary_answer(
+    state: SmsState,
+    client: ClientState,
+    kind: IntentKind,
+    body: str,
+    now: datetime,
+) -> SmsDecision:
+    assert client.diary_card is not None
+    turn = diary.answer(client.diary_card, body, state.practice, now)
+    notice = (
+        TherapistNotice.about(AttentionKind.DIARY_URGE, client.first_name) if turn.sign else None
+    )
+    return SmsDecision(kind, turn.reply, notice=notice, diary_card=turn.card)
+
+
+def _client(
+    state: SmsState, client: ClientState, intent: Intent, now: datetime, body: str = ""
+) -> SmsDecision:
     practice = state.practice
     kind = intent.kind
     lockout = (
@@ -209,8 +239,17 @@ def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime)
     if kind is IntentKind.CRISIS:
         notice = TherapistNotice.about(AttentionKind.CRISIS_TEXT, client.first_name)
         return decide(replies.crisis_reply(practice, therapist_told=True), notice=notice)
+    diary_open = diary.is_open(client.diary_card, now)
     if kind is IntentKind.OPT_OUT:
-        return decide(None, opt_out=True, close_check_in=check_in_open)
+        paused = (
+            dataclasses.replace(client.diary_card, next_question=None)
+            if diary_open and client.diary_card
+            else None
+        )
+        return decide(None, opt_out=True, close_check_in=check_in_open, diary_card=paused)
+    card_answer = diary_open and not client.opted_out and not check_in_open
+    if kind is IntentKind.OPT_IN and card_answer and intent.matched == "yes":
+        return _diary_answer(state, client, kind, body, now)
     if kind is IntentKind.OPT_IN:
         skill = lockout_skill()
         reply = replies.opt_in_reply(practice, lockout, skill)
@@ -236,6 +275,11 @@ def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime)
             open_check_in_until=now + CHECK_IN_TTL,
             close_check_in=check_in_open,
         )
+    if kind is IntentKind.DIARY:
+        if not client.diary_opt_in:
+            return decide(diary.not_on_reply(), close_check_in=check_in_open)
+        turn = diary.start(client.diary_card, practice, now)
+        return decide(turn.reply, diary_card=turn.card, close_check_in=check_in_open)
     if kind is IntentKind.SUCCESS:
         skill = lockout_skill()
         reply = replies.success_reply(
@@ -260,6 +304,9 @@ def _client(state: SmsState, client: ClientState, intent: Intent, now: datetime)
             else None
         )
         return decide(reply, skill, urge_rating=intent.rating, notice=high)
+
+    if card_answer and kind in (IntentKind.RATING, IntentKind.NUMBER, IntentKind.UNKNOWN):
+        return _diary_answer(state, client, kind, body, now)
 
     # Not understood (or a number with no open check-in to answer).
     if check_in_open:

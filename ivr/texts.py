@@ -6,7 +6,8 @@ Order matters, and crisis language comes first on every message, whatever else i
    crisis, because a missed crisis costs far more than an unneeded crisis reply;
 2. Twilio's opt-out words, then its opt-in words (the whole message, one word);
 3. help ("help", "info", "?");
-4. check-in ("check-in", "check in", "checkin", "checking in", after a greeting);
+4. check-in ("check-in", "check in", "checkin", "checking in", after a greeting), then the
+   diary card ("diary", "diary card", "my diary please");
 5. a success ("win ..." / "success ..."; the text after the keyword is kept);
 6. a plea for contact (see `PLEA_PHRASES`): "can someone call me", "I'm really struggling";
 7. a number: a rating 0-5 ("3", "4/5", "maybe a 2"), or a number outside 0-5;
@@ -66,6 +67,7 @@ class IntentKind(StrEnum):
     OPT_IN = "opt_in"
     HELP = "help"
     CHECK_IN = "check_in"
+    DIARY = "diary"  # start or continue today's diary card (ivr.diary)
     SUCCESS = "success"
     PLEA = "plea"  # asks for a person, or says they are not coping
     RATING = "rating"  # a number 0-5
@@ -260,6 +262,16 @@ def _is_check_in(words: list[str]) -> bool:
     return any(tuple(words[: len(start)]) == start for start in _CHECK_IN_STARTS)
 
 
+def _is_diary(words: list[str]) -> bool:
+    """ "diary", "diary card", "hi, diary please": the message is about starting the card."""
+    while words and words[0] in _GREETINGS | {"my", "the"}:
+        words = words[1:]
+    rest = words[1:]
+    if rest[:1] == ["card"]:
+        rest = rest[1:]
+    return bool(words) and words[0] in ("diary", "diarycard") and set(rest) <= _GREETINGS
+
+
 def classify(body: str) -> Intent:
     """What an inbound text asks for. Never raises, for any string."""
     matched = crisis_match(body)
@@ -277,6 +289,8 @@ def classify(body: str) -> Intent:
         return Intent(IntentKind.HELP)
     if _is_check_in(folded.split()):
         return Intent(IntentKind.CHECK_IN)
+    if _is_diary(folded.split()):
+        return Intent(IntentKind.DIARY)
 
     success = _SUCCESS.match(unicodedata.normalize("NFKC", body).strip())
     if success:

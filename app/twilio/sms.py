@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from app import attention, oncall
+from app import diary as diary_cards
 from app.callers import (
     Enrolled,
     all_skills,
@@ -183,6 +184,7 @@ def _client_reply(
 ) -> str | None:
     caller = client.caller
     check_in = open_check_in(session, caller.client_id)
+    entry = diary_cards.latest_entry(session, caller.client_id)
     state = SmsState.for_client(
         practice,
         ClientState(
@@ -191,12 +193,16 @@ def _client_reply(
             opted_out=client.sms_opted_out,
             locked_until=caller.locked_until,
             check_in_expires_at=check_in.expires_at if check_in else None,
+            diary_opt_in=diary_cards.opted_in(session, caller.client_id),
+            diary_card=diary_cards.as_card(entry),
         ),
         skills=all_skills(session),
         seed=inbound.twilio_sid or "",
     )
     decision = handle_sms(state, body, now)
     _save_client_decision(session, decision, caller.client_id, check_in, now)
+    if decision.diary_card is not None:
+        diary_cards.save_card(session, caller.client_id, decision.diary_card, now, entry)
     if decision.success_body is not None:
         _success(session, line, practice, caller, decision, now)
     if decision.notice:

@@ -37,9 +37,15 @@ WHAT = {
     AttentionKind.CONTACT_PLEA: "Asked for a call",
     AttentionKind.THERAPIST_UNREACHABLE: "Can't receive texts",
     AttentionKind.PIN_LOCKED: "PIN locked after five wrong PINs",
+    AttentionKind.DIARY_URGE: "High urge or acted on one, on a diary card",
 }
 # The kinds that came from a client's text, shown with the text itself.
-FROM_A_TEXT = {AttentionKind.CRISIS_TEXT, AttentionKind.HIGH_URGE, AttentionKind.CONTACT_PLEA}
+FROM_A_TEXT = {
+    AttentionKind.CRISIS_TEXT,
+    AttentionKind.HIGH_URGE,
+    AttentionKind.CONTACT_PLEA,
+    AttentionKind.DIARY_URGE,
+}
 
 
 @dataclass(frozen=True)

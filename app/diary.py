@@ -1,0 +1,135 @@
+"""The diary card by text: a client's card loaded for the text flow and saved from it, and
+the daily prompt from the worker's pass (`ivr.diary` holds the rules).
+
+The card's place in the conversation lives in its row (`DiaryEntry.next_question`,
+`asked_at`), so a card survives a restart and any instance can take the next answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import insert_once
+from app.errors import describe
+from app.line import Line
+from app.models import Client, DiaryEntry
+from app.notify import queue_text
+from ivr import diary
+from ivr.codes import MessageKind
+
+log = logging.getLogger("coachline.diary")
+
+# A prompt the worker could not send within this long after its time (it was down) is
+# skipped for the day: a prompt at midnight for a 7 PM card would only wake someone.
+PROMPT_LATE = timedelta(hours=2)
+ANSWERS = diary.FIELDS
+
+
+def latest_entry(session: Session, client_id: int) -> DiaryEntry | None:
+    """The client's most recent card by day (today's, or an earlier one still open)."""
+    return session.scalar(
+        select(DiaryEntry)
+        .where(DiaryEntry.client_id == client_id)
+        .order_by(DiaryEntry.day.desc())
+        .limit(1)
+    )
+
+
+def as_card(entry: DiaryEntry | None) -> diary.Card | None:
+    if entry is None:
+        return None
+    return diary.Card(
+        day=entry.day,
+        answers={name: getattr(entry, name) for name in ANSWERS},
+        next_question=entry.next_question,
+        asked_at=entry.asked_at,
+        alerted=entry.alerted_at is not None,
+        completed=entry.completed_at is not None,
+        started=entry.started_at is not None,
+    )
+
+
+def opted_in(session: Session, client_id: int) -> bool:
+    return bool(session.scalar(select(Client.diary_opt_in).where(Client.id == client_id)))
+
+
+def save_card(
+    session: Session, client_id: int, card: diary.Card, now: datetime, loaded: DiaryEntry | None
+) -> DiaryEntry:
+    """Write the card the text flow decided on: its answers and where it is."""
+    entry = loaded if loaded is not None and loaded.day == card.day else None
+    if entry is None:
+        entry = session.scalar(
+            select(DiaryEntry).where(DiaryEntry.client_id == client_id, DiaryEntry.day == card.day)
+        )
+    if entry is None:
+        entry = DiaryEntry(client_id=client_id, day=card.day, updated_at=now)
+        session.add(entry)
+    for name in ANSWERS:
+        setattr(entry, name, card.value(name))
+    entry.next_question, entry.asked_at = card.next_question, card.asked_at
+    if card.started and entry.started_at is None:
+        entry.started_at = now
+    if card.completed and entry.completed_at is None:
+        entry.completed_at = now
+    if card.alerted and entry.alerted_at is None:
+        entry.alerted_at = now
+    entry.updated_at = now
+    return entry
+
+
+def prompt_due(session: Session, line: Line, now: datetime) -> int:
+    """Queue today's prompt for each client whose time has come: opted in to the card, not
+    opted out of texts, once a practice-local day (claimed on the day's row, so two workers
+    never both send it), and not when they already started today's card. How many."""
+    practice = line.practice(session)
+    today = diary.diary_day(now, practice.tz)
+    clients = session.execute(
+        select(Client.id, Client.phone, Client.diary_prompt_time).where(
+            Client.diary_opt_in.is_(True),
+            Client.diary_prompt_time.is_not(None),
+            Client.sms_opted_out.is_(False),
+        )
+    ).all()
+    queued = 0
+    for client_id, phone, at in clients:
+        if not diary.prompt_due(at, now, practice.tz, PROMPT_LATE):
+            continue
+        values = {"client_id": client_id, "day": today, "updated_at": now}
+        insert_once(session, DiaryEntry.__table__, ("client_id", "day"), values)
+        claimed = session.execute(
+            update(DiaryEntry)
+            .where(
+                DiaryEntry.client_id == client_id,
+                DiaryEntry.day == today,
+                DiaryEntry.prompted_at.is_(None),
+                DiaryEntry.started_at.is_(None),
+            )
+            .values(prompted_at=now),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        if claimed:
+            queue_text(
+                session,
+                line,
+                to_phone=phone,
+                body=diary.prompt_text(practice),
+                kind=MessageKind.PROMPT,
+                client_id=client_id,
+            )
+            queued += 1
+    return queued
+
+
+def prompt_pass(line: Line) -> int:
+    """The worker's pass: the day's prompts that are due, in one transaction."""
+    try:
+        with line.sessions() as session, session.begin():
+            return prompt_due(session, line, line.now())
+    except Exception as exc:
+        log.error("diary prompt pass failed: %s", describe(exc))
+        return 0

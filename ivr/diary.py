@@ -1,0 +1,365 @@
+"""The diary card by text, as pure rules: the questions in the standard order, reading short
+answers (several at once), the day a card is for, and the replies. `app.diary` loads a
+client's card (`Card`), asks here, and saves the `Turn`.
+
+How answers are read (decisions where the issue is silent; tests/test_ivr_diary.py):
+
+- The card waits on one question at a time (`Card.next_question`). Numbers and yes/no words
+  fill the questions in order from there: "3 0 1 n" answers the three urges and whether the
+  client acted on the first. Commas, slashes and other punctuation separate answers too.
+- A name and a value answer that question wherever the card is, e.g. "shame 2", "joy=4",
+  "si 1", "skills 6", "acted use n" (out of order, or to correct an answer); the card stays on
+  the question it was waiting on. "note ..." keeps the rest of the text as the note.
+- "skip" (or "x", "pass") leaves the question it reaches blank and moves on. The card moves
+  only forward: a question skipped stays blank unless its name is used. Missing answers and
+  missing days are fine.
+- An answer that does not fit its question ("7" for an urge, "3" for yes/no, a word) stops
+  the reading there: what came before it is kept, and the reply asks that question again
+  with its range. "y" and "n" are the only words taken for yes/no ("yes", "yeah", "no", ...).
+- At the note, the whole text is the note ("n", "no", "none" or "skip": no note); when the
+  answers in one text run past the last number, what follows them is the note.
+- An urge of 4 or 5, or a yes to acting on an urge, is a sign for the attention list: once a
+  card (`Turn.sign`); the reply says the care team knows and gives the crisis resources.
+- A card is for the practice-local date it was started on. It stays open for answers for
+  `OPEN_FOR` after its last question; "diary" reopens today's card where it was left, or
+  says it is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from ivr.gsm import clamp, to_gsm7
+from ivr.replies import _crisis as crisis_resources  # the guarded 988/911 sentence
+from ivr.scripts import Practice
+from ivr.texts import fold
+
+OPEN_FOR = timedelta(hours=6)
+HIGH_URGE = 4
+
+Answer = int | bool | str | None
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    kind: Literal["scale", "yes_no", "note"]
+    ask: str
+    top: int = 5  # a scale's highest value
+
+
+SKILLS_LEGEND = (
+    "0 not thought of, 1-2 thought of, 3 tried but couldn't, 4-5 tried and used (5 helped), "
+    "6-7 used without trying (7 helped)"
+)
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("urge_self_harm", "scale", "Urge to self-harm today, 0-5?"),
+    Question("urge_suicide", "scale", "Urge to end your life, 0-5?"),
+    Question("urge_use", "scale", "Urge to use drugs or alcohol, 0-5?"),
+    Question("acted_self_harm", "yes_no", "Did you self-harm today? Y or N"),
+    Question("acted_suicide", "yes_no", "Did you act on urges to end your life? Y or N"),
+    Question("acted_use", "yes_no", "Did you use drugs or alcohol? Y or N"),
+    Question("misery", "scale", "Misery or sadness at its highest today, 0-5?"),
+    Question("shame", "scale", "Shame at its highest, 0-5?"),
+    Question("anger", "scale", "Anger at its highest, 0-5?"),
+    Question("fear", "scale", "Fear at its highest, 0-5?"),
+    Question("joy", "scale", "Joy at its highest, 0-5?"),
+    Question("skills", "scale", f"Skills used today, 0-7? {SKILLS_LEGEND}", top=7),
+    Question("note", "note", "Anything to add for your therapist? A short note, or N for none."),
+)
+FIELDS = tuple(q.field for q in QUESTIONS)
+_BY_FIELD = {q.field: q for q in QUESTIONS}
+_INDEX = {q.field: i for i, q in enumerate(QUESTIONS)}
+
+# Names a client may put before a value (folded words).
+_LABELS = {
+    "sh": "urge_self_harm",
+    "si": "urge_suicide",
+    "use": "urge_use",
+    "using": "urge_use",
+    "misery": "misery",
+    "miserable": "misery",
+    "sad": "misery",
+    "sadness": "misery",
+    "shame": "shame",
+    "ashamed": "shame",
+    "anger": "anger",
+    "angry": "anger",
+    "mad": "anger",
+    "fear": "fear",
+    "afraid": "fear",
+    "scared": "fear",
+    "anxious": "fear",
+    "joy": "joy",
+    "happy": "joy",
+    "skills": "skills",
+    "skill": "skills",
+}
+_ACTED = {"acted", "act", "did"}
+_ACTED_LABELS = {"sh": "acted_self_harm", "si": "acted_suicide", "use": "acted_use"}
+_YES = {"y", "yes", "yeah", "yep", "yup", "ya"}
+_NO = {"n", "no", "nope", "nah", "none"}
+_SKIP = {"skip", "x", "pass", "s"}
+_NO_NOTE = _NO | _SKIP | {"nothing", "na"}
+_NUMBER_WORDS = {
+    w: n for n, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven"))
+}
+_TOKEN = re.compile(r"[^\W_]+")
+DIARY_WORDS = ("diary", "diary card", "my diary", "diarycard")
+
+
+@dataclass(frozen=True)
+class Card:
+    """A client's card for one day, as the rules need it."""
+
+    day: date
+    answers: dict[str, Answer] = field(default_factory=dict)
+    next_question: str | None = None  # the question waiting for an answer
+    asked_at: datetime | None = None
+    alerted: bool = False  # the card raised its attention item already
+    completed: bool = False
+    started: bool = False
+
+    def value(self, name: str) -> Answer:
+        return self.answers.get(name)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one text does to the card: the card to save, the reply, and whether it is a new
+    sign for the attention list."""
+
+    card: Card
+    reply: str
+    sign: bool = False
+
+
+def diary_day(now: datetime, tz: ZoneInfo) -> date:
+    """The day a card started at `now` is for: the practice-local date."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(tz).date()
+
+
+def is_open(card: Card | None, now: datetime) -> bool:
+    """The card is waiting for an answer, and was asked recently enough to take one."""
+    return (
+        card is not None
+        and not card.completed
+        and card.next_question is not None
+        and card.asked_at is not None
+        and now - card.asked_at < OPEN_FOR
+    )
+
+
+def has_sign(answers: dict[str, Answer]) -> bool:
+    """An urge of 4 or 5, or a yes to acting on one."""
+    urges = (answers.get(f) for f in ("urge_self_harm", "urge_suicide", "urge_use"))
+    acted = (answers.get(f) for f in ("acted_self_harm", "acted_suicide", "acted_use"))
+    return any(isinstance(u, int) and u >= HIGH_URGE for u in urges) or any(
+        a is True for a in acted
+    )
+
+
+def _finish(text: str) -> str:
+    return clamp(to_gsm7(text))
+
+
+def _first_open(answers: dict[str, Answer], start: int) -> str | None:
+    """The first question from `start` on that has no answer (None: past the last)."""
+    for q in QUESTIONS[start:]:
+        if answers.get(q.field) is None:
+            return q.field
+    return None
+
+
+def _day_name(day: date) -> str:
+    return day.strftime("%a %b ") + str(day.day)
+
+
+def start(card: Card | None, practice: Practice, now: datetime) -> Turn:
+    """ "diary": today's card from where it was left (a new one when there is none yet), or a
+    word that it is done."""
+    today = diary_day(now, practice.tz)
+    if is_open(card, now):
+        assert card is not None
+        today = card.day  # an open card continues, even past midnight
+    elif card is None or card.day != today:
+        card = Card(day=today)
+    if card.completed:
+        return Turn(card, _finish(f"Your diary card for {_day_name(card.day)} is done. Thank you!"))
+    position = _INDEX.get(card.next_question or "", 0) if card.started else 0
+    nxt = _first_open(card.answers, position) or "note"
+    intro = (
+        f"Diary card for {_day_name(card.day)}. Answer one at a time or several at once "
+        "(3 0 1 n). SKIP skips one. "
+        if not card.started
+        else ""
+    )
+    card = dataclasses.replace(card, next_question=nxt, asked_at=now, started=True)
+    return Turn(card, _finish(intro + _BY_FIELD[nxt].ask))
+
+
+def prompt_due(at: time, now: datetime, tz: ZoneInfo, late: timedelta) -> bool:
+    """The client's prompt time today (practice-local wall clock) has come, and is less than
+    `late` ago. A time the clocks skip (DST) comes an hour later, as zoneinfo reads it."""
+    local = now.astimezone(tz)
+    due = datetime.combine(local.date(), at, tzinfo=tz)
+    return due <= local < due + late
+
+
+def prompt_text(practice: Practice) -> str:
+    """The daily prompt: discreet on a lock screen (no question in it)."""
+    name = " ".join(to_gsm7(practice.name).split())[:60] or "Your coaching line"
+    return _finish(f"{name}: time for today's diary card. Reply DIARY to start.")
+
+
+def not_on_reply() -> str:
+    """A client who has not opted in texted "diary"."""
+    return _finish(
+        "The diary card by text isn't on for you. Your therapist can turn it on if you'd like it."
+    )
+
+
+def _read(q: Question, word: str) -> tuple[bool, Answer]:
+    """(fits, value) for one word answering `q`."""
+    if q.kind == "yes_no":
+        if word in _YES:
+            return True, True
+        if word in _NO:
+            return True, False
+        return False, None
+    number = _NUMBER_WORDS.get(word, int(word) if word.isdigit() else None)
+    if number is not None and 0 <= number <= q.top:
+        return True, number
+    return False, None
+
+
+def _tokens(body: str) -> list[tuple[str, int]]:
+    """Each word of `body`, folded, with where it starts in `body`."""
+    normal = unicodedata.normalize("NFKC", body)
+    return [(fold(m.group(0)), m.start()) for m in _TOKEN.finditer(normal) if fold(m.group(0))]
+
+
+def _problem(q: Question) -> str:
+    if q.kind == "yes_no":
+        return "Please answer Y or N."
+    return f"Please answer with a number 0-{q.top}, or SKIP."
+
+
+def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
+    """One text answering an open card."""
+    body = unicodedata.normalize("NFKC", body)
+    answers = dict(card.answers)
+    position = _INDEX.get(card.next_question or "", 0)
+    tokens = _tokens(body)
+    note: str | None = None
+    done = False
+    problem: Question | None = None
+    i = 0
+    if QUESTIONS[position].kind == "note":
+        named = tokens and tokens[0][0] == "note"
+        note, done = _note(body[tokens[0][1] + 4 :] if named else body), True
+        tokens = []
+    while i < len(tokens):
+        word, at = tokens[i]
+        after = tokens[i + 1][0] if i + 1 < len(tokens) else None
+        if word == "note":
+            note = _note(body[at + len(word) :])
+            done = done or QUESTIONS[position].kind == "note"
+            break
+        if word in _ACTED and (after in _ACTED_LABELS or after in _YES | _NO):
+            target = _ACTED_LABELS.get(after or "")
+            skip = 2 if target else 1
+            if target is None:  # "acted y": the yes/no question waiting, or the first open one
+                waiting = QUESTIONS[position]
+                target = waiting.field if waiting.kind == "yes_no" else None
+                target = target or next(
+                    (f for f in _ACTED_LABELS.values() if answers.get(f) is None),
+                    "acted_self_harm",
+                )
+            value_word = tokens[i + skip][0] if i + skip < len(tokens) else ""
+            fits, value = _read(_BY_FIELD[target], value_word)
+            if not fits:
+                problem = _BY_FIELD[target]
+                break
+            answers[target] = value
+            i += skip + 1
+            continue
+        if word in _ACTED_LABELS and after in _YES | _NO:  # "use n": acted on it or not
+            answers[_ACTED_LABELS[word]] = after in _YES
+            i += 2
+            continue
+        if word in _LABELS and after is not None:
+            target = _LABELS[word]
+            fits, value = _read(_BY_FIELD[target], after)
+            if not fits:
+                problem = _BY_FIELD[target]
+                break
+            answers[target] = value
+            i += 2
+            continue
+        q = QUESTIONS[position]
+        if q.kind == "note":
+            rest = body[at:]
+            note, done = _note(rest), True
+            break
+        if word in _SKIP:
+            fits, value = True, None
+        else:
+            fits, value = _read(q, word)
+        if not fits:
+            problem = q
+            break
+        answers[q.field] = value
+        i += 1
+        nxt = _first_open(answers, position + 1)
+        if nxt is None:  # the note was given by name: nothing left to ask
+            done = True
+            break
+        position = _INDEX[nxt]
+    if note:
+        answers["note"] = note
+    if not done:  # a name may have answered the question waiting: ask the next open one
+        nxt = _first_open(answers, position)
+        done = nxt is None
+        position = _INDEX[nxt] if nxt else position
+    sign = has_sign(answers) and not card.alerted
+    card = dataclasses.replace(
+        card,
+        answers=answers,
+        next_question=None if done else QUESTIONS[position].field,
+        asked_at=now,
+        alerted=card.alerted or sign,
+        completed=done,
+        started=True,
+    )
+    parts: list[str] = []
+    if sign:
+        parts.append(
+            f"Thank you for telling us; your care team knows. {crisis_resources(practice)}"
+        )
+    if done:
+        parts.append(f"Your diary card for {_day_name(card.day)} is saved. Thank you!")
+    elif problem is not None:
+        parts.append(f"{_problem(problem)} {problem.ask}")
+        if problem.field != card.next_question:
+            parts.append(QUESTIONS[position].ask)
+    else:
+        parts.append(QUESTIONS[position].ask)
+    return Turn(card, _finish(" ".join(parts)), sign)
+
+
+def _note(text: str) -> str | None:
+    """The note as the client typed it; None for "no note"."""
+    text = " ".join(text.split()).strip(" :=-")
+    if not text or fold(text) in _NO_NOTE:
+        return None
+    return text[:1000]
