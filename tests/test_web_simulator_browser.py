@@ -105,8 +105,9 @@ def test_a_step_keeps_the_call_and_leaving_for_another_page_ends_it(browser, ser
         _dial_as(page, served, _phone_of(served.line, "Riley Tran"))
         with page.expect_navigation():
             page.get_by_role("button", name="Don't answer").click()
-        # a step of the call is not leaving it: the wait-time script now offers a message
-        expect(page.locator(".sim-next")).to_contain_text("Leave a voice message")
+        # a step of the call is not leaving it: the wait-time script now waits for a key
+        expect(page.locator(".sim-steps")).to_contain_text("Dial action: no answer")
+        expect(page.locator(".sim-next")).to_contain_text("Press keys")
         time.sleep(0.5)
         assert _calls_of(served, "Riley Tran")[-1].ended_at is None
         sim_id = page.locator("[data-waiting-call]").get_attribute("data-waiting-call")
