@@ -18,9 +18,8 @@ from app.line import Line
 from app.models import AttentionItem, Call, Client, Therapist
 from app.notify import queue_text
 from app.oncall import on_call_now
-from ivr.attention import Notice, unreachable_body
+from ivr.attention import Notice, first_textable, unreachable_body
 from ivr.codes import AttentionKind
-from ivr.ringing import textable
 from ivr.scripts import first_name
 
 ENTITY = "attention_item"
@@ -88,7 +87,7 @@ def raise_unreachable(session: Session, line: Line, now: datetime, therapist: Th
     if session.scalar(_open_unreachable(therapist.id)) is not None:
         return False
     on_call = on_call_now(session, now, line.settings.tz)
-    to = next((t for t in on_call if t.id != therapist.id and textable(t, now)), None)
+    to = first_textable(on_call, {therapist.id}, now)
     body = unreachable_body(first_name(therapist.name))
     return raise_item(
         session,

@@ -129,15 +129,21 @@ class Escalation:
     phone: str | None = None
 
 
+def first_textable(on_call: list[Therapist], besides: set[int], now: datetime) -> Therapist | None:
+    """The first therapist on call who can be texted now and is none of `besides`: who is
+    told of an item about someone else, or next told of one nobody acknowledged."""
+    return next((t for t in on_call if t.id not in besides and textable(t, now)), None)
+
+
 def next_escalation(
     escalations: int, on_call: list[Therapist], told: set[int], admin_phone: str, now: datetime
 ) -> Escalation | None:
     """The next person for an open, due item: a reachable, textable therapist on call who
     was not told yet; else (or at the next stage) the admin phone; None when there is neither."""
     if escalations < Stage.ON_CALL:
-        for therapist in on_call:
-            if therapist.id not in told and textable(therapist, now):
-                return Escalation(Stage.ON_CALL, therapist=therapist)
+        therapist = first_textable(on_call, told, now)
+        if therapist is not None:
+            return Escalation(Stage.ON_CALL, therapist=therapist)
     if admin_phone:
         return Escalation(Stage.ADMIN, phone=admin_phone)
     return None
