@@ -110,7 +110,7 @@ def crisis_spoken(practice: Practice, after_offer: bool = False) -> str:
     """The crisis resources, each said once: 988, 911, and the practice's local line.
     `after_offer`: said just after `lifeline_offer`, which named 988 a moment ago."""
     if after_offer and practice.offer_lifeline:
-        text = "You can also call or text 9 8 8 from your phone, any time."
+        text = "Or call or text 9 8 8 yourself, any time."
     else:
         text = (
             "If you are in crisis, call or text 9 8 8, the Suicide and Crisis Lifeline, any time."

@@ -396,7 +396,7 @@ def _wait_script(
     holder = _offering_lifeline(response, practice, urls, then)
     say(holder, f"{told} A call back usually comes within {window}. {_help_now(practice)}")
     if skill:
-        say(holder, f"While you wait, you could try {skill.name}. {skill.text}")
+        say(holder, f"While you wait, try {skill.name}. {skill.text}")
     if practice.offer_voice_message:
         _voice_message(response, urls)
     say(response, "Take good care. Goodbye.")
@@ -413,8 +413,8 @@ def _wait_script(
 def _voice_message(response: VoiceResponse, urls: Urls) -> None:
     say(
         response,
-        "To leave a short message for your coach, speak after the tone, then press pound. "
-        "Or you can hang up now.",
+        "To leave a message for your coach, speak after the tone, then press pound. "
+        "Or hang up.",
     )
     response.record(
         max_length=VOICE_MESSAGE_MAX_SECONDS,

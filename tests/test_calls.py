@@ -148,7 +148,7 @@ def test_nobody_accepts_and_the_caller_hears_the_wait_time_script(driver, db, pe
     assert not result.bridged
     assert "has been told you called" in result.text
     assert "A call back usually comes within 2 hours" in result.text
-    assert "While you wait, you could try" in result.text
+    assert "While you wait, try" in result.text
     assert heard_crisis(result.text)
     assert result.end == "hangup" and not result.application_error
     call = call_row(db, result.call_sid)

@@ -319,7 +319,7 @@ def test_no_key_is_goodbye_and_another_key_goes_on_as_silence(driver, db, people
     )
     # In the wait-time script another key goes on to the voice message, as silence would.
     assert [d.number for d in other.dials] == [DANA]
-    assert "To leave a short message for your coach" in other.text
+    assert "To leave a message for your coach" in other.text
     assert call_row(db, other.call_sid).lifeline_at is None
 
 
