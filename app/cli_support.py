@@ -42,6 +42,25 @@ def cli_actor() -> str:
     return f"cli:{who}"
 
 
+# What a unique column means to a person, by the words the database names it with (SQLite
+# says "clients.phone", PostgreSQL "uq_clients_phone" or "clients_phone_key").
+_TAKEN = (
+    ("phone", "that phone number is already on the line (a client's or a therapist's)"),
+    ("email", "that email already has a login"),
+    ("code", "that code is already taken"),
+)
+
+
+def conflict_in_words(exc: IntegrityError) -> str:
+    """A refusal by a unique column, in words; the statement and its values are left out
+    (they can hold a name or a number)."""
+    first_line = str(exc.orig).splitlines()[0] if exc.orig is not None else ""
+    for column, words in _TAKEN:
+        if column in first_line:
+            return words
+    return "that conflicts with a record already saved; look again with the list commands"
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=1)
@@ -71,9 +90,7 @@ def unit_of_work() -> Iterator[tuple[Line, Session]]:
     except DomainError as exc:
         fail(exc.message)
     except IntegrityError as exc:
-        # The driver's first line names the constraint; the statement and its values are left out.
-        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else ""
-        fail(f"that conflicts with an existing record ({detail})")
+        fail(conflict_in_words(exc))
     except SQLAlchemyError as exc:
         # The exception text can carry the statement's parameters (names, phones): not shown.
         fail(
