@@ -8,12 +8,16 @@ The card's place in the conversation lives in its row (`DiaryEntry.next_question
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.audit import audit
 from app.db import insert_once
+from app.domain import Invalid
 from app.errors import describe
 from app.line import Line
 from app.models import Client, DiaryEntry
@@ -27,6 +31,43 @@ log = logging.getLogger("coachline.diary")
 # skipped for the day: a prompt at midnight for a 7 PM card would only wake someone.
 PROMPT_LATE = timedelta(hours=2)
 ANSWERS = diary.FIELDS
+
+
+SETTINGS = ("diary_opt_in", "diary_prompt_time")
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::[0-5][0-9])?$")  # seconds ignored
+
+
+def parse_prompt_time(text: str) -> time | None:
+    """A prompt time as a form sends it ("20:30"); empty: no daily prompt."""
+    text = text.strip()
+    if not text:
+        return None
+    match = _CLOCK.fullmatch(text)
+    if not match:
+        raise Invalid("the diary prompt time must be a time of day, like 20:30")
+    return time(int(match[1]), int(match[2]))
+
+
+def _clock(value: time | None) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
+def set_diary(
+    session: Session, actor: str, now: datetime, client: Client, changes: dict[str, Any]
+) -> None:
+    """Turn the diary card on or off for a client, or change their prompt time (a key left
+    out stays as it is; a prompt time of None means no daily prompt), with an audit entry."""
+    done: dict[str, dict[str, Any]] = {}
+    if "diary_opt_in" in changes and changes["diary_opt_in"] != client.diary_opt_in:
+        done["diary_opt_in"] = {"from": client.diary_opt_in, "to": changes["diary_opt_in"]}
+        client.diary_opt_in = bool(changes["diary_opt_in"])
+    if "diary_prompt_time" in changes and changes["diary_prompt_time"] != client.diary_prompt_time:
+        at = changes["diary_prompt_time"]
+        done["diary_prompt_time"] = {"from": _clock(client.diary_prompt_time), "to": _clock(at)}
+        client.diary_prompt_time = at
+    if done:
+        session.flush()
+        audit(session, actor, "update", "client", client.id, changes=done, at=now)
 
 
 def latest_entry(session: Session, client_id: int) -> DiaryEntry | None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import clients, lockouts
+from app import clients, diary, lockouts
 from app.api.deps import (
     AdminDep,
     ApiRoute,
@@ -45,9 +45,13 @@ def create_client(
     belong to anyone else on the line. `therapist_id` is their own therapist (active), rung
     first when they call for coaching. `lockout_rule_applies` (true unless said otherwise) says
     whether the 24-hour rule after self-harm applies to them; `sms_opted_out` that they texted
-    STOP."""
+    STOP; `diary_opt_in` that the diary card by text is on for them, prompted daily at
+    `diary_prompt_time`."""
     now = line.now()
-    client = clients.create_client(session, actor(user), now, **body.model_dump())
+    fields = body.model_dump()
+    card = {name: fields.pop(name) for name in diary.SETTINGS}
+    client = clients.create_client(session, actor(user), now, **fields)
+    diary.set_diary(session, actor(user), now, client, card)
     session.commit()
     return _one(session, client, now)
 
@@ -88,6 +92,9 @@ def update_client(
 ) -> ClientOut:
     """Admins only. Send only the fields to change; the others stay as they are."""
     now = line.now()
-    client = clients.update_client(session, actor(user), now, client_id, **body.given())
+    fields = body.given()
+    card = {name: fields.pop(name) for name in diary.SETTINGS if name in fields}
+    client = clients.update_client(session, actor(user), now, client_id, **fields)
+    diary.set_diary(session, actor(user), now, client, card)
     session.commit()
     return _one(session, client, now)

@@ -193,12 +193,20 @@ class HoursWindowOut(Response):
 # ---- clients ------------------------------------------------------------------------------
 
 
+_DIARY_PROMPT = (
+    "the diary card's daily prompt, \"HH:MM\" in the practice's time zone; null: no prompt "
+    '(the client can still text "diary")'
+)
+
+
 class ClientCreate(Request):
     name: Name
     phone: Phone
     therapist_id: DbId
     lockout_rule_applies: Flag = True
     sms_opted_out: Flag = False
+    diary_opt_in: Flag = False
+    diary_prompt_time: ClockTime | None = Field(default=None, description=_DIARY_PROMPT)
 
 
 class ClientPatch(Patch):
@@ -207,6 +215,20 @@ class ClientPatch(Patch):
     therapist_id: DbId | None = None
     lockout_rule_applies: Flag | None = None
     sms_opted_out: Flag | None = None
+    diary_opt_in: Flag | None = None
+    diary_prompt_time: ClockTime | None = Field(default=None, description=_DIARY_PROMPT)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        # As Patch's, except that a null prompt time means "no daily prompt".
+        nulls = sorted(
+            f for f in self.model_fields_set - {"diary_prompt_time"} if getattr(self, f) is None
+        )
+        if nulls:
+            raise PydanticCustomError(
+                "null_fields", "may not be null: {fields}", {"fields": ", ".join(nulls)}
+            )
+        return self
 
 
 class ClientOut(Response):
@@ -216,6 +238,8 @@ class ClientOut(Response):
     therapist_id: int
     lockout_rule_applies: bool
     sms_opted_out: bool
+    diary_opt_in: bool
+    diary_prompt_time: ClockTimeOut | None
     created_at: datetime
     locked_until: datetime | None = Field(
         description="when the 24-hour rule ends for this client; null when not locked out"
@@ -329,8 +353,8 @@ class AcknowledgeIn(Request):
 class AttentionItemOut(Response):
     id: int
     kind: str = Field(
-        description="missed_call, voice_message, crisis_text, high_urge, contact_plea or "
-        "therapist_unreachable"
+        description="missed_call, voice_message, crisis_text, high_urge, contact_plea, "
+        "diary_urge, pin_locked or therapist_unreachable"
     )
     client_id: int | None
     therapist_id: int | None = Field(description="who it is for")

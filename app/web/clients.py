@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import clients, domain, lockouts
+from app import clients, diary, domain, lockouts
 from app.domain import Conflict, DomainError, Invalid, NotFound
 from app.models import Call, CheckIn, Client, Lockout, Message, Success, Therapist
 from app.web.errors import not_found
@@ -109,7 +109,22 @@ def _form_values(form) -> dict[str, Any]:
         "therapist_id": int(therapist) if therapist.isdigit() and len(therapist) < 11 else None,
         "lockout_rule_applies": field_checked(form, "lockout_rule_applies"),
         "sms_opted_out": field_checked(form, "sms_opted_out"),
+        "diary_opt_in": field_checked(form, "diary_opt_in"),
+        "diary_prompt_time": field_text(form, "diary_prompt_time", 8),
     }
+
+
+def _save_diary(ctx: Page, client: Client, values: dict[str, Any]) -> None:
+    """The diary card's settings, kept apart from the client's other fields (`app.diary`)."""
+    card = {
+        "diary_opt_in": values["diary_opt_in"],
+        "diary_prompt_time": diary.parse_prompt_time(values["diary_prompt_time"]),
+    }
+    diary.set_diary(ctx.db, ctx.actor, ctx.now, client, card)
+
+
+def _without_diary(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in diary.SETTINGS}
 
 
 def _client_form(ctx: Page, values: dict[str, Any], client: Client | None, error: str | None):
@@ -131,6 +146,8 @@ def new_client_form(ctx: AdminPageDep):
         "therapist_id": None,
         "lockout_rule_applies": True,
         "sms_opted_out": False,
+        "diary_opt_in": False,
+        "diary_prompt_time": "",
     }
     return _client_form(ctx, values, None, None)
 
@@ -141,7 +158,9 @@ def create_client(ctx: AdminPageDep, form: Form):
     try:
         if values["therapist_id"] is None:
             raise Invalid("choose the client's therapist")
-        client = clients.create_client(ctx.db, ctx.actor, ctx.now, **values)
+        diary.parse_prompt_time(values["diary_prompt_time"])  # a bad time adds nobody
+        client = clients.create_client(ctx.db, ctx.actor, ctx.now, **_without_diary(values))
+        _save_diary(ctx, client, values)
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
@@ -162,6 +181,10 @@ def edit_client_form(ctx: AdminPageDep, client_id: str):
         "therapist_id": client.therapist_id,
         "lockout_rule_applies": client.lockout_rule_applies,
         "sms_opted_out": client.sms_opted_out,
+        "diary_opt_in": client.diary_opt_in,
+        "diary_prompt_time": client.diary_prompt_time.strftime("%H:%M")
+        if client.diary_prompt_time
+        else "",
     }
     return _client_form(ctx, values, client, None)
 
@@ -173,7 +196,9 @@ def update_client(ctx: AdminPageDep, form: Form, client_id: str):
     try:
         if values["therapist_id"] is None:
             raise Invalid("choose the client's therapist")
-        clients.update_client(ctx.db, ctx.actor, ctx.now, client.id, **values)
+        diary.parse_prompt_time(values["diary_prompt_time"])  # a bad time changes nothing
+        clients.update_client(ctx.db, ctx.actor, ctx.now, client.id, **_without_diary(values))
+        _save_diary(ctx, client, values)
         ctx.db.commit()
     except DomainError as exc:
         ctx.db.rollback()
