@@ -11,7 +11,8 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.scripts import Practice, say, spoken_duration
-from ivr.voice import ACCEPT_DIGIT, SCREEN_TIMEOUT_SECONDS, Urls
+from ivr.urls import Urls
+from ivr.voice import ACCEPT_DIGIT, SCREEN_TIMEOUT_SECONDS
 
 
 def screen(practice: Practice, parent_sid: str, therapist_id: int, urls: Urls) -> str:

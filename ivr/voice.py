@@ -10,12 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
-from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.attention import Notice
 from ivr.codes import Outcome, Route
+from ivr.endings import (
+    THEN_GOODBYE,
+    THEN_MESSAGE,
+    crisis_only,
+    help_now,
+    offering_lifeline,
+    voice_message,
+)
 from ivr.ringing import (
     Caller,
     Therapist,
@@ -25,32 +32,20 @@ from ivr.ringing import (
 )
 from ivr.scripts import (
     CONNECTING,
-    LIFELINE_SPOKEN,
     Practice,
     clock_time,
     crisis_spoken,
     first_name,
-    lifeline_offer,
     say,
     spoken_duration,
     spoken_greeting,
 )
 from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
 from ivr.therapist_menu import client_busy_with_call_back
+from ivr.urls import Urls
 
 ACCEPT_DIGIT = "1"
-LIFELINE_DIGIT = "1"
 SCREEN_TIMEOUT_SECONDS = 10
-VOICE_MESSAGE_MAX_SECONDS = 60
-# After the words that offer 988, how long the line waits for the key before it goes on.
-LIFELINE_WAIT_SECONDS = 3
-# The 988 Lifeline as Twilio dials it: Twilio routes voice calls to 988 from a US number to
-# the Lifeline. Only ever dialled when the caller pressed 1 (911 is never dialled).
-LIFELINE_NUMBER = "988"
-LIFELINE_RING_SECONDS = 60
-# What the caller hears after the offer when they press no key (or another key).
-THEN_GOODBYE = "goodbye"
-THEN_MESSAGE = "message"
 
 
 @dataclass(frozen=True)
@@ -63,35 +58,6 @@ class VoiceStep:
     skill_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Urls:
-    """The line's webhook URLs, absolute on the public base URL Twilio signs against."""
-
-    base: str
-
-    def _url(self, path: str, **query: str) -> str:
-        return f"{self.base}{path}" + (f"?{urlencode(query)}" if query else "")
-
-    def dial_result(self, tried: list[int]) -> str:
-        return self._url("/twilio/voice/dial-result", tried=",".join(map(str, tried)))
-
-    def screen(self, therapist_id: int) -> str:
-        # No CallSid here: Twilio's request on the therapist's leg carries ParentCallSid, and
-        # without it the ringing TwiML is the same for every call (`_ringing`).
-        return self._url("/twilio/voice/screen", therapist=str(therapist_id))
-
-    def screen_answer(self, parent_sid: str, therapist_id: int) -> str:
-        return self._url(
-            "/twilio/voice/screen/answer", parent=parent_sid, therapist=str(therapist_id)
-        )
-
-    def recorded(self) -> str:
-        return self._url("/twilio/voice/recorded")
-
-    def lifeline(self, then: str) -> str:
-        return self._url("/twilio/voice/lifeline", then=then)
-
-
 def parse_tried(raw: str | None) -> list[int]:
     """The therapists already rung on this call, from the action URL (signed by Twilio)."""
     tried = []
@@ -102,64 +68,6 @@ def parse_tried(raw: str | None) -> list[int]:
 
 
 # --- the steps --------------------------------------------------------------------------
-
-
-def _offering_lifeline(response: VoiceResponse, practice: Practice, urls: Urls, then: str):
-    """Where the words that offer 988 go: a Gather that takes the key 1 while they are said
-    (and `LIFELINE_WAIT_SECONDS` after), or the response itself when the practice turned the
-    offer off. Pressing nothing goes on to the TwiML after it."""
-    if not practice.offer_lifeline:
-        return response
-    return response.gather(
-        num_digits=1,
-        timeout=LIFELINE_WAIT_SECONDS,
-        action=urls.lifeline(then),
-        method="POST",
-        action_on_empty_result=False,
-    )
-
-
-def _help_now(practice: Practice) -> str:
-    """988 first (one key away), then 988 by their own phone, 911 and the local line."""
-    offer = lifeline_offer(practice)
-    resources = crisis_spoken(practice, after_offer=True)
-    return f"{offer} {resources}" if offer else resources
-
-
-def crisis_only(practice: Practice, urls: Urls, lead: str = "") -> str:
-    """The crisis resources, with 988 one key away, and goodbye: the answer when anything
-    else fails."""
-    response = VoiceResponse()
-    holder = _offering_lifeline(response, practice, urls, THEN_GOODBYE)
-    say(holder, (lead + " " if lead else "") + _help_now(practice))
-    say(response, "Take good care. Goodbye.")
-    response.hangup()
-    return str(response)
-
-
-def error_fallback(practice: Practice, urls: Urls) -> str:
-    return crisis_only(
-        practice, urls, "We're sorry, the coaching line can't connect your call right now."
-    )
-
-
-def lifeline(digits: str | None, then: str, practice: Practice, urls: Urls) -> str:
-    """The caller's key after the offer: 1 connects them to 988, with the line's number as
-    caller ID; anything else goes on as silence would (the voice message, or goodbye)."""
-    response = VoiceResponse()
-    if (digits or "").strip() == LIFELINE_DIGIT:
-        say(response, f"Connecting you to the {LIFELINE_SPOKEN} Lifeline.")
-        dial = response.dial(timeout=LIFELINE_RING_SECONDS, caller_id=practice.line_number or None)
-        dial.number(LIFELINE_NUMBER)
-        # Heard if the Lifeline's call ends or could not be made.
-        say(response, crisis_spoken(practice) + " Take good care. Goodbye.")
-        response.hangup()
-        return str(response)
-    if then == THEN_MESSAGE and practice.offer_voice_message:
-        _voice_message(response, urls)
-    say(response, "Take good care. Goodbye.")
-    response.hangup()
-    return str(response)
 
 
 def hears_therapist_menu(therapist_active: bool | None) -> bool:
@@ -185,7 +93,7 @@ def unknown_caller(practice: Practice, urls: Urls, withheld: bool = False) -> Vo
     """A number the line doesn't know, or a hidden one: 988 first, then how a client gets
     through (a client calling from a new phone is the likeliest caller)."""
     response = VoiceResponse()
-    holder = _offering_lifeline(response, practice, urls, THEN_GOODBYE)
+    holder = offering_lifeline(response, practice, urls, THEN_GOODBYE)
     if withheld:
         lead = f"This is the coaching line of {practice.name}. Your number is hidden."
         advice = "If you are a client, please call again with your number shown."
@@ -195,7 +103,7 @@ def unknown_caller(practice: Practice, urls: Urls, withheld: bool = False) -> Vo
             f"If you are a client of {practice.name}, please call from the number you gave "
             "the practice, or ask your therapist to add this one."
         )
-    say(holder, f"{lead} {_help_now(practice)}")
+    say(holder, f"{lead} {help_now(practice)}")
     say(holder, advice)
     say(response, "Take good care. Goodbye.")
     response.hangup()
@@ -217,11 +125,11 @@ def locked_out(caller: Caller, now: datetime, practice: Practice, urls: Urls) ->
     cannot hide is that this number does not reach coaching right now."""
     assert caller.locked_until is not None
     response = VoiceResponse()
-    holder = _offering_lifeline(response, practice, urls, THEN_GOODBYE)
+    holder = offering_lifeline(response, practice, urls, THEN_GOODBYE)
     say(
         holder,
         f"Thank you for calling {practice.name}. Phone coaching isn't available on this line "
-        f"right now. {_help_now(practice)}",
+        f"right now. {help_now(practice)}",
     )
     say(
         holder,
@@ -393,12 +301,12 @@ def _wait_script(
     window = spoken_duration(practice.callback_window_minutes)
     response = VoiceResponse()
     then = THEN_MESSAGE if practice.offer_voice_message else THEN_GOODBYE
-    holder = _offering_lifeline(response, practice, urls, then)
-    say(holder, f"{told} A call back usually comes within {window}. {_help_now(practice)}")
+    holder = offering_lifeline(response, practice, urls, then)
+    say(holder, f"{told} A call back usually comes within {window}. {help_now(practice)}")
     if skill:
         say(holder, f"While you wait, try {skill.name}. {skill.text}")
     if practice.offer_voice_message:
-        _voice_message(response, urls)
+        voice_message(response, urls)
     say(response, "Take good care. Goodbye.")
     response.hangup()
     return VoiceStep(
@@ -407,22 +315,6 @@ def _wait_script(
         outcome=Outcome.WAIT_SCRIPT,
         notice=notice,
         skill_key=skill.key if skill else None,
-    )
-
-
-def _voice_message(response: VoiceResponse, urls: Urls) -> None:
-    say(
-        response,
-        "To leave a message for your coach, speak after the tone, then press pound. "
-        "Or hang up.",
-    )
-    response.record(
-        max_length=VOICE_MESSAGE_MAX_SECONDS,
-        action=urls.recorded(),
-        method="POST",
-        finish_on_key="#",
-        play_beep=True,
-        timeout=5,
     )
 
 

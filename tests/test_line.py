@@ -62,6 +62,23 @@ def test_a_bug_is_not_a_database_failure(tmp_path):
     assert in_database(line, lambda session: "answered") == "answered"
 
 
+def test_work_past_its_time_is_logged_with_where_it_was_stuck(tmp_path, caplog):
+    """What an operator needs to tell a lock wait from a connect or an exhausted pool: the
+    stuck thread's innermost frames, file:line and function, and no values."""
+    line = a_line(tmp_path, webhook_database_seconds=0.3)
+    release = threading.Event()
+
+    def waits_for_a_lock(session):
+        release.wait(5)  # stands for a statement waiting on a lock
+
+    with pytest.raises(TimeoutError):
+        in_database(line, lambda session: waits_for_a_lock(session))
+    release.set()
+    [stuck] = [r.getMessage() for r in caplog.records if "past its time" in r.getMessage()]
+    assert stuck.startswith("database work past its time, still at: ")
+    assert "threading.py" in stuck and "test_line.py" in stuck and "waits_for_a_lock" in stuck
+
+
 def test_work_that_hangs_is_given_up_in_time_and_keeps_nothing(tmp_path):
     """A database that never answers: the webhook stops waiting after the bound, the line
     rests the database, and what the stuck work wrote is rolled back when it comes loose."""

@@ -17,19 +17,20 @@ from fastapi.routing import APIRoute
 
 from app.errors import describe
 from app.line import DatabaseResting, Line
-from ivr import voice
+from ivr.endings import error_fallback
+from ivr.urls import Urls
 
 log = logging.getLogger("coachline.twilio")
 
 
-def voice_urls(line: Line) -> voice.Urls:
+def voice_urls(line: Line) -> Urls:
     """The voice webhooks' URLs, absolute on the public base URL Twilio signs against."""
-    return voice.Urls(line.settings.public_base_url)
+    return Urls(line.settings.public_base_url)
 
 
 def voice_fallback(line: Line) -> str:
     """A call's answer without the database: the crisis resources, 988 one key away."""
-    return voice.error_fallback(line.known_practice(), voice_urls(line))
+    return error_fallback(line.known_practice(), voice_urls(line))
 
 
 def twiml(body: str) -> Response:

@@ -34,10 +34,11 @@ from app.phones import caller_number, is_withheld, mask
 from app.twilio import therapist_menu
 from app.twilio.safe import crisis_on_error, twiml, voice_fallback, voice_urls
 from app.twilio.signature import form_field, verified_form
-from ivr import screening, voice
+from ivr import endings, screening, voice
 from ivr.codes import MISSED, AttentionKind, Outcome, Route
 from ivr.ringing import Caller
 from ivr.scripts import first_name
+from ivr.urls import Urls
 
 log = logging.getLogger("coachline.voice")
 
@@ -54,7 +55,7 @@ def _line(request: Request) -> Line:
     return request.app.state.line
 
 
-def _urls(line: Line) -> voice.Urls:
+def _urls(line: Line) -> Urls:
     return voice_urls(line)
 
 
@@ -187,7 +188,7 @@ async def dial_result(request: Request, form: Form) -> Response:
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         client = enrolled_by_id(session, call.client_id, now) if call and call.client_id else None
         if call is None or client is None:
-            return voice.error_fallback(practice, _urls(line))
+            return endings.error_fallback(practice, _urls(line))
         result_here = replace(result, accepted_by=call.accepted_therapist_id)
         needs_schedule = voice.after_dial_needs_schedule(result_here)
         step = voice.after_dial(
@@ -335,10 +336,10 @@ async def lifeline(request: Request, form: Form, background: BackgroundTasks) ->
     connection is noted on the call afterwards (`app.calls.note_lifeline`), when it can be."""
     line = _line(request)
     digits = form_field(form, "Digits", 8)
-    then = request.query_params.get("then", voice.THEN_GOODBYE)
-    if digits.strip() == voice.LIFELINE_DIGIT:
+    then = request.query_params.get("then", endings.THEN_GOODBYE)
+    if digits.strip() == endings.LIFELINE_DIGIT:
         background.add_task(_note_lifeline, line, form_field(form, "CallSid"))
-    return twiml(voice.lifeline(digits, then, line.known_practice(), _urls(line)))
+    return twiml(endings.lifeline(digits, then, line.known_practice(), _urls(line)))
 
 
 async def _note_lifeline(line: Line, call_sid: str) -> None:
