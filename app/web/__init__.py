@@ -21,6 +21,7 @@ from app.web import (
     clients,
     logins,
     logs,
+    notes,
     password_link,
     pin,
     schedule,
@@ -42,6 +43,7 @@ router = APIRouter(include_in_schema=False)
 for area in (auth, today, clients, voice_messages, schedule, pin, logs, settings_page, simulator):
     router.include_router(area.router)
 router.include_router(users_page.router)
+router.include_router(notes.router)
 for area in (therapists_page, logins, password_link):
     router.include_router(area.router)
 
