@@ -38,7 +38,6 @@ from ivr import endings, screening, voice
 from ivr.codes import MISSED, AttentionKind, Outcome, Route
 from ivr.ringing import Caller
 from ivr.scripts import first_name
-from ivr.urls import Urls
 
 log = logging.getLogger("coachline.voice")
 
@@ -53,10 +52,6 @@ Form = Annotated[FormData, Depends(verified_form)]
 
 def _line(request: Request) -> Line:
     return request.app.state.line
-
-
-def _urls(line: Line) -> Urls:
-    return voice_urls(line)
 
 
 def _raise_missed(
@@ -96,7 +91,7 @@ async def incoming_call(request: Request, form: Form) -> Response:
         log.warning(
             "call rate limit reached for caller %s", "(hidden)" if withheld else mask(caller)
         )
-        return twiml(voice.rate_limited(line.known_practice(), _urls(line), withheld))
+        return twiml(voice.rate_limited(line.known_practice(), voice_urls(line), withheld))
     call_sid = form_field(form, "CallSid")
     # The carrier's caller-ID attestation (SHAKEN/STIR), kept with the call: never proof.
     stir_verstat = form_field(form, "StirVerstat", 40) or None
@@ -120,7 +115,7 @@ def answer_call(
     their PIN first (`therapist_menu.menu_for`)."""
     now = line.now()
     practice = line.practice(session)
-    urls = _urls(line)
+    urls = voice_urls(line)
     if not call_sid:
         return voice.unknown_caller(practice, urls, withheld).twiml
     client = enrolled_by_phone(session, caller, now)
@@ -188,7 +183,7 @@ async def dial_result(request: Request, form: Form) -> Response:
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         client = enrolled_by_id(session, call.client_id, now) if call and call.client_id else None
         if call is None or client is None:
-            return endings.error_fallback(practice, _urls(line))
+            return endings.error_fallback(practice, voice_urls(line))
         result_here = replace(result, accepted_by=call.accepted_therapist_id)
         needs_schedule = voice.after_dial_needs_schedule(result_here)
         step = voice.after_dial(
@@ -198,7 +193,7 @@ async def dial_result(request: Request, form: Form) -> Response:
             call_sid,
             now,
             practice,
-            _urls(line),
+            voice_urls(line),
             all_skills(session) if needs_schedule else [],
         )
         _apply(call, step)
@@ -229,7 +224,7 @@ async def screen(request: Request, form: Form) -> Response:
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
     return twiml(
         screening.screen(
-            line.known_practice(), parent, therapist_id[0] if therapist_id else 0, _urls(line)
+            line.known_practice(), parent, therapist_id[0] if therapist_id else 0, voice_urls(line)
         )
     )
 
@@ -283,7 +278,7 @@ async def recorded(request: Request, form: Form) -> Response:
         saved = call is not None and message is not None
         if saved:
             voice_messages.save(session, line, line.now(), practice.tz, call, message)
-        return voice.after_recording(practice, _urls(line), saved)
+        return voice.after_recording(practice, voice_urls(line), saved)
 
     try:
         return twiml(await line.database(save))
@@ -291,7 +286,7 @@ async def recorded(request: Request, form: Form) -> Response:
         # The SID (no personal data) lets someone find the message in Twilio.
         sid = message.sid if message else "(none)"
         log.error("voice message %s on call %s not saved: %s", sid, call_sid, describe(exc))
-        return twiml(voice.after_recording(line.known_practice(), _urls(line), saved=False))
+        return twiml(voice.after_recording(line.known_practice(), voice_urls(line), saved=False))
 
 
 @router.post("/status", summary="Status callback: the call's progress, in any order")
@@ -339,7 +334,7 @@ async def lifeline(request: Request, form: Form, background: BackgroundTasks) ->
     then = request.query_params.get("then", endings.THEN_GOODBYE)
     if digits.strip() == endings.LIFELINE_DIGIT:
         background.add_task(_note_lifeline, line, form_field(form, "CallSid"))
-    return twiml(endings.lifeline(digits, then, line.known_practice(), _urls(line)))
+    return twiml(endings.lifeline(digits, then, line.known_practice(), voice_urls(line)))
 
 
 async def _note_lifeline(line: Line, call_sid: str) -> None:
