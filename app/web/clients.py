@@ -23,6 +23,7 @@ from app.web.forms import Form, field_checked, field_text, parse_local
 from app.web.pages import AdminPageDep, Page, PageDep
 from app.web.paging import PAGE_SIZE, Pager, page_number, row_or_404
 from app.web.voice_messages import voice_message_url
+from ivr.rules import NewLockout
 
 router = APIRouter(include_in_schema=False)
 
@@ -311,11 +312,31 @@ def record_lockout(ctx: PageDep, form: Form, client_id: str):
         ctx.db.rollback()
         ctx.flash(f"Not recorded: {exc.message}.", "error")
         return ctx.redirect(f"/clients/{client.id}#rule")
-    ctx.flash(
-        f"Recorded. The 24-hour rule applies to {client.name} until "
-        f"{ctx.fmt.when(lockout.ends_at)}."
-    )
+    ctx.flash(_recorded_words(ctx, client.name, lockouts.recorded_effect(ctx.db, lockout, ctx.now)))
     return ctx.redirect(f"/clients/{client.id}#rule")
+
+
+def _recorded_words(ctx: Page, name: str, told: lockouts.RecordedEffect) -> str:
+    """What recording the event did to the client's 24-hour rule (`ivr.rules` decided)."""
+    effect = told.effect
+    until = ctx.fmt.when(effect.locked_until) if effect.locked_until else ""
+    was = ctx.fmt.when(effect.was_locked_until) if effect.was_locked_until else ""
+    match effect.kind:
+        case NewLockout.LOCKS:
+            return f"Recorded. The 24-hour rule applies to {name} until {until}."
+        case NewLockout.EXTENDS:
+            return f"Recorded. {name} was locked out until {was}; now until {until}."
+        case NewLockout.WITHIN:
+            return (
+                f"Recorded. {name} is already locked out until {was}, later than this "
+                "event's 24 hours: nothing else changes."
+            )
+    if was:
+        return (
+            f"Recorded. Its 24 hours had already passed; {name} stays locked out until {was} "
+            "by another event."
+        )
+    return f"Recorded. Its 24 hours had already passed, so {name} is not locked out now."
 
 
 @router.post("/lockouts/{lockout_id}/lift")
