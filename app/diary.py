@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -174,3 +174,54 @@ def prompt_pass(line: Line) -> int:
     except Exception as exc:
         log.error("diary prompt pass failed: %s", describe(exc))
         return 0
+
+
+# ---- exports for the clinical record ------------------------------------------------------------
+
+EXPORT_DAYS = 28  # with no dates given: the last four weeks, today included
+EXPORT_MAX_DAYS = 366
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"'{name}' must be a date written as YYYY-MM-DD, e.g. 2026-11-27") from None
+
+
+def export_span(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The practice-local days an export covers, both included: `start` and `end` as given
+    (YYYY-MM-DD), else the four weeks up to today (or from `start`)."""
+    first, last = _day(start, "from"), _day(end, "to")
+    if last is None:
+        last = today if first is None else first + timedelta(days=EXPORT_DAYS - 1)
+    if first is None:
+        first = last - timedelta(days=EXPORT_DAYS - 1)
+    if first > last:
+        raise Invalid("'from' must be on or before 'to'")
+    if (last - first).days >= EXPORT_MAX_DAYS:
+        raise Invalid(f"an export covers at most {EXPORT_MAX_DAYS} days: choose a shorter span")
+    return first, last
+
+
+def entries_between(session: Session, client_id: int, first: date, last: date) -> list[DiaryEntry]:
+    """The client's cards for these days, oldest first: those they started (a day that was
+    only prompted has nothing to export)."""
+    return list(
+        session.scalars(
+            select(DiaryEntry)
+            .where(
+                DiaryEntry.client_id == client_id,
+                DiaryEntry.day >= first,
+                DiaryEntry.day <= last,
+                DiaryEntry.started_at.is_not(None),
+            )
+            .order_by(DiaryEntry.day)
+        )
+    )

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from app.api import attention, clients, lockouts, logs, oncall, schedule, therapists
+from app.api import attention, clients, diary, lockouts, logs, oncall, schedule, therapists
 from app.api.deps import domain_errors, refusals
 
 # Every route turns the records' refusals (not found, conflict, invalid) into 404/409/422, and
@@ -13,5 +13,5 @@ router = APIRouter(
     dependencies=[Depends(domain_errors)],
     responses=refusals(401, 422),
 )
-for area in (therapists, clients, lockouts, schedule, logs, oncall, attention):
+for area in (therapists, clients, diary, lockouts, schedule, logs, oncall, attention):
     router.include_router(area.router)
