@@ -31,6 +31,7 @@ from app.web import (
     today,
     users_page,
     voice_messages,
+    week,
 )
 from app.web.errors import LoginRequired, WebError
 from app.web.guard import signed_in_user
@@ -44,6 +45,7 @@ for area in (auth, today, clients, voice_messages, schedule, pin, logs, settings
     router.include_router(area.router)
 router.include_router(users_page.router)
 router.include_router(notes.router)
+router.include_router(week.router)
 for area in (therapists_page, logins, password_link):
     router.include_router(area.router)
 
