@@ -541,3 +541,17 @@ def test_start_up_warning_skips_when_the_database_is_down(tmp_path, caplog):
     [record] = caplog.records
     assert record.getMessage().startswith("could not check on-call coverage: OperationalError")
     line.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/api/on-call?at=1990-01-01T00:00:00Z", "the time asked about must be between"),
+        ("/api/on-call/gaps?from=1990-01-01T00:00:00Z", "the start of the span must be between"),
+        ("/api/on-call/gaps?to=2250-01-01T00:00:00Z", "the end of the span must be between"),
+    ],
+)
+def test_a_time_out_of_range_is_refused_in_words(http, admin, path, words):
+    refused = http.get(path, headers=admin)
+    assert refused.status_code == 422
+    assert words in refused.text and "2000-01-01" in refused.text

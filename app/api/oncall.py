@@ -381,7 +381,7 @@ def who_is_on_call(
     whatever `at` is). Every signed-in user."""
     tz = line.settings.tz
     now = line.now()
-    instant = now if at is None else schedule.check_instant(at, "at")
+    instant = now if at is None else schedule.check_instant(at, "the time asked about")
     report = oncall.on_call_report(session, instant, tz)
     upcoming = oncall.upcoming_gaps(session, now, tz)
     return OnCallOut(
@@ -411,8 +411,12 @@ def coverage_gaps(
 ) -> list[GapOut]:
     """The periods from `from` to `to` (default: the coming 7 days; at most 92 days) when no
     active therapist is on call. Every signed-in user."""
-    start = line.now() if from_ is None else schedule.check_instant(from_, "from")
-    end = start + oncall.WARN_AHEAD if to is None else schedule.check_instant(to, "to")
+    start = line.now() if from_ is None else schedule.check_instant(from_, "the start of the span")
+    end = (
+        start + oncall.WARN_AHEAD
+        if to is None
+        else schedule.check_instant(to, "the end of the span")
+    )
     if end <= start:
         raise Invalid("The end of the period (to) must be after its start (from).")
     if end - start > oncall.MAX_GAP_RANGE:
