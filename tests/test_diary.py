@@ -16,7 +16,10 @@ from app.models import AttentionItem, Client, DiaryEntry, Message
 from app.worker import run_once
 from ivr.gsm import is_gsm7
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
+from tests.test_web_support import texts_of
 from tests.twilio_driver import TwilioDriver
+
+pytest_plugins = ["tests.test_web_support"]
 
 RILEY = "+13145550142"
 JORDAN = "+13145550143"
@@ -247,3 +250,14 @@ def test_no_prompt_for_a_card_already_started_or_a_client_who_opted_out_of_it(
     # Too late (the worker was down for hours): skipped for the day.
     line.clock = lambda: NOW + timedelta(days=1, hours=2, minutes=5)
     assert prompt_pass(line) == 0
+
+
+def test_the_dashboard_lists_a_diary_cards_sign_in_words(driver, as_dana, riley_on):
+    text(driver, "diary")
+    text(driver, "0 0 5")
+    page = texts_of(as_dana.get("/").text)
+    # In words, with the text that raised it.
+    assert (
+        "Needs attention 1 High urge or acted on one, on a diary card: Riley Tran "
+        "Fri Nov 27, 9:42 PM (under a minute ago), for you 0 0 5"
+    ) in page

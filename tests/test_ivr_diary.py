@@ -193,3 +193,12 @@ def test_diary_without_the_card_on_and_while_opted_out():
     assert off.reply is not None and "therapist can turn it on" in off.reply
     assert off.diary_card is None
     assert handle_sms(client(opted_out=True), "diary", NOW).reply is None
+
+
+def test_the_therapists_texts_about_a_diary_card_say_nothing_clinical():
+    from ivr.attention import alert_body, escalation_body
+
+    alert = alert_body(AttentionKind.DIARY_URGE, "Riley")
+    assert alert == "Riley filled in a diary card on the coaching line and may need support."
+    later = escalation_body(AttentionKind.DIARY_URGE, "Riley", NOW, PRACTICE)
+    assert later == "Riley's 9:42 PM diary card on the coaching line needs a follow-up."
