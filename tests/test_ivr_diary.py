@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ivr import diary
 from ivr.codes import AttentionKind
@@ -202,3 +204,16 @@ def test_the_therapists_texts_about_a_diary_card_say_nothing_clinical():
     assert alert == "Riley filled in a diary card on the coaching line and may need support."
     later = escalation_body(AttentionKind.DIARY_URGE, "Riley", NOW, PRACTICE)
     assert later == "Riley's 9:42 PM diary card on the coaching line needs a follow-up."
+
+
+@given(body=st.text(max_size=300), waiting=st.sampled_from(diary.FIELDS))
+def test_any_text_at_any_question_gets_a_short_gsm7_reply_and_never_raises(body, waiting):
+    card = dataclasses.replace(started(), next_question=waiting)
+    turn = send(card, body)
+    assert is_gsm7(turn.reply) and segments(turn.reply) <= 3
+    for question in diary.QUESTIONS:
+        value = turn.card.value(question.field)
+        if question.kind == "scale" and value is not None:
+            assert 0 <= value <= question.top
+        if question.kind == "yes_no":
+            assert value in (None, True, False)
