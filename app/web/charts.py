@@ -38,7 +38,12 @@ class Measure:
         if not answered:
             return f"No answers on {len(days)} days."
         high = max(v for _, v in answered)
-        high_days = ", ".join(f"{d:%a %b} {d.day}" for d, v in answered if v == high)
+        at_high = [d for d, v in answered if v == high]
+        high_days = (
+            ", ".join(f"{d:%a %b} {d.day}" for d in at_high)
+            if len(at_high) <= 3
+            else f"on {len(at_high)} days"
+        )
         words = [
             f"{len(answered)} of {len(days)} days answered",
             f"highest {high} of {self.top} ({high_days})",
@@ -68,7 +73,9 @@ def _x_labels(days: Sequence[date]) -> list[tuple[int, str]]:
     """A letter a day for one week; beyond that, the date of each Monday (and the first)."""
     if len(days) <= 7:
         return [(i, DAY_LETTERS[d.weekday()]) for i, d in enumerate(days)]
-    return [(i, f"{d.month}/{d.day}") for i, d in enumerate(days) if i == 0 or d.weekday() == 0]
+    mondays = [i for i, d in enumerate(days) if d.weekday() == 0]
+    first = [0] if not mondays or mondays[0] >= 3 else []  # room for the first day's date
+    return [(i, f"{days[i].month}/{days[i].day}") for i in first + mondays]
 
 
 def line_chart(measure: Measure, days: Sequence[date], *, for_pdf: bool = False) -> str:
