@@ -252,3 +252,7 @@ def test_the_pdf_has_the_clients_name_the_week_and_the_notes(as_dana, people, db
     [entry] = [e for e in audit_log(db, "client", people["riley"]) if e.action == "export"]
     assert entry.changes["what"] == "week PDF" and entry.changes["weeks"] == 2
     assert as_dana.get(f"/clients/{people['riley']}/week.pdf?weeks=x").status_code == 400
+    # four weeks run onto a second page, the table's heading repeated
+    four = as_dana.get(f"/clients/{people['riley']}/week.pdf?weeks=4").content
+    assert re.search(rb"/Count [2-9]\s*/Kids", four)
+    assert pdf_text(four).count("(24-hour rule) Tj") >= 2

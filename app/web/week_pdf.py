@@ -1,6 +1,6 @@
 """A client's week as a PDF, made with fpdf2 (pure Python, from PyPI, no system packages): the
-same SVG charts as the page, the day-by-day table and the coaching notes, on A4-or-Letter-safe
-pages (Letter's width, A4's height keep within both with the margins used).
+same SVG charts as the page, the day-by-day table and the coaching notes. Letter pages (a US
+practice) whose content stays inside A4 as well: 188 mm wide, ending 245 mm down.
 
 fpdf2's built-in fonts cover Latin-1 only: other characters are replaced, never an error.
 """
@@ -54,7 +54,7 @@ def _day_cells(d: Day) -> list[str]:
 def render_pdf(week: Week, fmt: Fmt, now: datetime) -> bytes:
     pdf = FPDF(orientation="portrait", unit="mm", format=(215.9, 279.4))  # Letter
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(True, margin=MARGIN + 20)  # A4 is 297 mm tall, Letter 279
+    pdf.set_auto_page_break(True, margin=MARGIN + 20)
     title = plain(f"{week.title}: {week.span}")
     pdf.set_title(title)
     pdf.set_creator("coachline")
