@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from app import users
+from app import user_sessions
 from app.audit import audit
 from app.db import transaction
 from app.errors import describe
@@ -124,7 +124,7 @@ def _purge(
     messages = _run(session, delete(Message).where(Message.created_at < before))
     calls = _run(session, delete(Call).where(purged_call))
     # Dashboard sessions nobody can use any more (sign-in also clears them): not audited.
-    users.purge_sessions(session, now)
+    user_sessions.purge_sessions(session, now)
     if not (calls or messages or attention_items or recordings_gone):
         return {}
     changes: dict[str, int | str] = {

@@ -9,7 +9,7 @@ call here.
   clock (`line.now()`) is the time, never `time.time()`.
 - A code is not taken twice: the session a code completes keeps the code's time step in its
   data (`totp_step`), and a code whose step is not after the last step used by the same user in
-  the last `users.CODE_MEMORY` is refused. Kept in the database (no new column), so every
+  the last `user_sessions.CODE_MEMORY` is refused. Kept in the database (no new column), so every
   worker sees it; two requests with the same code at the very same moment on two workers could
   both pass (no lock), which needs the code before its owner used it anyway.
 - Who must have it: every admin; therapists when the practice's setting
@@ -28,7 +28,7 @@ import segno
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app import users
+from app import user_sessions, users
 from app.audit import audit
 from app.models import RecoveryCode, User, UserSession
 from app.settings import Settings
@@ -113,7 +113,7 @@ def last_step_used(session: Session, user_id: int, now: datetime) -> int | None:
     rows = session.scalars(
         select(UserSession.data).where(
             UserSession.user_id == user_id,
-            UserSession.second_factor_at > now - users.CODE_MEMORY,
+            UserSession.second_factor_at > now - user_sessions.CODE_MEMORY,
         )
     )
     steps = [data.get("totp_step") for data in rows if isinstance(data, dict)]
@@ -197,7 +197,7 @@ def reset(session: Session, actor: str, now: datetime, user_id: int) -> User:
     user.totp_secret = None
     user.totp_confirmed_at = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    ended = users.end_sessions(session, user.id, now)
+    ended = user_sessions.end_sessions(session, user.id, now)
     changes = {"two_factor_was_on": had, "sessions_ended": ended}
     audit(session, actor, "reset_two_factor", "user", user.id, changes=changes, at=now)
     return user

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 
-from app import users
+from app import user_sessions, users
 from app.deps import LineDep, SessionDep
 from app.models import User, UserSession
 from app.web.session import COOKIE, hash_id
@@ -114,7 +114,7 @@ def may_read_docs(request: Request, line: LineDep, session: SessionDep) -> bool:
         .join(User, User.id == UserSession.user_id)
         .where(
             UserSession.id == hash_id(cookie),
-            users.live_session(line.now()),
+            user_sessions.live_session(line.now()),
             UserSession.second_factor_at.is_not(None),
             User.disabled_at.is_(None),
             User.password_hash.is_not(None),

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app import two_factor, users
+from app import two_factor, user_sessions, users
 from app.deps import LineDep, SessionDep
 from app.line import Line
 from app.models import User
@@ -113,7 +113,7 @@ def signed_in(
     if step is not None:
         request.session["totp_step"] = step  # so the code is not taken again (app.two_factor)
     begin(request, session, now, user.id, now)
-    users.purge_sessions(session, now)  # the cheap moment to drop sessions nobody can use
+    user_sessions.purge_sessions(session, now)  # the cheap moment to drop sessions nobody can use
     users.clear_failures(user)
     limits_of(request).signed_in(user.email, client_address(request), now)
     return next_path

@@ -6,8 +6,8 @@ flash messages). So signing out, disabling a user or deactivating a therapist en
 on the server, and a saved cookie is worth nothing after that; and nothing in the cookie says
 who anyone is.
 
-A session lasts `users.SESSION_LIFETIME` (12 h) from sign-in at most, and ends after
-`users.SESSION_IDLE` (2 h) without a request; its last request is written at most once a
+A session lasts `user_sessions.SESSION_LIFETIME` (12 h) from sign-in at most, and ends after
+`user_sessions.SESSION_IDLE` (2 h) without a request; its last request is written at most once a
 minute, so reading a page rarely writes.
 
 The middleware (`DashboardSessions`) reads the cookie and sets or clears it; it never touches
@@ -36,7 +36,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import users
+from app import user_sessions
 from app.deps import LineDep, SessionDep
 from app.errors import describe
 from app.line import Line
@@ -48,7 +48,7 @@ log = logging.getLogger("coachline.web")
 COOKIE = "coachline_session"
 STATE = "coachline.session"
 # The browser forgets the cookie when the session would end anyway.
-MAX_AGE_SECONDS = int(users.SESSION_LIFETIME.total_seconds())
+MAX_AGE_SECONDS = int(user_sessions.SESSION_LIFETIME.total_seconds())
 # The last request is written at most this often (the idle timeout needs no finer).
 TOUCH_EVERY = timedelta(minutes=1)
 # What `secrets.token_urlsafe(32)` makes; anything else is no session (and is not hashed).
@@ -114,7 +114,7 @@ def _is_live(row: UserSession, now: datetime) -> bool:
     return (
         row.ended_at is None
         and row.expires_at > now
-        and row.last_seen_at > now - users.SESSION_IDLE
+        and row.last_seen_at > now - user_sessions.SESSION_IDLE
     )
 
 
@@ -187,7 +187,7 @@ def _insert(
             second_factor_at=second_factor_at,
             created_at=now,
             last_seen_at=now,
-            expires_at=now + users.SESSION_LIFETIME,
+            expires_at=now + user_sessions.SESSION_LIFETIME,
         )
     )
     state.key, state.user_id = hash_id(session_id), user_id

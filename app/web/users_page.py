@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from app import two_factor, users
+from app import two_factor, user_sessions, users
 from app.domain import Conflict, DomainError
 from app.models import ApiToken, Therapist, User
 from app.web.forms import Form
@@ -44,7 +44,7 @@ class UserRow:
 def user_rows(ctx: Page) -> list[UserRow]:
     everyone = list(ctx.db.scalars(select(User).order_by(User.role, User.email)))
     therapists = {t.id: t for t in ctx.db.scalars(select(Therapist))}
-    sessions = users.live_session_counts(ctx.db, ctx.now)
+    sessions = user_sessions.live_session_counts(ctx.db, ctx.now)
     live: dict[int, list[ApiToken]] = {}
     for token in ctx.db.scalars(
         select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
