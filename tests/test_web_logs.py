@@ -379,3 +379,31 @@ def test_the_audit_log_names_people_and_says_fields_and_values_in_words(as_admin
     db.expire_all()
     saved = db.scalars(select(AuditEntry).where(AuditEntry.entity == "client")).one()
     assert saved.changes == stored
+
+
+def test_the_audit_log_words_exports_and_coaching_notes(as_admin, people, db):
+    riley = people["riley"]
+    db.add_all(
+        [
+            AuditEntry(
+                at=NOW - timedelta(minutes=2),
+                actor="dana@example.org",
+                action="export",
+                entity="client",
+                entity_id=riley,
+                changes={"what": "week PDF", "weeks": 2},
+            ),
+            AuditEntry(
+                at=NOW - timedelta(minutes=1),
+                actor="dana@example.org",
+                action="create",
+                entity="coaching_note",
+                entity_id=7,
+                changes={"skills": ["tipp"]},
+            ),
+        ]
+    )
+    db.commit()
+    page = texts_of(as_admin.get("/audit").text)
+    assert "Exported client Riley Tran" in page
+    assert "Added coaching note" in page

@@ -63,6 +63,8 @@ ACTIONS = {
     "play_voice_message": "Played a voice message",
     "reset": "Reset to the default",
     "purge": "Deleted old records",
+    "export": "Exported",
+    "password_link": "Made a one-time password link",
 }
 ENTITIES = {
     "client": "client",
@@ -76,6 +78,7 @@ ENTITIES = {
     "call": "call",
     "practice_settings": "practice settings",
     "records": "old records",
+    "coaching_note": "coaching note",
 }
 # Field names as the dashboard's forms and pages call them.
 FIELDS = {
