@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import audit
-from app.domain import Invalid, NotFound, found
+from app.domain import Invalid, NotFound, clean_text, found
 from app.models import Call, Client, CoachingNote
 from ivr.skills import Skill
 
@@ -45,19 +45,6 @@ def may_write(call: Call, client: Client, author: Author) -> bool:
         client.therapist_id,
         call.accepted_therapist_id,
     )
-
-
-def _short(raw: str | None, field: str, limit: int, *, required: bool) -> str | None:
-    text = (raw or "").strip()
-    if not text:
-        if required:
-            raise Invalid(f"{field} is required")
-        return None
-    if len(text) > limit:
-        raise Invalid(f"{field} is longer than {limit} characters")
-    if "\x00" in text:
-        raise Invalid(f"{field} must not contain NUL characters")
-    return text
 
 
 def _skill_keys(chosen: Iterable[str], library: Sequence[Skill]) -> list[str]:
@@ -98,8 +85,8 @@ def save_note(
         raise NotFound(f"call {call_id} not found")
     values = {
         "skills": _skill_keys(skills, library),
-        "plan": _short(plan, "the plan", PLAN_MAX, required=True),
-        "follow_up": _short(follow_up, "the follow-up", FOLLOW_UP_MAX, required=False),
+        "plan": clean_text(plan, "the plan", required=True, limit=PLAN_MAX),
+        "follow_up": clean_text(follow_up, "the follow-up", limit=FOLLOW_UP_MAX),
     }
     note = note_for_call(session, call.id)
     if note is None:

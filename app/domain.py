@@ -57,15 +57,17 @@ def clean_name(raw: str, field: str = "name") -> str:
     return name
 
 
-def clean_text(raw: str | None, field: str, *, required: bool = False) -> str | None:
+def clean_text(
+    raw: str | None, field: str, *, required: bool = False, limit: int = TEXT_MAX
+) -> str | None:
     """Free text (a note, a reason): stripped, bounded, and never a NUL (PostgreSQL refuses it)."""
     text = (raw or "").strip()
     if not text:
         if required:
             raise Invalid(f"{field} is required")
         return None
-    if len(text) > TEXT_MAX:
-        raise Invalid(f"{field} is longer than {TEXT_MAX} characters")
+    if len(text) > limit:
+        raise Invalid(f"{field} is longer than {limit} characters")
     if "\x00" in text:
         raise Invalid(f"{field} must not contain NUL characters")
     return text
