@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from twilio.twiml import TwiML
 
+from ivr.language import VOICES, Language
+
 # The greeting names the line; "connecting you" follows it only when someone will be rung
 # (`CONNECTING`). Short, because every word is 0.4 s before the first ring (150 words a minute):
 # with a three-word practice name the two together take 4 s.
@@ -46,6 +48,14 @@ class Practice:
     offer_voice_message: bool = True
     # Every path that ends without a therapist offers "press 1" for the 988 Lifeline.
     offer_lifeline: bool = True
+    # The languages the line offers, and the one this answer is in: the service sets it to
+    # the language of the person the answer is for (the client's, or the one a caller chose).
+    languages: tuple[Language, ...] = (Language.ENGLISH,)
+    language: Language = Language.ENGLISH
+
+    @property
+    def spanish(self) -> bool:
+        return self.language == Language.SPANISH
 
 
 def greeting_problem(greeting: str) -> str | None:
@@ -108,7 +118,21 @@ def _spoken_digits(number: str) -> str:
 
 def crisis_spoken(practice: Practice, after_offer: bool = False) -> str:
     """The crisis resources, each said once: 988, 911, and the practice's local line.
-    `after_offer`: said just after `lifeline_offer`, which named 988 a moment ago."""
+    `after_offer`: said just after `lifeline_offer`, which named 988 a moment ago. In Spanish
+    988 is given with its own Spanish option (press 2 when it answers)."""
+    line = practice.local_crisis_line
+    if practice.spanish:
+        if after_offer and practice.offer_lifeline:
+            text = "O puede llamar o enviar un texto al 9 8 8 por su cuenta, a cualquier hora."
+        else:
+            text = (
+                "Si está en crisis, llame al 9 8 8, la Línea de Prevención del Suicidio y "
+                "Crisis, a cualquier hora, y oprima 2 para español."
+            )
+        text += " Si se lastimó o necesita ayuda médica, cuelgue y marque el 9 1 1."
+        if line:
+            text += f" También puede llamar a {line.name} al {_spoken_digits(line.number)}."
+        return text
     if after_offer and practice.offer_lifeline:
         text = "Or call or text 9 8 8 yourself, any time."
     else:
@@ -116,8 +140,7 @@ def crisis_spoken(practice: Practice, after_offer: bool = False) -> str:
             "If you are in crisis, call or text 9 8 8, the Suicide and Crisis Lifeline, any time."
         )
     text += " If you are hurt or need medical help, hang up and dial 9 1 1."
-    if practice.local_crisis_line:
-        line = practice.local_crisis_line
+    if line:
         text += f" You can also call {line.name} at {_spoken_digits(line.number)}."
     return text
 
@@ -127,15 +150,25 @@ def lifeline_offer(practice: Practice) -> str:
     turned it off). 911 is only ever said, never dialled."""
     if not practice.offer_lifeline:
         return ""
+    if practice.spanish:
+        return (
+            f"Para hablar ahora con la Línea {LIFELINE_SPOKEN} de Prevención del Suicidio y "
+            "Crisis, oprima 1."
+        )
     return f"To talk with the {LIFELINE_SPOKEN} Suicide and Crisis Lifeline now, press 1."
 
 
 def crisis_texted(practice: Practice) -> str:
-    text = "In crisis? Call or text 988 any time. Hurt or need medical help? Call 911."
-    if practice.local_crisis_line:
-        line = practice.local_crisis_line
-        text += f" Or call {line.name}: {_national(line.number)}."
-    return text
+    """988 by call or text and 911, and the local line. In Spanish, 988's Spanish text
+    service answers the word AYUDA."""
+    if practice.spanish:
+        text = (
+            "¿En crisis? Llame al 988 (oprima 2 para español) o envíe AYUDA al 988, a "
+            "cualquier hora. ¿Se lastimó o necesita ayuda médica? Llame al 911."
+        )
+    else:
+        text = "In crisis? Call or text 988 any time. Hurt or need medical help? Call 911."
+    return text + local_crisis_texted(practice)
 
 
 def clock_time(at: datetime, tz: ZoneInfo) -> str:
@@ -168,9 +201,14 @@ def spoken_duration(minutes: int) -> str:
 def local_crisis_texted(practice: Practice) -> str:
     """The practice's local line as `crisis_texted` writes it (" Or call ..."), or ""."""
     line = practice.local_crisis_line
-    return f" Or call {line.name}: {_national(line.number)}." if line else ""
+    if not line:
+        return ""
+    if practice.spanish:
+        return f" O llame a {line.name}: {_national(line.number)}."
+    return f" Or call {line.name}: {_national(line.number)}."
 
 
-def say(response: TwiML, text: str) -> None:
-    """Speak `text` in the line's one voice (a Gather nests its own Say)."""
-    response.say(text, voice="Polly.Joanna", language="en-US")
+def say(response: TwiML, text: str, language: Language = Language.ENGLISH) -> None:
+    """Speak `text` in the line's voice for `language` (a Gather nests its own Say)."""
+    voice, locale = VOICES[language]
+    response.say(text, voice=voice, language=locale)
