@@ -15,6 +15,7 @@ from app.models import Call, CheckIn, Client, CoachingHours, Lockout, PracticeSk
 from app.models import Therapist as TherapistRow
 from ivr import ringing, rules
 from ivr.codes import Outcome, Route
+from ivr.language import parse_language
 from ivr.rules import LockoutState
 from ivr.skills import Skill, library
 
@@ -63,6 +64,7 @@ _ENROLLED = (
         Client.lockout_rule_applies,
         Client.last_skill,
         Client.sms_opted_out,
+        Client.language,
         TherapistRow.id.label("therapist_id"),
         TherapistRow.name.label("therapist_name"),
         TherapistRow.phone.label("therapist_phone"),
@@ -131,6 +133,7 @@ def _enrolled(session: Session, which: Select, key: object, now: datetime) -> En
         locked_until=rules.client_locked_until(lockouts.values(), now, client.lockout_rule_applies),
         last_skill=client.last_skill,
         being_called_back=rules.being_called_back(call_backs.values(), now),
+        language=parse_language(client.language),
     )
     return Enrolled(caller, client.sms_opted_out)
 

@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.phones import to_e164
+from ivr.language import Language
 from ivr.scripts import (
     DEFAULT_GREETING,
     GREETING_MAX_LENGTH,
@@ -16,6 +17,12 @@ from ivr.scripts import (
     Practice,
     greeting_problem,
 )
+
+# The languages the line offers, by OFFER_SPANISH: English always.
+LANGUAGES_OFFERED = {
+    False: (Language.ENGLISH,),
+    True: (Language.ENGLISH, Language.SPANISH),
+}
 
 # What the practice may change from the dashboard (it wins over the environment).
 EDITABLE = (
@@ -28,6 +35,7 @@ EDITABLE = (
     "dial_timeout_seconds",
     "offer_voice_message",
     "offer_lifeline",
+    "offer_spanish",
     "admin_phone",
     "require_two_factor_for_therapists",
 )
@@ -75,6 +83,9 @@ class Settings(BaseSettings):
     offer_voice_message: bool = True
     # Every path that ends without a therapist offers "press 1" for the 988 Lifeline.
     offer_lifeline: bool = True
+    # The line offers Spanish as well as English: clients set to Spanish hear and read it, and
+    # callers it doesn't know are offered it first ("Para español, oprima 2").
+    offer_spanish: bool = False
     # Therapists, like admins, must sign in with a TOTP code (an authenticator app).
     require_two_factor_for_therapists: bool = False
 
@@ -226,6 +237,7 @@ class Settings(BaseSettings):
             dial_timeout_seconds=self.dial_timeout_seconds,
             offer_voice_message=self.offer_voice_message,
             offer_lifeline=self.offer_lifeline,
+            languages=LANGUAGES_OFFERED[self.offer_spanish],
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from ivr.language import Language
 from ivr.scripts import Practice
 
 
@@ -42,6 +43,8 @@ class Caller:
     last_skill: str | None = None
     # A therapist is calling this client back through the line right now (`ivr.rules`).
     being_called_back: bool = False
+    # The language the client set; the line speaks it when the practice offers it.
+    language: Language = Language.ENGLISH
 
 
 def within_hours(windows: tuple[Window, ...], at: datetime, practice: Practice) -> bool:

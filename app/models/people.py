@@ -85,6 +85,9 @@ class Client(Base):
     # day its daily prompt comes (None: no prompt; "diary" still starts one).
     diary_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     diary_prompt_time: Mapped[time | None] = mapped_column(Time)
+    # "en" or "es" (`ivr.language`): what the line speaks and texts to this client, when the
+    # practice offers it.
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
 
     therapist: Mapped[Therapist] = relationship()
 

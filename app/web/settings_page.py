@@ -129,6 +129,13 @@ FIELDS = (
         kind="checkbox",
     ),
     setting(
+        "offer_spanish",
+        "Offer Spanish",
+        "Clients whose language is Spanish hear the line and get its texts in Spanish, and "
+        "callers the line doesn't know are first offered Spanish (press 2).",
+        kind="checkbox",
+    ),
+    setting(
         "require_two_factor_for_therapists",
         "Therapists sign in with a code too",
         "Two-factor sign-in (an authenticator app) for therapists, as for admins: each is "
