@@ -7,7 +7,7 @@ practice's local line when it has one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from string import Formatter
 from zoneinfo import ZoneInfo
@@ -56,6 +56,13 @@ class Practice:
     @property
     def spanish(self) -> bool:
         return self.language == Language.SPANISH
+
+
+def speaking(practice: Practice, language: Language) -> Practice:
+    """The practice as the flow sees it for an answer to someone whose language is
+    `language`: in that language when the line offers it, else in English."""
+    chosen = language if language in practice.languages else Language.ENGLISH
+    return practice if chosen == practice.language else replace(practice, language=chosen)
 
 
 def greeting_problem(greeting: str) -> str | None:
