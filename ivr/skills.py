@@ -1,9 +1,14 @@
-"""The skills library: DBT skills in our own words, as data (`skills.json`), plus the
-practice's own additions, and the choice of which one to offer next.
+"""The skills library: DBT skills in our own words, as data (`skills.json`, and
+`skills_es.json` for Spanish), plus the practice's own additions, and the choice of which one
+to offer next.
 
 A skill's text is one or two sentences a client can do right now, alone. It is texted and
 also read aloud by the voice flow ("While you wait, try {name}. {text}"), so it is plain
 GSM-7 words: no symbols that read badly, no smart quotes.
+
+The Spanish library holds the same skills (same keys, same modules), named as the Spanish
+editions of the DBT skills handouts name them, in usted form. It is written with its accents,
+for the voice to read right: á í ó ú are outside GSM-7, and the texting side folds them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from functools import cache
 from importlib import resources
 
 from ivr.gsm import is_gsm7
+from ivr.language import Language
 
 MINDFULNESS = "mindfulness"
 DISTRESS_TOLERANCE = "distress_tolerance"
@@ -34,6 +40,9 @@ MAX_KEY = 80  # practice_skills.key is String(80)
 MAX_NAME = 40
 MAX_TEXT = 160
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# What Spanish writes beyond plain ASCII: a Spanish skill may use these and nothing else.
+SPANISH_LETTERS = frozenset("áéíóúüñÁÉÍÓÚÜÑ¿¡")
+_DATA = {Language.ENGLISH: "skills.json", Language.SPANISH: "skills_es.json"}
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,9 @@ class Skill:
     text: str
 
 
-def skill_problems(skill: Skill) -> list[str]:
-    """Why a practice-added skill should be refused, in words for the admin; empty when fine."""
+def skill_problems(skill: Skill, *, language: Language = Language.ENGLISH) -> list[str]:
+    """Why a practice-added skill should be refused, in words for the admin; empty when fine.
+    A Spanish skill may also use Spanish's accented letters and opening marks."""
     problems = []
     if not _KEY.match(skill.key) or len(skill.key) > MAX_KEY:
         problems.append(f"key: lowercase letters, digits, _ or -, at most {MAX_KEY} characters")
@@ -58,30 +68,45 @@ def skill_problems(skill: Skill) -> list[str]:
         problems.append(f"name: 1 to {MAX_NAME} characters")
     if not skill.text.strip() or len(skill.text) > MAX_TEXT:
         problems.append(f"text: 1 to {MAX_TEXT} characters")
-    if not is_gsm7(skill.name + skill.text) or not (skill.name + skill.text).isascii():
+    words = skill.name + skill.text
+    if Language(language) is Language.SPANISH:
+        words = "".join(ch for ch in words if ch not in SPANISH_LETTERS)
+    if not is_gsm7(words) or not words.isascii():
         problems.append("name and text: plain characters only (no smart quotes, dashes or emoji)")
     return problems
 
 
 @cache
-def _builtin() -> tuple[Skill, ...]:
-    raw = resources.files("ivr").joinpath("skills.json").read_text(encoding="utf-8")
+def _builtin(language: Language) -> tuple[Skill, ...]:
+    name = _DATA[language]
+    raw = resources.files("ivr").joinpath(name).read_text(encoding="utf-8")
     skills = tuple(Skill(s["key"], s["module"], s["name"], s["text"]) for s in json.loads(raw))
     keys = [s.key for s in skills]
     if len(set(keys)) != len(keys):
-        raise ValueError("ivr/skills.json: duplicate skill keys")
+        raise ValueError(f"ivr/{name}: duplicate skill keys")
     return skills
 
 
-def builtin_skills() -> list[Skill]:
-    """The built-in library, read once from `ivr/skills.json` (a new list each call)."""
-    return list(_builtin())
+def builtin_skills(*, language: Language = Language.ENGLISH) -> list[Skill]:
+    """The built-in library in `language`, read once from `ivr/skills.json` (English) or
+    `ivr/skills_es.json` (Spanish); a new list each call."""
+    return list(_builtin(Language(language)))
 
 
-def library(practice_skills: Iterable[Skill] = ()) -> list[Skill]:
+def library(
+    practice_skills: Iterable[Skill] = (), *, language: Language = Language.ENGLISH
+) -> list[Skill]:
     """The built-in skills and the practice's own. A practice skill with a built-in's key
-    replaces it, so a practice can reword a built-in without a second copy."""
-    by_key = {s.key: s for s in _builtin()}
+    replaces it, so a practice can reword a built-in without a second copy.
+
+    In Spanish it is the built-in Spanish library alone: a practice's own skills are written
+    in the practice's words, in English, and a Spanish client is never texted English. (A
+    Spanish wording of a practice skill would need a field of its own on the practice skill.)
+    """
+    language = Language(language)
+    if language is not Language.ENGLISH:
+        return list(_builtin(language))
+    by_key = {s.key: s for s in _builtin(language)}
     for skill in practice_skills:
         by_key[skill.key] = skill
     return list(by_key.values())
