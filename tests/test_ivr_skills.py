@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ivr.gsm import is_gsm7
+from ivr.language import Language
 from ivr.skills import (
     DISTRESS_TOLERANCE,
     EMOTION_REGULATION,
@@ -92,6 +93,13 @@ def test_library_adds_practice_skills():
     assert skills[: len(BUILTIN)] == BUILTIN
     assert skills[-1] == OWN
     assert library() == BUILTIN
+
+
+def test_english_is_the_default_language():
+    # Callers that name no language (and those that name English) get what they always got.
+    assert builtin_skills(language=Language.ENGLISH) == BUILTIN
+    assert library([OWN], language=Language.ENGLISH) == library([OWN])
+    assert skill_problems(OWN, language=Language.ENGLISH) == skill_problems(OWN) == []
 
 
 def test_a_practice_skill_with_a_builtin_key_replaces_it():
