@@ -1,17 +1,30 @@
-"""What an inbound text means: `classify(body) -> Intent`, with the spellings people type.
+"""What an inbound text means: `classify(body) -> Intent`, with the spellings people type, in
+English and in Spanish (every client may use either; `Intent.language` says which language the
+words that decided were in).
 
 Order matters, and crisis language comes first on every message, whatever else it says:
 
 1. crisis language (see `CRISIS_PHRASES`): a "win" text or a check-in that contains it is
    crisis, because a missed crisis costs far more than an unneeded crisis reply;
-2. Twilio's opt-out words, then its opt-in words (the whole message, one word);
-3. help ("help", "info", "?");
-4. check-in ("check-in", "check in", "checkin", "checking in", after a greeting), then the
-   diary card ("diary", "diary card", "my diary please");
-5. a success ("win ..." / "success ..."; the text after the keyword is kept);
-6. a plea for contact (see `PLEA_PHRASES`): "can someone call me", "I'm really struggling";
-7. a number: a rating 0-5 ("3", "4/5", "maybe a 2"), or a number outside 0-5;
+2. Twilio's opt-out words, then its opt-in words (the whole message, one word), and ours in
+   Spanish (see below);
+3. help ("help", "info", "?"; "ayuda", "información");
+4. check-in ("check-in", "check in", "checkin", "checking in", after a greeting; "chequeo"),
+   then the diary card ("diary", "diary card", "my diary please"; "diario", "tarjeta diaria");
+5. a success ("win ..." / "success ..."; "logro ...", "éxito ..."; the text after the keyword
+   is kept);
+6. a plea for contact (see `PLEA_PHRASES`): "can someone call me", "I'm really struggling",
+   "llámeme", "ya no puedo más";
+7. a number: a rating 0-5 ("3", "4/5", "maybe a 2", "como un 3", "tres de cinco"), or a
+   number outside 0-5;
 8. anything else is unknown.
+
+Spanish keywords (docs/spanish.md): CHEQUEO for a check-in ("registro" is left out: Spanish
+DBT materials call the diary card a "registro diario"), DIARIO for the diary card, LOGRO for a
+success, AYUDA for help. Twilio acts only on its English opt-out words (STOP, ...), so the line
+itself honours a one-word Spanish opt-out, "parar", "cancelar", "detener", "desuscribir(me)"
+or "darme de baja" (not "alto" or "baja", which also answer "how strong?"), and "comenzar" or
+"reanudar" to opt back in; Twilio sends no confirmation for these, so the line does.
 
 A rating means something only while a check-in is open; `ivr.sms_flow` decides that.
 
@@ -38,6 +51,20 @@ Known false positives (matched, and pinned by tests as known behaviour):
 One idiom is removed before matching because DBT clients say it as self-compassion:
 "cut(ting) myself some slack". Another crisis phrase in the same message still matches.
 
+In Spanish (`SPANISH_CRISIS_PHRASES`, matched the same way, so "Me corté", "me corte" and
+"ME CORTÉ" are one phrase): "quiero morir", "me quiero matar", "suicidarme", "me corté",
+"hacerme daño", "no quiero vivir" and their kin. Idioms taken out first (`SPANISH_IDIOMS`):
+"mi mamá va a matarme", "me quiero morir de la vergüenza", "me corté el pelo", "se me cortó
+la llamada", "matarme de risa". A Spanish phrase gets the crisis reply in Spanish whatever the
+client's language (`crisis_language`). Known false positives in Spanish (matched):
+- "Ayer me corté cocinando" (an accident)
+- "Escuadrón Suicida es mi película favorita" (a title)
+- "No quiero vivir en esta ciudad" (a place, not a life)
+- "Corrí 5 kms hoy" (English "kms" again: kilometres are common in Spanish)
+Known false negatives in Spanish (not matched):
+- "ya no quiero estar aquí", "quiero desaparecer", "me mato trabajando" (left out: an idiom)
+- "quemarme" (left out: "quemarse" is burnout), "me tomé todo", "sucidarme"
+
 Known false negatives (not matched; the help reply still carries the crisis resources):
 - "I can't do this anymore", "I want to disappear", "nobody would miss me", "I'm done"
 - misspellings and obfuscations: "kil myself", "suicde", "k1ll myself", "s u i c i d e"
@@ -47,10 +74,10 @@ Known false negatives (not matched; the help reply still carries the crisis reso
 Pleas for contact
 -----------------
 Matched the same way (folded, whole words), after a win and a check-in: a client asking for a
-person ("call me", "need to talk", "help me") or saying they are not coping ("struggling",
-"cant cope", "not okay"). A false positive costs a therapist a text; a false negative leaves a
-client who asked for someone with the keyword menu, so the list leans wide. "help" alone is
-still the keyword.
+person ("call me", "need to talk", "help me"; "llámeme", "necesito hablar") or saying they are
+not coping ("struggling", "cant cope", "not okay"; "no puedo más", "no estoy bien"). A false
+positive costs a therapist a text; a false negative leaves a client who asked for someone with
+the keyword menu, so the list leans wide. "help" and "ayuda" alone are still the keyword.
 """
 
 from __future__ import annotations
@@ -59,6 +86,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+
+from ivr.language import Language
 
 
 class IntentKind(StrEnum):
@@ -82,6 +111,19 @@ class Intent:
     number: int | None = None  # NUMBER: the number outside 0-5
     text: str = ""  # SUCCESS: what followed the keyword, as typed (may be empty)
     matched: str = ""  # CRISIS, PLEA: the phrase that matched, folded; OPT_OUT/OPT_IN: the word
+    language: Language = Language.ENGLISH  # the language of the words that decided the kind
+
+    @property
+    def by_twilio(self) -> bool:
+        """An opt-out or opt-in word Twilio itself acts on (and answers) before we see it."""
+        return self.matched in OPT_OUT_WORDS | OPT_IN_WORDS
+
+
+def _phrases(table: str) -> tuple[str, ...]:
+    """Phrases written several to a line, separated by commas (folded forms); a line that
+    starts with # is a heading."""
+    lines = [line for line in table.splitlines() if not line.strip().startswith("#")]
+    return tuple(p.strip() for line in lines for p in line.split(",") if p.strip())
 
 
 # Twilio's own keyword lists: it acts on them before our webhook runs.
@@ -90,146 +132,144 @@ OPT_OUT_WORDS = frozenset(
 )
 OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
 HELP_MESSAGES = frozenset({"help", "info", "information"})
+# Ours in Spanish (folded, the whole message): Twilio does not act on them (module docstring).
+SPANISH_OPT_OUT_WORDS = frozenset(
+    {"parar", "cancelar", "detener", "desuscribir", "desuscribirme", "darme de baja", "dar de baja"}
+)
+SPANISH_OPT_IN_WORDS = frozenset({"comenzar", "reanudar"})
+SPANISH_HELP_MESSAGES = frozenset({"ayuda", "informacion"})
 
 # Folded forms (see the module docstring). Keep each one tested in tests/test_ivr_texts.py.
-CRISIS_PHRASES: tuple[str, ...] = (
+CRISIS_PHRASES: tuple[str, ...] = _phrases("""
     # suicide, by name
-    "suicide",
-    "suicides",
-    "suicidal",
-    "kill myself",
-    "kill my self",
-    "killmyself",
-    "killing myself",
-    "killed myself",
-    "kms",
-    "unalive myself",
-    "end my life",
-    "ending my life",
-    "end my own life",
-    "end it all",
-    "ending it all",
-    "take my life",
-    "take my own life",
-    "taking my life",
-    "taking my own life",
-    "want to die",
-    "wanna die",
-    "want to be dead",
-    "wish i was dead",
-    "wish i were dead",
-    "better off dead",
-    "better off without me",
-    "not want to be alive",
-    "dont want to be alive",
-    "not want to live",
-    "dont want to live",
-    "no reason to live",
-    "not worth living",
-    "hang myself",
-    "shoot myself",
+    suicide, suicides, suicidal, kill myself, kill my self, killmyself, killing myself
+    killed myself, kms, unalive myself, end my life, ending my life, end my own life
+    end it all, ending it all, take my life, take my own life, taking my life
+    taking my own life, want to die, wanna die, want to be dead, wish i was dead
+    wish i were dead, better off dead, better off without me, not want to be alive
+    dont want to be alive, not want to live, dont want to live, no reason to live
+    not worth living, hang myself, shoot myself
     # self-harm
-    "hurt myself",
-    "hurting myself",
-    "harm myself",
-    "harming myself",
-    "self harm",
-    "self harming",
-    "self harmed",
-    "selfharm",
-    "self injury",
-    "self injure",
-    "self injuring",
-    "cut myself",
-    "cutting myself",
-    "burn myself",
-    "burning myself",
+    hurt myself, hurting myself, harm myself, harming myself, self harm, self harming
+    self harmed, selfharm, self injury, self injure, self injuring, cut myself
+    cutting myself, burn myself, burning myself
     # overdose
-    "overdose",
-    "overdosed",
-    "overdosing",
-    "too many pills",
-    "going to od",
-    "gonna od",
-    "want to od",
-)
-PLEA_PHRASES: tuple[str, ...] = (
+    overdose, overdosed, overdosing, too many pills, going to od, gonna od, want to od
+""")
+PLEA_PHRASES: tuple[str, ...] = _phrases("""
     # asking for a person
-    "call me",
-    "someone call",
-    "somebody call",
-    "anyone call",
-    "can you call",
-    "could you call",
-    "please call",
-    "pls call",
-    "need a call",
-    "want a call",
-    "call back",
-    "talk to someone",
-    "talk to somebody",
-    "talk to anyone",
-    "talk to my therapist",
-    "talk to my coach",
-    "speak to someone",
-    "speak with someone",
-    "need to talk",
-    "need someone",
-    "need somebody",
-    "need my therapist",
-    "need my coach",
-    "need help",
-    "need support",
-    "help me",
-    "please help",
-    "help please",
+    call me, someone call, somebody call, anyone call, can you call, could you call
+    please call, pls call, need a call, want a call, call back, talk to someone
+    talk to somebody, talk to anyone, talk to my therapist, talk to my coach
+    speak to someone, speak with someone, need to talk, need someone, need somebody
+    need my therapist, need my coach, need help, need support, help me, please help
+    help please
     # not coping
-    "struggling",
-    "cant cope",
-    "can not cope",
-    "cannot cope",
-    "not coping",
-    "falling apart",
-    "cant do this",
-    "cant take it",
-    "cant take this",
-    "freaking out",
-    "panic attack",
-    "panicking",
-    "having a hard time",
-    "really hard time",
-    "not okay",
-    "not ok",
-    "losing it",
-    "overwhelmed",
-)
+    struggling, cant cope, can not cope, cannot cope, not coping, falling apart
+    cant do this, cant take it, cant take this, freaking out, panic attack, panicking
+    having a hard time, really hard time, not okay, not ok, losing it, overwhelmed
+""")
 # Idioms taken out before matching (never a whole phrase above, so other phrases still match).
 CRISIS_IDIOMS: tuple[str, ...] = ("cut myself some slack", "cutting myself some slack")
 
+# Spanish, folded (accents dropped: "me corté" is "me corte"), grouped a line a theme.
+SPANISH_CRISIS_PHRASES: tuple[str, ...] = _phrases("""
+    suicidio, suicidios, suicida, suicidas, suicidarme, suicidarse, suicidar, suicidare
+    me suicido, me suicide, suicidandome
+    matarme, me quiero matar, me voy a matar, quitarme la vida, acabar con mi vida
+    terminar con mi vida, poner fin a mi vida, acabar con todo
+    quiero morir, quiero morirme, me quiero morir, quisiera morir, quisiera morirme
+    me quisiera morir, ganas de morir, ganas de morirme, deseo morir, deseo morirme
+    prefiero morir, prefiero morirme, quiero estar muerto, quiero estar muerta
+    mejor muerto, mejor muerta, ojala estuviera muerto, ojala estuviera muerta
+    ojala me muera, ojala me muriera, no quiero vivir, no quiero seguir viviendo
+    no quiero estar vivo, no quiero estar viva, no vale la pena vivir
+    sin razon para vivir, ninguna razon para vivir, no tengo razon para vivir
+    no tengo razones para vivir, ahorcarme, pegarme un tiro, darme un tiro, dispararme
+    hacerme dano, hacerme mucho dano, me hice dano, me hago dano, haciendome dano
+    lastimarme, me lastime, lastimandome, autolesion, autolesiones, autolesionarme
+    autolesionarse, autolesione, auto lesion, auto lesiones, autodano, auto dano
+    cortarme, me corte, me corto, cortandome, me estoy cortando, me quiero cortar
+    sobredosis, demasiadas pastillas, tomarme todas las pastillas
+    me tome todas las pastillas, tomarme todas mis pastillas, me tome todas mis pastillas
+""")
+SPANISH_IDIOMS: tuple[str, ...] = _phrases("""
+    va a matarme, van a matarme, vas a matarme, me va a matar, me van a matar
+    matarme de risa, matarme trabajando, matarme estudiando
+    me voy a matar trabajando, me voy a matar estudiando, me voy a matar de risa
+    morir de verguenza, morir de la verguenza, morirme de verguenza
+    morirme de la verguenza, morir de risa, morirme de risa
+    cortarme el pelo, cortarme el cabello, cortarme las unas, me corte el pelo
+    me corte el cabello, me corte las unas, me corto el pelo, me corto el cabello
+    me corto las unas, se me corto, se me corte
+""")
+SPANISH_PLEA_PHRASES: tuple[str, ...] = _phrases("""
+    llamame, llameme, llamenme, me puede llamar, me pueden llamar, me puedes llamar
+    puede llamarme, pueden llamarme, necesito una llamada, quiero una llamada
+    devuelvame la llamada, hablar con alguien, necesito hablar, quiero hablar con
+    hablar con mi terapeuta, necesito a mi terapeuta, necesito ayuda, necesito apoyo
+    ayudame, ayudeme, ayudenme, ayuda por favor, por favor ayuda
+    no puedo mas, ya no puedo, no aguanto, no lo soporto, no puedo con esto
+    estoy muy mal, me siento muy mal, no estoy bien, estoy mal, ataque de panico
+    ataque de ansiedad, me estoy desmoronando, abrumado, abrumada, desesperado, desesperada
+    la estoy pasando mal, lo estoy pasando mal, estoy luchando, no se que hacer
+""")
+
 _APOSTROPHES = re.compile("['\u2018\u2019\u201b\u02bc\u0060\u00b4\u2032]")
-_CRISIS = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in CRISIS_PHRASES) + r")\b")
-_PLEA = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in PLEA_PHRASES) + r")\b")
-_IDIOMS = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in CRISIS_IDIOMS) + r")\b")
+
+
+def _words(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")
+
+
+_CRISIS = {
+    Language.ENGLISH: _words(CRISIS_PHRASES),
+    Language.SPANISH: _words(SPANISH_CRISIS_PHRASES),
+}
+_PLEA = _words(PLEA_PHRASES)
+_SPANISH_PLEA = _words(SPANISH_PLEA_PHRASES)
+_IDIOMS = _words(CRISIS_IDIOMS + SPANISH_IDIOMS)
 
 _GREETINGS = frozenset({"hi", "hey", "hello", "ok", "okay", "just", "please", "pls", "yo", "um"})
+_SPANISH_GREETINGS = frozenset({"hola", "buenas", "oye", "porfa", "por", "favor", "quiero"})
 _CHECK_IN_STARTS: tuple[tuple[str, ...], ...] = (
     ("check", "in"),
     ("checkin",),
     ("checking", "in"),
 )
+_SPANISH_CHECK_IN_STARTS: tuple[tuple[str, ...], ...] = (
+    ("chequeo",),
+    ("chequear",),
+    ("chequearme",),
+    ("hacer", "chequeo"),
+    ("hacer", "el", "chequeo"),
+    ("hacer", "un", "chequeo"),
+    ("mi", "chequeo"),
+    ("un", "chequeo"),
+)
+_DIARY_STARTS: tuple[tuple[str, ...], ...] = (("diary", "card"), ("diary",), ("diarycard",))
+_SPANISH_DIARY_STARTS: tuple[tuple[str, ...], ...] = (
+    ("tarjeta", "diaria"),
+    ("tarjeta",),
+    ("diario",),
+)
 _SUCCESS = re.compile(
-    r"^[\W_]*(?:(?:my|a|small|big|little|another|quick|tiny|huge|today'?s|new)[\W_]+){0,2}"
-    r"(?:wins?|success(?:es)?)\b[\W_]*(?P<rest>.*)$",
+    r"^[\W_]*(?:(?:my|a|small|big|little|another|quick|tiny|huge|today'?s|new"
+    r"|mi|un|otro|peque[ñn]o|gran|nuevo|buen)[\W_]+){0,2}"
+    r"(?P<word>wins?|success(?:es)?|logros?|[eé]xitos?)\b[\W_]*(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _RATING_FILLER = (
     r"(?:id say|i d say|i would say|i say|maybe|about|around|like|probably|prob|honestly"
-    r"|its|it s|it is|im at|im|i am|at|a|an|um|uh|ok|okay|hmm)"
+    r"|its|it s|it is|im at|im|i am|at|a|an|um|uh|ok|okay|hmm"
+    r"|como|un|una|tal vez|talvez|quizas|quiza|yo diria|diria|creo que|mas o menos|estoy en"
+    r"|es|pues|eh)"
 )
 _NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_NUMBER_WORDS |= {"cero": 0, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5}
 _RATING = re.compile(
-    rf"^(?:{_RATING_FILLER} )*(?P<n>[0-9]{{1,6}}|zero|one|two|three|four|five)"
-    r"(?: ?(?:/|out of|of) ?(?:5|five))?$"
+    rf"^(?:{_RATING_FILLER} )*(?P<n>[0-9]{{1,6}}|{'|'.join(_NUMBER_WORDS)})"
+    r"(?: ?(?:/|out of|of|de|sobre) ?(?:5|five|cinco))?$"
 )
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -244,11 +284,26 @@ def fold(text: str, keep: str = "") -> str:
     return text.strip()
 
 
-def crisis_match(body: str) -> str | None:
-    """The crisis phrase in `body` (folded), or None."""
+def _crisis_matches(body: str) -> dict[Language, str]:
+    """The crisis phrase found in `body` for each language whose list has one (folded)."""
     folded = _IDIOMS.sub(" ", fold(body))
-    found = _CRISIS.search(folded)
-    return found.group(0) if found else None
+    found = {language: pattern.search(folded) for language, pattern in _CRISIS.items()}
+    return {language: m.group(0) for language, m in found.items() if m}
+
+
+def crisis_match(body: str) -> str | None:
+    """The crisis phrase in `body` (folded), English or Spanish, or None."""
+    matches = _crisis_matches(body)
+    return next(iter(matches.values()), None)
+
+
+def crisis_language(body: str, prefer: Language = Language.ENGLISH) -> Language | None:
+    """The language of the crisis language in `body` (None: there is none): `prefer` (the
+    client's) when its list matches, else the one that does."""
+    matches = _crisis_matches(body)
+    if prefer in matches:
+        return prefer
+    return next(iter(matches), None)
 
 
 def _whole_word(body: str) -> str:
@@ -256,27 +311,47 @@ def _whole_word(body: str) -> str:
     return _EDGES.sub("", unicodedata.normalize("NFKC", body)).casefold()
 
 
-def _is_check_in(words: list[str]) -> bool:
-    while words and words[0] in _GREETINGS:
+def _starts(words: list[str], skip: frozenset[str], starts: tuple[tuple[str, ...], ...]) -> bool:
+    """`words`, after any of `skip`, begin with one of `starts`, and only `skip` follows."""
+    while words and words[0] in skip:
         words = words[1:]
-    return any(tuple(words[: len(start)]) == start for start in _CHECK_IN_STARTS)
+    return any(
+        tuple(words[: len(start)]) == start and set(words[len(start) :]) <= skip for start in starts
+    )
 
 
-def _is_diary(words: list[str]) -> bool:
-    """ "diary", "diary card", "hi, diary please": the message is about starting the card."""
-    while words and words[0] in _GREETINGS | {"my", "the"}:
+def _check_in(words: list[str]) -> Language | None:
+    """ "check-in", "hi, check in please", "chequeo", "hola, quiero hacer un chequeo": the
+    language of the keyword (what follows it may be anything: "check in, rough day")."""
+    greetings = _GREETINGS | _SPANISH_GREETINGS
+    while words and words[0] in greetings:
         words = words[1:]
-    rest = words[1:]
-    if rest[:1] == ["card"]:
-        rest = rest[1:]
-    return bool(words) and words[0] in ("diary", "diarycard") and set(rest) <= _GREETINGS
+    for language, starts in (
+        (Language.ENGLISH, _CHECK_IN_STARTS),
+        (Language.SPANISH, _SPANISH_CHECK_IN_STARTS),
+    ):
+        if any(tuple(words[: len(start)]) == start for start in starts):
+            return language
+    return None
+
+
+def _diary(words: list[str]) -> Language | None:
+    """ "diary", "diary card", "hi, diary please", "diario", "tarjeta diaria por favor": the
+    message is about starting the card."""
+    skip = _GREETINGS | _SPANISH_GREETINGS | {"my", "the", "mi", "la"}
+    if _starts(words, skip, _DIARY_STARTS):
+        return Language.ENGLISH
+    if _starts(words, skip, _SPANISH_DIARY_STARTS):
+        return Language.SPANISH
+    return None
 
 
 def classify(body: str) -> Intent:
     """What an inbound text asks for. Never raises, for any string."""
-    matched = crisis_match(body)
-    if matched:
-        return Intent(IntentKind.CRISIS, matched=matched)
+    matches = _crisis_matches(body)
+    if matches:
+        language, matched = next(iter(matches.items()))
+        return Intent(IntentKind.CRISIS, matched=matched, language=language)
 
     word = _whole_word(body)
     if word in OPT_OUT_WORDS:
@@ -285,20 +360,34 @@ def classify(body: str) -> Intent:
         return Intent(IntentKind.OPT_IN, matched=word)
 
     folded = fold(body)
+    spanish = Language.SPANISH
+    if folded in SPANISH_OPT_OUT_WORDS:
+        return Intent(IntentKind.OPT_OUT, matched=folded, language=spanish)
+    if folded in SPANISH_OPT_IN_WORDS:
+        return Intent(IntentKind.OPT_IN, matched=folded, language=spanish)
     if folded in HELP_MESSAGES or (not folded and "?" in body):
         return Intent(IntentKind.HELP)
-    if _is_check_in(folded.split()):
-        return Intent(IntentKind.CHECK_IN)
-    if _is_diary(folded.split()):
-        return Intent(IntentKind.DIARY)
+    if folded in SPANISH_HELP_MESSAGES:
+        return Intent(IntentKind.HELP, language=spanish)
+    check_in = _check_in(folded.split())
+    if check_in:
+        return Intent(IntentKind.CHECK_IN, language=check_in)
+    diary = _diary(folded.split())
+    if diary:
+        return Intent(IntentKind.DIARY, language=diary)
 
     success = _SUCCESS.match(unicodedata.normalize("NFKC", body).strip())
     if success:
-        return Intent(IntentKind.SUCCESS, text=success.group("rest").strip())
+        in_spanish = fold(success.group("word")).startswith(("logro", "exito"))
+        language = spanish if in_spanish else Language.ENGLISH
+        return Intent(IntentKind.SUCCESS, text=success.group("rest").strip(), language=language)
 
     plea = _PLEA.search(folded)
     if plea:
         return Intent(IntentKind.PLEA, matched=plea.group(0))
+    plea = _SPANISH_PLEA.search(folded)
+    if plea:
+        return Intent(IntentKind.PLEA, matched=plea.group(0), language=spanish)
 
     rating = _RATING.match(fold(body, keep="/"))
     if rating:
