@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.language import Language
 from ivr.scripts import Practice, say, spoken_duration
 from ivr.urls import Urls
 from ivr.voice import ACCEPT_DIGIT, SCREEN_TIMEOUT_SECONDS
@@ -17,7 +18,8 @@ from ivr.voice import ACCEPT_DIGIT, SCREEN_TIMEOUT_SECONDS
 
 def screen(practice: Practice, parent_sid: str, therapist_id: int, urls: Urls) -> str:
     """Call screening: only a person who presses 1 is bridged; a voicemail box hears the
-    prompt, presses nothing, and is hung up on."""
+    prompt, presses nothing, and is hung up on. `practice` is the view in the client's
+    language (the call's), which the prompt names."""
     response = VoiceResponse()
     gather = response.gather(
         num_digits=1,
@@ -25,10 +27,13 @@ def screen(practice: Practice, parent_sid: str, therapist_id: int, urls: Urls) -
         action=urls.screen_answer(parent_sid, therapist_id),
         method="POST",
     )
-    prompt = f"Coaching call from the {practice.name} line. Press 1 to accept."
-    say(gather, prompt)
+    # The therapist hears English whatever the client's language; they are told it is a call
+    # in Spanish before they accept, so they can decide whether they can take it.
+    call = "Coaching call in Spanish" if practice.spanish else "Coaching call"
+    prompt = f"{call} from the {practice.name} line. Press 1 to accept."
+    say(gather, prompt, Language.ENGLISH)
     gather.pause(length=1)
-    say(gather, prompt)
+    say(gather, prompt, Language.ENGLISH)
     response.hangup()
     return str(response)
 
@@ -41,7 +46,11 @@ def screen_answer(
     if (digits or "").strip() == ACCEPT_DIGIT:
         who = f" with {client_first_name}" if client_first_name else ""
         limit = spoken_duration(practice.call_time_limit_seconds // 60)
-        say(response, f"Connecting you now{who}. The line ends the call after {limit}.")
+        say(
+            response,
+            f"Connecting you now{who}. The line ends the call after {limit}.",
+            Language.ENGLISH,
+        )
         return True, str(response)
     response.hangup()
     return False, str(response)

@@ -3,6 +3,10 @@
 Every step ends in one of three places (safety invariant 1): a therapist who accepted the
 call is bridged, the wait-time script is read, or the crisis resources are given. Each
 function here returns a `VoiceStep`: the TwiML, and what the service should record.
+
+Every step speaks the language of the practice's view it is given (`Practice.language`, set
+by the service for the caller, `ivr.scripts.speaking`): the words are in `WORDS`, English and
+Spanish side by side, and each is said in that language's voice.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from ivr.endings import (
     THEN_GOODBYE,
     THEN_MESSAGE,
     crisis_only,
+    goodbye,
     help_now,
+    not_known,
     offering_lifeline,
+    too_many_calls,
     voice_message,
 )
+from ivr.language import Language
 from ivr.ringing import (
     Caller,
     Therapist,
@@ -46,6 +54,80 @@ from ivr.urls import Urls
 
 ACCEPT_DIGIT = "1"
 SCREEN_TIMEOUT_SECONDS = 10
+
+# What a caller hears, by language. Spanish is written as it is said in the US, in usted and
+# without a gendered word for the caller ("le comunicamos", "cliente"). A practice's GREETING
+# is its own English words, so a Spanish caller hears the line's Spanish greeting with the
+# practice's name instead: short, like the English one, since it comes before the first ring.
+WORDS = {
+    Language.ENGLISH: {
+        "connecting": CONNECTING,
+        "still_trying": "Still trying to reach a coach for you.",
+        "told": "Your coach couldn't answer, and has been told you called.",
+        "not_told": "No coach could answer; your care team will see that you called.",
+        "window": "A call back usually comes within {window}.",
+        "skill": "While you wait, try {name}. {text}",
+        "call_ended": "Your coaching call has ended. Thank you for calling.",
+        "locked_out": (
+            "Thank you for calling {practice}. Phone coaching isn't available on this line "
+            "right now."
+        ),
+        "locked_out_after": (
+            "Your therapist can tell you more at your next session, and please keep your "
+            "scheduled appointments; we want to see you there."
+        ),
+        "saved": "Thank you, your message was saved for your coach.",
+        "not_saved": "Thank you.",
+    },
+    Language.SPANISH: {
+        "greeting": "Ha llamado a {practice}.",
+        "connecting": "Un momento, le comunicamos.",
+        "still_trying": "Seguimos intentando comunicarle con alguien del equipo.",
+        "told": "Nadie pudo contestar; ya avisamos que llamó.",
+        "not_told": "Nadie pudo contestar; su equipo verá que llamó.",
+        "window": "Suelen devolverle la llamada en menos de {window}.",
+        "skill": "Mientras espera, pruebe la habilidad {name}. {text}",
+        "call_ended": "Terminó su llamada de coaching. Gracias por llamar.",
+        "locked_out": (
+            "Gracias por llamar a {practice}. En este momento no hay coaching telefónico en "
+            "esta línea."
+        ),
+        "locked_out_after": (
+            "Su terapeuta le puede explicar más en su próxima sesión. Por favor, no falte a "
+            "sus citas: ahí le esperamos."
+        ),
+        "saved": "Gracias. Su mensaje quedó guardado para su terapeuta.",
+        "not_saved": "Gracias.",
+        # In English this is said by `client_busy_with_call_back` (ivr.therapist_menu).
+        "being_called_back": (
+            "Su terapeuta le está devolviendo la llamada en este momento. Por favor, "
+            "cuelgue para poder contestarle."
+        ),
+    },
+}
+
+
+def _words(practice: Practice, key: str, **values: str) -> str:
+    """A sentence in the answer's language, with the practice's name or other values put in
+    (never str.format on anything but our own words)."""
+    text = WORDS[practice.language][key]
+    return text.format(practice=practice.name, **values) if "{" in text else text
+
+
+def _greeting(practice: Practice) -> str:
+    if practice.spanish:
+        return _words(practice, "greeting")
+    return spoken_greeting(practice)
+
+
+def _duration(practice: Practice, minutes: int) -> str:
+    """A call-back window in the answer's language: "2 horas", "una hora", "90 minutos"."""
+    if not practice.spanish:
+        return spoken_duration(minutes)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "una hora" if hours == 1 else f"{hours} horas"
+    return "un minuto" if minutes == 1 else f"{minutes} minutos"
 
 
 @dataclass(frozen=True)
@@ -78,37 +160,16 @@ def hears_therapist_menu(therapist_active: bool | None) -> bool:
 
 
 def rate_limited(practice: Practice, urls: Urls, withheld: bool = False) -> str:
-    """A number that called many times in a few minutes (a loop, a flood), or, for a hidden
-    number, the line's ceiling for all hidden numbers together: what is said is true for
-    the caller who hears it."""
-    lead = (
-        "The coaching line is getting very many calls from hidden numbers right now."
-        if withheld
-        else "This number has called the coaching line many times in the last few minutes."
-    )
-    return crisis_only(practice, urls, lead)
+    """A number that called many times in a few minutes (`ivr.endings.too_many_calls`)."""
+    return too_many_calls(practice, urls, withheld)
 
 
 def unknown_caller(practice: Practice, urls: Urls, withheld: bool = False) -> VoiceStep:
-    """A number the line doesn't know, or a hidden one: 988 first, then how a client gets
-    through (a client calling from a new phone is the likeliest caller)."""
-    response = VoiceResponse()
-    holder = offering_lifeline(response, practice, urls, THEN_GOODBYE)
-    if withheld:
-        lead = f"This is the coaching line of {practice.name}. Your number is hidden."
-        advice = "If you are a client, please call again with your number shown."
-    else:
-        lead = f"This is the coaching line of {practice.name}. It doesn't know your number."
-        advice = (
-            f"If you are a client of {practice.name}, please call from the number you gave "
-            "the practice, or ask your therapist to add this one."
-        )
-    say(holder, f"{lead} {help_now(practice)}")
-    say(holder, advice)
-    say(response, "Take good care. Goodbye.")
-    response.hangup()
+    """A number the line doesn't know, or a hidden one (`ivr.endings.not_known`)."""
     return VoiceStep(
-        twiml=str(response), route=Route.UNKNOWN_CALLER, outcome=Outcome.CRISIS_RESOURCES
+        twiml=not_known(practice, urls, withheld),
+        route=Route.UNKNOWN_CALLER,
+        outcome=Outcome.CRISIS_RESOURCES,
     )
 
 
@@ -126,18 +187,9 @@ def locked_out(caller: Caller, now: datetime, practice: Practice, urls: Urls) ->
     assert caller.locked_until is not None
     response = VoiceResponse()
     holder = offering_lifeline(response, practice, urls, THEN_GOODBYE)
-    say(
-        holder,
-        f"Thank you for calling {practice.name}. Phone coaching isn't available on this line "
-        f"right now. {help_now(practice)}",
-    )
-    say(
-        holder,
-        "Your therapist can tell you more at your next session, and please keep your "
-        "scheduled appointments; we want to see you there.",
-    )
-    say(response, "Take good care. Goodbye.")
-    response.hangup()
+    say(holder, f"{_words(practice, 'locked_out')} {help_now(practice)}", practice.language)
+    say(holder, _words(practice, "locked_out_after"), practice.language)
+    goodbye(response, practice)
     return VoiceStep(twiml=str(response), route=Route.LOCKED_OUT, outcome=Outcome.LOCKOUT_SCRIPT)
 
 
@@ -148,9 +200,10 @@ def _ringing(
     """What the caller hears while a therapist is rung: the lead, then the Dial whose Number
     runs screening on the therapist's leg. Nothing in it is particular to one call, so each
     such document is built once (by the TwiML library) and kept: on the line's busiest path
-    building it was a sixth of the webhook's own work."""
+    building it was a sixth of the webhook's own work. (The practice's view, its language
+    with it, is part of the key.)"""
     response = VoiceResponse()
-    say(response, lead)
+    say(response, lead, practice.language)
     dial = response.dial(
         action=urls.dial_result([*tried, therapist_id]),
         method="POST",
@@ -158,7 +211,7 @@ def _ringing(
         time_limit=practice.call_time_limit_seconds,
         caller_id=practice.line_number or None,
     )
-    dial.number(phone, url=urls.screen(therapist_id), method="POST")
+    dial.number(phone, url=urls.screen(therapist_id, practice.language), method="POST")
     return str(response)
 
 
@@ -188,18 +241,20 @@ def incoming(
     urls: Urls,
     skills: list[Skill],
 ) -> VoiceStep:
-    """An enrolled client calls: the 24-hour rule, else a short greeting and straight to ringing."""
+    """An enrolled client calls: the 24-hour rule, else a short greeting and straight to ringing.
+    `practice` is the view in the client's language; `skills` are in that language too."""
     if caller.locked_until is not None:
         return locked_out(caller, now, practice, urls)
     if caller.being_called_back:  # not put through twice
         return VoiceStep(
-            twiml=client_busy_with_call_back(practice),
+            twiml=_busy_with_call_back(practice),
             route=Route.COACHING,
             outcome=Outcome.BEING_CALLED_BACK,
         )
     order = ring_order(caller, on_call, [], now, practice)
     if order:
-        return _ring(f"{spoken_greeting(practice)} {CONNECTING}", order[0], [], practice, urls)
+        lead = f"{_greeting(practice)} {_words(practice, 'connecting')}"
+        return _ring(lead, order[0], [], practice, urls)
     # Nobody to ring: no "connecting you", straight to what happens next and to 988.
     return _wait_script(caller, on_call, call_sid, now, practice, urls, skills)
 
@@ -254,9 +309,7 @@ def after_dial(
         )
     order = ring_order(caller, on_call, result.tried, now, practice)
     if order:
-        step = _ring(
-            "Still trying to reach a coach for you.", order[0], result.tried, practice, urls
-        )
+        step = _ring(_words(practice, "still_trying"), order[0], result.tried, practice, urls)
         return replace(step, route=None)
     return _wait_script(caller, on_call, call_sid, now, practice, urls, skills)
 
@@ -274,7 +327,18 @@ def _missed_notice(
 def _call_ended(practice: Practice) -> str:
     """After a coaching call the client had: thanks, and the crisis resources."""
     response = VoiceResponse()
-    say(response, "Your coaching call has ended. Thank you for calling. " + crisis_spoken(practice))
+    say(response, f"{_words(practice, 'call_ended')} {crisis_spoken(practice)}", practice.language)
+    response.hangup()
+    return str(response)
+
+
+def _busy_with_call_back(practice: Practice) -> str:
+    """The client calls in while their coach is calling them back: not put through twice."""
+    if not practice.spanish:
+        return client_busy_with_call_back(practice)
+    response = VoiceResponse()
+    text = f"{_words(practice, 'being_called_back')} {crisis_spoken(practice)}"
+    say(response, text, practice.language)
     response.hangup()
     return str(response)
 
@@ -293,22 +357,19 @@ def _wait_script(
     offer of a voice message."""
     notice = _missed_notice(caller, on_call, now, practice)
     skill = pick_wait_skill(skills, caller.last_skill, call_sid)
-    told = (
-        "Your coach couldn't answer, and has been told you called."
-        if notice
-        else "No coach could answer; your care team will see that you called."
+    told = _words(practice, "told" if notice else "not_told")
+    window = _words(
+        practice, "window", window=_duration(practice, practice.callback_window_minutes)
     )
-    window = spoken_duration(practice.callback_window_minutes)
     response = VoiceResponse()
     then = THEN_MESSAGE if practice.offer_voice_message else THEN_GOODBYE
     holder = offering_lifeline(response, practice, urls, then)
-    say(holder, f"{told} A call back usually comes within {window}. {help_now(practice)}")
+    say(holder, f"{told} {window} {help_now(practice)}", practice.language)
     if skill:
-        say(holder, f"While you wait, try {skill.name}. {skill.text}")
+        say(holder, _words(practice, "skill", name=skill.name, text=skill.text), practice.language)
     if practice.offer_voice_message:
-        voice_message(response, urls)
-    say(response, "Take good care. Goodbye.")
-    response.hangup()
+        voice_message(response, practice, urls)
+    goodbye(response, practice)
     return VoiceStep(
         twiml=str(response),
         route=Route.COACHING,
@@ -325,5 +386,4 @@ def pick_wait_skill(skills: list[Skill], last_key: str | None, call_sid: str) ->
 
 
 def after_recording(practice: Practice, urls: Urls, saved: bool = True) -> str:
-    lead = "Thank you, your message was saved for your coach." if saved else "Thank you."
-    return crisis_only(practice, urls, lead)
+    return crisis_only(practice, urls, _words(practice, "saved" if saved else "not_saved"))
