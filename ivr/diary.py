@@ -20,6 +20,10 @@ How answers are read (decisions where the issue is silent; tests/test_ivr_diary.
   answers in one text run past the last number, what follows them is the note.
 - An urge of 4 or 5, or a yes to acting on an urge, is a sign for the attention list: once a
   card (`Turn.sign`); the reply says the care team knows and gives the crisis resources.
+- In Spanish (the practice view's language) the card asks and answers in Spanish: "s"/"sí" and
+  "n"/"no" answer yes/no ("s" is not SKIP there: SALTAR, PASO or X skip), "y" between answers
+  is "and" (skipped), NOTA gives the note, and the names are Spanish ("vergüenza 2",
+  "actué consumo n") as well as the English ones but "si" (which is "yes").
 - A card is for the practice-local date it was started on. It stays open for answers for
   `OPEN_FOR` after its last question; "diary" reopens today's card where it was left, or
   says it is done.
@@ -36,6 +40,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ivr.gsm import clamp, to_gsm7
+from ivr.language import Language
 from ivr.replies import _crisis as crisis_resources  # the guarded 988/911 sentence
 from ivr.scripts import Practice
 from ivr.texts import fold
@@ -77,42 +82,160 @@ QUESTIONS: tuple[Question, ...] = (
 FIELDS = tuple(q.field for q in QUESTIONS)
 _BY_FIELD = {q.field: q for q in QUESTIONS}
 _INDEX = {q.field: i for i, q in enumerate(QUESTIONS)}
-
-# Names a client may put before a value (folded words).
-_LABELS = {
-    "sh": "urge_self_harm",
-    "si": "urge_suicide",
-    "use": "urge_use",
-    "using": "urge_use",
-    "misery": "misery",
-    "miserable": "misery",
-    "sad": "misery",
-    "sadness": "misery",
-    "shame": "shame",
-    "ashamed": "shame",
-    "anger": "anger",
-    "angry": "anger",
-    "mad": "anger",
-    "fear": "fear",
-    "afraid": "fear",
-    "scared": "fear",
-    "anxious": "fear",
-    "joy": "joy",
-    "happy": "joy",
-    "skills": "skills",
-    "skill": "skills",
+# The card's words in Spanish, as the Spanish DBT diary card ("tarjeta diaria") puts them.
+SPANISH_LEGEND = (
+    "0 ni pensó en ellas, 1-2 pensó en ellas, 3 lo intentó y no pudo, 4-5 las intentó y usó "
+    "(5: ayudaron), 6-7 las usó sin proponérselo (7: ayudaron)"
+)
+SPANISH_ASK = {
+    "urge_self_harm": "¿Impulso de hacerse daño hoy? Del 0 al 5.",
+    "urge_suicide": "¿Impulso de quitarse la vida? Del 0 al 5.",
+    "urge_use": "¿Impulso de consumir alcohol o drogas? Del 0 al 5.",
+    "acted_self_harm": "¿Se hizo daño hoy? S o N",
+    "acted_suicide": "¿Actuó según el impulso de quitarse la vida? S o N",
+    "acted_use": "¿Consumió alcohol o drogas? S o N",
+    "misery": "¿Tristeza o sufrimiento hoy, en su punto más alto? Del 0 al 5.",
+    "shame": "¿Vergüenza, en su punto más alto? Del 0 al 5.",
+    "anger": "¿Enojo, en su punto más alto? Del 0 al 5.",
+    "fear": "¿Miedo, en su punto más alto? Del 0 al 5.",
+    "joy": "¿Alegría, en su punto más alto? Del 0 al 5.",
+    "skills": f"¿Habilidades usadas hoy? Del 0 al 7. {SPANISH_LEGEND}",
+    "note": "¿Algo más para su terapeuta? Una nota breve, o N si no hay nada.",
 }
-_ACTED = {"acted", "act", "did"}
-_ACTED_LABELS = {"sh": "acted_self_harm", "si": "acted_suicide", "use": "acted_use"}
-_YES = {"y", "yes", "yeah", "yep", "yup", "ya"}
-_NO = {"n", "no", "nope", "nah", "none"}
-_SKIP = {"skip", "x", "pass", "s"}
-_NO_NOTE = _NO | _SKIP | {"nothing", "na"}
-_NUMBER_WORDS = {
-    w: n for n, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven"))
+
+
+def _names(table: str) -> dict[str, str]:
+    """ "misery: misery sad | joy: joy" as {"misery": "misery", "sad": "misery", "joy": ...}."""
+    pairs = (entry.split(":") for entry in table.replace("\n", "|").split("|") if entry.strip())
+    return {name: field.strip() for field, names in pairs for name in names.split()}
+
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+def _list(words: str) -> tuple[str, ...]:
+    return tuple(words.split())
+
+
+# Names a client may put before a value (folded words). Spanish's "si" is "yes", not a name.
+_LABELS = _names("""
+    urge_self_harm: sh | urge_suicide: si | urge_use: use using | skills: skills skill
+    misery: misery miserable sad sadness | shame: shame ashamed | anger: anger angry mad
+    fear: fear afraid scared anxious | joy: joy happy
+""")
+_SPANISH_LABELS = {k: v for k, v in _LABELS.items() if k != "si"} | _names("""
+    urge_self_harm: autolesion | urge_suicide: suicidio | urge_use: consumo consumir
+    misery: tristeza triste sufrimiento | shame: verguenza | anger: enojo ira rabia
+    fear: miedo ansiedad | joy: alegria felicidad | skills: habilidades habilidad
+""")
+_ACTED_LABELS = _names("acted_self_harm: sh | acted_suicide: si | acted_use: use")
+_SPANISH_ACTED_LABELS = _names(
+    "acted_self_harm: sh autolesion | acted_suicide: suicidio | acted_use: use consumo"
+)
+_NUMBER_WORDS = {w: n for n, w in enumerate(_list("zero one two three four five six seven"))}
+_SPANISH_NUMBER_WORDS = _NUMBER_WORDS | {
+    w: n for n, w in enumerate(_list("cero uno dos tres cuatro cinco seis siete"))
+}
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The words that answer a card, in one language (folded)."""
+
+    yes: frozenset[str]
+    no: frozenset[str]
+    skip: frozenset[str]
+    acted: frozenset[str]
+    labels: dict[str, str]
+    acted_labels: dict[str, str]
+    numbers: dict[str, int]
+    note: frozenset[str]
+    ignored: frozenset[str] = frozenset()  # "and" between answers
+
+    @property
+    def no_note(self) -> frozenset[str]:
+        return self.no | self.skip | _set("nothing na nada ninguna")
+
+
+_READING = {
+    Language.ENGLISH: _Reading(
+        yes=_set("y yes yeah yep yup ya"),
+        no=_set("n no nope nah none"),
+        skip=_set("skip x pass s"),
+        acted=_set("acted act did"),
+        labels=_LABELS,
+        acted_labels=_ACTED_LABELS,
+        numbers=_NUMBER_WORDS,
+        note=_set("note"),
+    ),
+    Language.SPANISH: _Reading(
+        yes=_set("s si sip claro yes"),
+        no=_set("n no nop none"),
+        skip=_set("saltar salto paso omitir x skip"),
+        acted=_set("actue actuar acted"),
+        labels=_SPANISH_LABELS,
+        acted_labels=_SPANISH_ACTED_LABELS,
+        numbers=_SPANISH_NUMBER_WORDS,
+        note=_set("nota note"),
+        ignored=_set("y e"),
+    ),
 }
 _TOKEN = re.compile(r"[^\W_]+")
-DIARY_WORDS = ("diary", "diary card", "my diary", "diarycard")
+DIARY_WORDS = ("diary", "diary card", "my diary", "diarycard", "diario", "tarjeta diaria")
+
+
+@dataclass(frozen=True)
+class _Words:
+    """What the card says, in one language."""
+
+    intro: str
+    done: str
+    saved: str
+    sign: str
+    yes_no: str
+    number: str
+    prompt: str
+    line: str  # the prompt's name when the practice has none
+    not_on: str
+
+
+_WORDS = {
+    Language.ENGLISH: _Words(
+        intro="Diary card for {day}. Answer one at a time or several at once (3 0 1 n). SKIP "
+        "skips one.",
+        done="Your diary card for {day} is done. Thank you!",
+        saved="Your diary card for {day} is saved. Thank you!",
+        sign="Thank you for telling us; your care team knows.",
+        yes_no="Please answer Y or N.",
+        number="Please answer with a number 0-{top}, or SKIP.",
+        prompt="{name}: time for today's diary card. Reply DIARY to start.",
+        line="Your coaching line",
+        not_on="The diary card by text isn't on for you. Your therapist can turn it on if "
+        "you'd like it.",
+    ),
+    Language.SPANISH: _Words(
+        intro="Tarjeta diaria del {day}. Responda una por una o varias a la vez (3 0 1 n). "
+        "SALTAR deja una en blanco.",
+        done="Su tarjeta diaria del {day} ya está completa. ¡Gracias!",
+        saved="Su tarjeta diaria del {day} quedó guardada. ¡Gracias!",
+        sign="Gracias por contarnos; su equipo de atención ya lo sabe.",
+        yes_no="Por favor, responda S o N.",
+        number="Por favor, responda con un número del 0 al {top}, o SALTAR.",
+        prompt="{name}: es hora de la tarjeta diaria de hoy. Responda DIARIO para empezar.",
+        line="Su línea de coaching",
+        not_on="La tarjeta diaria por mensaje de texto no está activada para usted. Si la "
+        "quiere, su terapeuta puede activarla.",
+    ),
+}
+_SPANISH_DAYS = _list("lunes martes miércoles jueves viernes sábado domingo")
+_SPANISH_MONTHS = _list(
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
+)
+
+
+def _ask(q: Question, practice: Practice) -> str:
+    return SPANISH_ASK[q.field] if practice.spanish else q.ask
 
 
 @dataclass(frozen=True)
@@ -180,13 +303,18 @@ def _first_open(answers: dict[str, Answer], start: int) -> str | None:
     return None
 
 
-def _day_name(day: date) -> str:
+def _day_name(day: date, practice: Practice) -> str:
+    """ "Fri Nov 27"; in Spanish "viernes 27 de noviembre" (as a Spanish speaker writes it)."""
+    if practice.spanish:
+        weekday, month = _SPANISH_DAYS[day.weekday()], _SPANISH_MONTHS[day.month - 1]
+        return f"{weekday} {day.day} de {month}"
     return day.strftime("%a %b ") + str(day.day)
 
 
 def start(card: Card | None, practice: Practice, now: datetime) -> Turn:
     """ "diary": today's card from where it was left (a new one when there is none yet), or a
     word that it is done."""
+    w = _WORDS[practice.language]
     today = diary_day(now, practice.tz)
     if is_open(card, now):
         assert card is not None
@@ -194,17 +322,12 @@ def start(card: Card | None, practice: Practice, now: datetime) -> Turn:
     elif card is None or card.day != today:
         card = Card(day=today)
     if card.completed:
-        return Turn(card, _finish(f"Your diary card for {_day_name(card.day)} is done. Thank you!"))
+        return Turn(card, _finish(w.done.format(day=_day_name(card.day, practice))))
     position = _INDEX.get(card.next_question or "", 0) if card.started else 0
     nxt = _first_open(card.answers, position) or "note"
-    intro = (
-        f"Diary card for {_day_name(card.day)}. Answer one at a time or several at once "
-        "(3 0 1 n). SKIP skips one. "
-        if not card.started
-        else ""
-    )
+    intro = "" if card.started else w.intro.format(day=_day_name(card.day, practice)) + " "
     card = dataclasses.replace(card, next_question=nxt, asked_at=now, started=True)
-    return Turn(card, _finish(intro + _BY_FIELD[nxt].ask))
+    return Turn(card, _finish(intro + _ask(_BY_FIELD[nxt], practice)))
 
 
 def prompt_due(at: time, now: datetime, tz: ZoneInfo, late: timedelta) -> bool:
@@ -216,27 +339,27 @@ def prompt_due(at: time, now: datetime, tz: ZoneInfo, late: timedelta) -> bool:
 
 
 def prompt_text(practice: Practice) -> str:
-    """The daily prompt: discreet on a lock screen (no question in it)."""
-    name = " ".join(to_gsm7(practice.name).split())[:60] or "Your coaching line"
-    return _finish(f"{name}: time for today's diary card. Reply DIARY to start.")
+    """The daily prompt, in the client's language: discreet on a lock screen (no question in
+    it)."""
+    w = _WORDS[practice.language]
+    name = " ".join(to_gsm7(practice.name).split())[:60] or w.line
+    return _finish(w.prompt.format(name=name))
 
 
-def not_on_reply() -> str:
+def not_on_reply(practice: Practice | None = None) -> str:
     """A client who has not opted in texted "diary"."""
-    return _finish(
-        "The diary card by text isn't on for you. Your therapist can turn it on if you'd like it."
-    )
+    return _finish(_WORDS[practice.language if practice else Language.ENGLISH].not_on)
 
 
-def _read(q: Question, word: str) -> tuple[bool, Answer]:
+def _read(q: Question, word: str, r: _Reading) -> tuple[bool, Answer]:
     """(fits, value) for one word answering `q`."""
     if q.kind == "yes_no":
-        if word in _YES:
+        if word in r.yes:
             return True, True
-        if word in _NO:
+        if word in r.no:
             return True, False
         return False, None
-    number = _NUMBER_WORDS.get(word, int(word) if word.isdigit() else None)
+    number = r.numbers.get(word, int(word) if word.isdigit() else None)
     if number is not None and 0 <= number <= q.top:
         return True, number
     return False, None
@@ -248,58 +371,59 @@ def _tokens(body: str) -> list[tuple[str, int]]:
     return [(fold(m.group(0)), m.start()) for m in _TOKEN.finditer(normal) if fold(m.group(0))]
 
 
-def _problem(q: Question) -> str:
-    if q.kind == "yes_no":
-        return "Please answer Y or N."
-    return f"Please answer with a number 0-{q.top}, or SKIP."
+def _problem(q: Question, practice: Practice) -> str:
+    w = _WORDS[practice.language]
+    return w.yes_no if q.kind == "yes_no" else w.number.format(top=q.top)
 
 
 def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
     """One text answering an open card."""
     body = unicodedata.normalize("NFKC", body)
+    r = _READING[practice.language]
     answers = dict(card.answers)
     position = _INDEX.get(card.next_question or "", 0)
-    tokens = _tokens(body)
+    tokens = [(word, at) for word, at in _tokens(body) if word not in r.ignored]
     note: str | None = None
     done = False
     problem: Question | None = None
     i = 0
     if QUESTIONS[position].kind == "note":
-        named = tokens and tokens[0][0] == "note"
-        note, done = _note(body[tokens[0][1] + 4 :] if named else body), True
+        named = tokens and tokens[0][0] in r.note
+        text = body[tokens[0][1] + len(tokens[0][0]) :] if named else body
+        note, done = _note(text, r), True
         tokens = []
     while i < len(tokens):
         word, at = tokens[i]
         after = tokens[i + 1][0] if i + 1 < len(tokens) else None
-        if word == "note":
-            note = _note(body[at + len(word) :])
+        if word in r.note:
+            note = _note(body[at + len(word) :], r)
             done = done or QUESTIONS[position].kind == "note"
             break
-        if word in _ACTED and (after in _ACTED_LABELS or after in _YES | _NO):
-            target = _ACTED_LABELS.get(after or "")
+        if word in r.acted and (after in r.acted_labels or after in r.yes | r.no):
+            target = r.acted_labels.get(after or "")
             skip = 2 if target else 1
             if target is None:  # "acted y": the yes/no question waiting, or the first open one
                 waiting = QUESTIONS[position]
                 target = waiting.field if waiting.kind == "yes_no" else None
                 target = target or next(
-                    (f for f in _ACTED_LABELS.values() if answers.get(f) is None),
+                    (f for f in r.acted_labels.values() if answers.get(f) is None),
                     "acted_self_harm",
                 )
             value_word = tokens[i + skip][0] if i + skip < len(tokens) else ""
-            fits, value = _read(_BY_FIELD[target], value_word)
+            fits, value = _read(_BY_FIELD[target], value_word, r)
             if not fits:
                 problem = _BY_FIELD[target]
                 break
             answers[target] = value
             i += skip + 1
             continue
-        if word in _ACTED_LABELS and after in _YES | _NO:  # "use n": acted on it or not
-            answers[_ACTED_LABELS[word]] = after in _YES
+        if word in r.acted_labels and after in r.yes | r.no:  # "use n": acted on it or not
+            answers[r.acted_labels[word]] = after in r.yes
             i += 2
             continue
-        if word in _LABELS and after is not None:
-            target = _LABELS[word]
-            fits, value = _read(_BY_FIELD[target], after)
+        if word in r.labels and after is not None:
+            target = r.labels[word]
+            fits, value = _read(_BY_FIELD[target], after, r)
             if not fits:
                 problem = _BY_FIELD[target]
                 break
@@ -309,12 +433,12 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
         q = QUESTIONS[position]
         if q.kind == "note":
             rest = body[at:]
-            note, done = _note(rest), True
+            note, done = _note(rest, r), True
             break
-        if word in _SKIP:
+        if word in r.skip:
             fits, value = True, None
         else:
-            fits, value = _read(q, word)
+            fits, value = _read(q, word, r)
         if not fits:
             problem = q
             break
@@ -341,25 +465,24 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
         completed=done,
         started=True,
     )
+    w = _WORDS[practice.language]
     parts: list[str] = []
     if sign:
-        parts.append(
-            f"Thank you for telling us; your care team knows. {crisis_resources(practice)}"
-        )
+        parts.append(f"{w.sign} {crisis_resources(practice)}")
     if done:
-        parts.append(f"Your diary card for {_day_name(card.day)} is saved. Thank you!")
+        parts.append(w.saved.format(day=_day_name(card.day, practice)))
     elif problem is not None:
-        parts.append(f"{_problem(problem)} {problem.ask}")
+        parts.append(f"{_problem(problem, practice)} {_ask(problem, practice)}")
         if problem.field != card.next_question:
-            parts.append(QUESTIONS[position].ask)
+            parts.append(_ask(QUESTIONS[position], practice))
     else:
-        parts.append(QUESTIONS[position].ask)
+        parts.append(_ask(QUESTIONS[position], practice))
     return Turn(card, _finish(" ".join(parts)), sign)
 
 
-def _note(text: str) -> str | None:
+def _note(text: str, r: _Reading) -> str | None:
     """The note as the client typed it; None for "no note"."""
     text = " ".join(text.split()).strip(" :=-")
-    if not text or fold(text) in _NO_NOTE:
+    if not text or fold(text) in r.no_note:
         return None
     return text[:1000]
