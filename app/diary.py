@@ -24,6 +24,8 @@ from app.models import Client, DiaryEntry
 from app.notify import queue_text
 from ivr import diary
 from ivr.codes import MessageKind
+from ivr.language import parse_language
+from ivr.scripts import speaking
 
 log = logging.getLogger("coachline.diary")
 
@@ -130,14 +132,14 @@ def prompt_due(session: Session, line: Line, now: datetime) -> int:
     practice = line.practice(session)
     today = diary.diary_day(now, practice.tz)
     clients = session.execute(
-        select(Client.id, Client.phone, Client.diary_prompt_time).where(
+        select(Client.id, Client.phone, Client.diary_prompt_time, Client.language).where(
             Client.diary_opt_in.is_(True),
             Client.diary_prompt_time.is_not(None),
             Client.sms_opted_out.is_(False),
         )
     ).all()
     queued = 0
-    for client_id, phone, at in clients:
+    for client_id, phone, at, language in clients:
         if not diary.prompt_due(at, now, practice.tz, PROMPT_LATE):
             continue
         values = {"client_id": client_id, "day": today, "updated_at": now}
@@ -158,7 +160,8 @@ def prompt_due(session: Session, line: Line, now: datetime) -> int:
                 session,
                 line,
                 to_phone=phone,
-                body=diary.prompt_text(practice),
+                # In the client's language, when the line offers it.
+                body=diary.prompt_text(speaking(practice, parse_language(language))),
                 kind=MessageKind.PROMPT,
                 client_id=client_id,
             )

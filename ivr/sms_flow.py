@@ -46,6 +46,13 @@ Decisions where the issue is silent, made here and tested in tests/test_ivr_sms_
   which changes nothing for a client who has not opted out). An urge of 4-5 or a yes to
   acting tells the therapist once a card (`AttentionKind.DIARY_URGE`). Under a lockout the
   card's replies are its own (a record, not coaching).
+- Language (issue 24): a client reads the practice's view in their language
+  (`SmsState.for_client`: Spanish when the line offers it, else English), skills included
+  (the state's skills are that language's library). Crisis words in Spanish get the crisis
+  reply in Spanish from anyone, whatever their language and whether or not the line offers
+  Spanish, and the therapist's text says the client texted in Spanish. An opt-out word of ours
+  (PARAR: Twilio does not act on it) is confirmed in the sender's language; an unknown sender
+  who used a Spanish keyword reads Spanish when the line offers it. Therapists read English.
 """
 
 from __future__ import annotations
@@ -60,8 +67,9 @@ from typing import Any
 from ivr import diary, replies
 from ivr.attention import HIGH_URGE, alert_body
 from ivr.codes import AttentionKind
+from ivr.language import Language
 from ivr.replies import UnderLockout
-from ivr.scripts import Practice
+from ivr.scripts import Practice, speaking
 from ivr.skills import (
     DISTRESS_TOLERANCE,
     EMOTION_REGULATION,
@@ -69,7 +77,7 @@ from ivr.skills import (
     builtin_skills,
     pick_skill,
 )
-from ivr.texts import Intent, IntentKind, classify
+from ivr.texts import Intent, IntentKind, classify, crisis_language
 
 CHECK_IN_TTL = timedelta(minutes=30)
 
@@ -94,6 +102,7 @@ class ClientState:
     diary_opt_in: bool = False
     # Their latest diary card (today's, or an open one from before), if any.
     diary_card: diary.Card | None = None
+    language: Language = Language.ENGLISH  # the client's own (clients.language)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,8 @@ class SmsState:
     practice: Practice
     sender: Sender = Sender.UNKNOWN
     client: ClientState | None = None
-    skills: Sequence[Skill] = ()  # the library (ivr.skills.library); empty: the built-ins
+    # The library in the practice view's language (ivr.skills.library); empty: the built-ins.
+    skills: Sequence[Skill] = ()
     seed: str = ""  # e.g. the MessageSid: varies the skill offered, reproducibly
 
     @classmethod
@@ -112,7 +122,10 @@ class SmsState:
         skills: Iterable[Skill] = (),
         seed: str = "",
     ) -> SmsState:
-        return cls(practice, Sender.CLIENT, client, tuple(skills), seed)
+        """The state for a client: the practice as they read it (their language when the line
+        offers it; `skills` must be that language's library)."""
+        view = speaking(practice, client.language)
+        return cls(view, Sender.CLIENT, client, tuple(skills), seed)
 
     @classmethod
     def for_therapist(cls, practice: Practice) -> SmsState:
@@ -162,26 +175,41 @@ def handle_sms(state: SmsState, body: str, now: datetime) -> SmsDecision:
     if state.sender is Sender.CLIENT and state.client is not None:
         return _client(state, state.client, intent, now, body)
     if state.sender is Sender.THERAPIST:
-        return _therapist(state, intent)
-    return _unknown_sender(state, intent)
+        return _therapist(state, intent, body)
+    return _unknown_sender(state, intent, body)
 
 
-def _therapist(state: SmsState, intent: Intent) -> SmsDecision:
-    practice = state.practice
+def crisis_view(practice: Practice, body: str) -> Practice:
+    """The practice view a crisis reply is written in: Spanish when the crisis words were
+    Spanish (offered or not: the client wrote it), else the view's own language."""
+    if crisis_language(body, prefer=practice.language) is Language.SPANISH:
+        return dataclasses.replace(practice, language=Language.SPANISH)
+    return practice
+
+
+def _opt_out(intent: Intent, practice: Practice) -> str | None:
+    """Twilio answers its own opt-out words; ours (PARAR) the line confirms itself."""
+    return None if intent.by_twilio else replies.opt_out_reply(practice)
+
+
+def _therapist(state: SmsState, intent: Intent, body: str) -> SmsDecision:
+    practice = speaking(state.practice, Language.ENGLISH)  # therapists keep their language
     if intent.kind is IntentKind.CRISIS:
-        return SmsDecision(intent.kind, replies.crisis_reply(practice, therapist_told=False))
+        crisis = replies.crisis_reply(crisis_view(practice, body), therapist_told=False)
+        return SmsDecision(intent.kind, crisis)
     if intent.kind is IntentKind.OPT_OUT:
-        return SmsDecision(intent.kind, None, opt_out=True)
+        return SmsDecision(intent.kind, _opt_out(intent, practice), opt_out=True)
     usage = replies.therapist_usage_reply(practice)
     return SmsDecision(intent.kind, usage, opt_in=intent.kind is IntentKind.OPT_IN)
 
 
-def _unknown_sender(state: SmsState, intent: Intent) -> SmsDecision:
-    practice = state.practice
+def _unknown_sender(state: SmsState, intent: Intent, body: str) -> SmsDecision:
+    practice = speaking(state.practice, intent.language)
     if intent.kind is IntentKind.CRISIS:
-        return SmsDecision(intent.kind, replies.crisis_reply(practice, therapist_told=False))
+        crisis = replies.crisis_reply(crisis_view(practice, body), therapist_told=False)
+        return SmsDecision(intent.kind, crisis)
     if intent.kind is IntentKind.OPT_OUT:
-        return SmsDecision(intent.kind, None, opt_out=True)
+        return SmsDecision(intent.kind, _opt_out(intent, practice), opt_out=True)
     about = replies.unknown_sender_reply(practice)
     return SmsDecision(intent.kind, about, opt_in=intent.kind is IntentKind.OPT_IN)
 
@@ -221,7 +249,7 @@ def _client(
     )
     locked = lockout is not None
     check_in_open = client.check_in_expires_at is not None and now < client.check_in_expires_at
-    library = list(state.skills) or builtin_skills()
+    library = list(state.skills) or builtin_skills(language=practice.language)
 
     def pick(modules: Sequence[str] | None = None) -> Skill:
         seed = f"{state.seed}|{now.isoformat()}|{kind}"
@@ -237,8 +265,13 @@ def _client(
         return dataclasses.replace(base, **changes)
 
     if kind is IntentKind.CRISIS:
-        notice = TherapistNotice.about(AttentionKind.CRISIS_TEXT, client.first_name)
-        return decide(replies.crisis_reply(practice, therapist_told=True), notice=notice)
+        view = crisis_view(practice, body)
+        in_spanish = crisis_language(body, prefer=Language.SPANISH) is Language.SPANISH
+        notice = TherapistNotice(
+            AttentionKind.CRISIS_TEXT,
+            replies.therapist_crisis_notice(client.first_name, in_spanish=in_spanish),
+        )
+        return decide(replies.crisis_reply(view, therapist_told=True), notice=notice)
     diary_open = diary.is_open(client.diary_card, now)
     if kind is IntentKind.OPT_OUT:
         paused = (
@@ -246,7 +279,12 @@ def _client(
             if diary_open and client.diary_card
             else None
         )
-        return decide(None, opt_out=True, close_check_in=check_in_open, diary_card=paused)
+        return decide(
+            _opt_out(intent, practice),
+            opt_out=True,
+            close_check_in=check_in_open,
+            diary_card=paused,
+        )
     card_answer = diary_open and not client.opted_out and not check_in_open
     if kind is IntentKind.OPT_IN and card_answer and intent.matched == "yes":
         return _diary_answer(state, client, kind, body, now)
@@ -277,7 +315,7 @@ def _client(
         )
     if kind is IntentKind.DIARY:
         if not client.diary_opt_in:
-            return decide(diary.not_on_reply(), close_check_in=check_in_open)
+            return decide(diary.not_on_reply(practice), close_check_in=check_in_open)
         turn = diary.start(client.diary_card, practice, now)
         return decide(turn.reply, diary_card=turn.card, close_check_in=check_in_open)
     if kind is IntentKind.SUCCESS:

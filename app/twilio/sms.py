@@ -5,6 +5,11 @@ crisis resources.
 The inbound text is written first, once per MessageSid (INSERT .. ON CONFLICT DO NOTHING):
 when Twilio retries, nothing is written or done twice, and the webhook answers the reply it
 gave the first time.
+
+A client reads their own language (clients.language) when the line offers it, skills
+included (`ivr.skills.library` in that language). When the line offers Spanish, the answer
+given without the database (a failure: we do not know who texted) carries the crisis
+resources in English and in Spanish.
 """
 
 from __future__ import annotations
@@ -38,8 +43,17 @@ from app.twilio.signature import form_field, verified_form
 from ivr import commands, replies, ringing, rules
 from ivr.attention import Notice
 from ivr.codes import MessageKind
-from ivr.scripts import Practice, crisis_texted, first_name
-from ivr.sms_flow import ClientState, SmsDecision, SmsState, TherapistNotice, handle_sms
+from ivr.language import Language
+from ivr.scripts import Practice, crisis_texted, first_name, speaking
+from ivr.skills import library
+from ivr.sms_flow import (
+    ClientState,
+    SmsDecision,
+    SmsState,
+    TherapistNotice,
+    crisis_view,
+    handle_sms,
+)
 from ivr.texts import IntentKind, classify, crisis_match
 
 log = logging.getLogger("coachline.sms")
@@ -55,7 +69,12 @@ def message_twiml(body: str | None) -> str:
 
 
 def crisis_reply_twiml(practice: Practice) -> str:
-    return message_twiml(crisis_texted(practice))
+    """The crisis resources for someone we could not look up: in English, and in Spanish too
+    when the line offers it (their language is unknown)."""
+    text = crisis_texted(practice)
+    if Language.SPANISH in practice.languages:
+        text += " " + crisis_texted(speaking(practice, Language.SPANISH))
+    return message_twiml(text)
 
 
 router = APIRouter(
@@ -77,7 +96,8 @@ async def incoming_text(request: Request) -> Response:
         # A loop with an auto-responder, or a flood: answering would feed it. Crisis language
         # still gets the crisis resources. No database either way.
         log.warning("text rate limit reached for sender %s", mask(sender))
-        reply = crisis_texted(line.known_practice()) if crisis_match(body) else None
+        practice = line.known_practice()
+        reply = crisis_texted(crisis_view(practice, body)) if crisis_match(body) else None
         return twiml(message_twiml(reply))
 
     def answer(session: Session) -> str | None:
@@ -185,6 +205,9 @@ def _client_reply(
     caller = client.caller
     check_in = open_check_in(session, caller.client_id)
     entry = diary_cards.latest_entry(session, caller.client_id)
+    # The library in the language they will read: a Spanish client is never texted English.
+    view = speaking(practice, caller.language)
+    skills = all_skills(session) if not view.spanish else library(language=view.language)
     state = SmsState.for_client(
         practice,
         ClientState(
@@ -195,8 +218,9 @@ def _client_reply(
             check_in_expires_at=check_in.expires_at if check_in else None,
             diary_opt_in=diary_cards.opted_in(session, caller.client_id),
             diary_card=diary_cards.as_card(entry),
+            language=caller.language,
         ),
-        skills=all_skills(session),
+        skills=skills,
         seed=inbound.twilio_sid or "",
     )
     decision = handle_sms(state, body, now)
