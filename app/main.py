@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -16,6 +16,7 @@ from app import hsts, jsonlog
 from app.api import router as api_router
 from app.api.errors import bad_input
 from app.body_limit import BodyLimit
+from app.deps import LineDep
 from app.errors import describe
 from app.ical import router as ical_router
 from app.line import Line
@@ -30,6 +31,28 @@ from app.worker import NotificationWorker
 log = logging.getLogger("coachline")
 
 FAVICON = Path(__file__).parent / "web" / "static" / "favicon.svg"
+
+
+# Routes at module level, not closures in create_app: FastAPI keeps what it learns of each
+# endpoint in process-wide caches, and a closure there would keep its whole app alive.
+health_router = APIRouter()
+
+
+@health_router.get("/healthz", tags=["health"], summary="Whether the line and its database answer")
+def healthz(line: LineDep) -> JSONResponse:
+    """`{"status": "ok", "database": "up"}` with 200, or `"degraded"` and `"down"` with 503
+    when the database does not answer (calls still get the crisis resources then). Needs no
+    token: for load balancers and container health checks."""
+    ok = line.database_answers()
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "database": "up" if ok else "down"},
+        status_code=200 if ok else 503,
+    )
+
+
+@health_router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    return FileResponse(FAVICON, media_type="image/svg+xml")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,16 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The API's 422s in words (other paths keep FastAPI's own answer).
     app.add_exception_handler(RequestValidationError, bad_input)
 
-    @app.get("/healthz", tags=["health"], summary="Whether the line and its database answer")
-    def healthz() -> JSONResponse:
-        """`{"status": "ok", "database": "up"}` with 200, or `"degraded"` and `"down"` with 503
-        when the database does not answer (calls still get the crisis resources then). Needs no
-        token: for load balancers and container health checks."""
-        ok = line.database_answers()
-        return JSONResponse(
-            {"status": "ok" if ok else "degraded", "database": "up" if ok else "down"},
-            status_code=200 if ok else 503,
-        )
+    app.include_router(health_router)
 
     # Twilio's webhooks are for Twilio alone (signed requests), not part of the documented API.
     for router in (voice.router, sms.router, therapist_menu.router):
@@ -93,10 +107,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_dashboard(app, line)
     install_metrics(app, line)
     api_docs.install(app)
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> FileResponse:
-        return FileResponse(FAVICON, media_type="image/svg+xml")
 
     # Added last, so outermost: a body is refused before any other middleware (the dashboard's
     # session, the webhook timer) runs, and the 413 carries HSTS like every other answer.

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -130,48 +130,57 @@ def _to_sign_in(path: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
 
 
+# Routes at module level, not closures over the app: FastAPI keeps what it learns of each
+# endpoint in process-wide caches, and a closure there would keep its whole app alive.
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/openapi.json")
+def openapi(request: Request, allowed: DocsAccess) -> Response:
+    if not allowed:
+        return JSONResponse(
+            {"detail": "Sign in to the dashboard, or send an API token."},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs")
+def docs(request: Request, allowed: DocsAccess) -> Response:
+    if not allowed:
+        return _to_sign_in("/docs")
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=f"{request.app.title} API",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=FAVICON,
+        swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
+    )
+    page.headers.update(OFFLINE_ONLY)
+    return page
+
+
+@router.get("/redoc")
+def redoc(request: Request, allowed: DocsAccess) -> Response:
+    if not allowed:
+        return _to_sign_in("/redoc")
+    page = get_redoc_html(
+        openapi_url="/openapi.json",
+        title=f"{request.app.title} API",
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=FAVICON,
+        with_google_fonts=False,
+    )
+    page.headers.update(OFFLINE_ONLY)
+    return page
+
+
 def install(app: FastAPI) -> None:
     app.mount(
         ASSETS,
         StaticFiles(packages=[("fastapi_offline", "static")]),
         name="api-docs-assets",
     )
-
-    @app.get("/openapi.json", include_in_schema=False)
-    def openapi(allowed: DocsAccess) -> Response:
-        if not allowed:
-            return JSONResponse(
-                {"detail": "Sign in to the dashboard, or send an API token."},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return JSONResponse(app.openapi())
-
-    @app.get("/docs", include_in_schema=False)
-    def docs(allowed: DocsAccess) -> Response:
-        if not allowed:
-            return _to_sign_in("/docs")
-        page = get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title} API",
-            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=FAVICON,
-            swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
-        )
-        page.headers.update(OFFLINE_ONLY)
-        return page
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc(allowed: DocsAccess) -> Response:
-        if not allowed:
-            return _to_sign_in("/redoc")
-        page = get_redoc_html(
-            openapi_url="/openapi.json",
-            title=f"{app.title} API",
-            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=FAVICON,
-            with_google_fonts=False,
-        )
-        page.headers.update(OFFLINE_ONLY)
-        return page
+    app.include_router(router)
