@@ -4,6 +4,11 @@ one session on the webhooks' own threads within a bounded wait (`Line.database`)
 No caller ever hears Twilio's "application error": any failure on these routes (the database
 down or hung, a bug) answers 200 with the crisis resources (`app.twilio.safe`). Only a bad
 signature gets a 403.
+
+A known client is answered in their language (`speaking`: when the line offers it). A caller
+the line doesn't know is answered in English with "Para español, oprima 2" first when the
+line offers Spanish. The webhooks that answer later in the call without the database (988,
+screening, the voice message) read the call's language from their URL (`lang`).
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ from app.twilio.safe import crisis_on_error, twiml, voice_fallback, voice_urls
 from app.twilio.signature import form_field, verified_form
 from ivr import endings, screening, voice
 from ivr.codes import MISSED, AttentionKind, Outcome, Route
+from ivr.language import Language, parse_language
 from ivr.ringing import Caller
-from ivr.scripts import first_name
+from ivr.scripts import Practice, first_name, speaking
+from ivr.skills import Skill, library
 
 log = logging.getLogger("coachline.voice")
 
@@ -70,6 +77,19 @@ def _raise_missed(
             notice=step.notice,
             call_id=call.id,
         )
+
+
+def _language(request: Request) -> Language:
+    """The call's language, as the URL Twilio was given names it (English when it doesn't)."""
+    return parse_language(request.query_params.get("lang", "")[:8])
+
+
+def _skills(session: Session, practice: Practice) -> list[Skill]:
+    """The skills for the wait, in the answer's language. A practice's own skills are in its
+    own (English) words, so in Spanish it is the Spanish library alone."""
+    if practice.language == Language.ENGLISH:
+        return all_skills(session)
+    return library(language=practice.language)
 
 
 def _apply(call: Call, step: voice.VoiceStep) -> None:
@@ -136,6 +156,7 @@ def answer_call(
             stir_verstat=stir_verstat,
         )
         return step.twiml
+    practice = speaking(practice, client.caller.language)
     # Who is on call and the skills matter only when the client's own therapist can't be
     # rung first (`ivr.voice` says when): most calls need neither.
     needs_schedule = voice.incoming_needs_schedule(client.caller, now, practice)
@@ -146,7 +167,7 @@ def answer_call(
         now,
         practice,
         urls,
-        all_skills(session) if needs_schedule else [],
+        _skills(session, practice) if needs_schedule else [],
     )
     values = {
         "route": step.route or Route.COACHING,
@@ -184,6 +205,7 @@ async def dial_result(request: Request, form: Form) -> Response:
         client = enrolled_by_id(session, call.client_id, now) if call and call.client_id else None
         if call is None or client is None:
             return endings.error_fallback(practice, voice_urls(line))
+        practice = speaking(practice, client.caller.language)
         result_here = replace(result, accepted_by=call.accepted_therapist_id)
         needs_schedule = voice.after_dial_needs_schedule(result_here)
         step = voice.after_dial(
@@ -194,7 +216,7 @@ async def dial_result(request: Request, form: Form) -> Response:
             now,
             practice,
             voice_urls(line),
-            all_skills(session) if needs_schedule else [],
+            _skills(session, practice) if needs_schedule else [],
         )
         _apply(call, step)
         if step.outcome == Outcome.BRIDGED and call.accepted_therapist_id:
@@ -217,15 +239,14 @@ async def dial_result(request: Request, form: Form) -> Response:
 @router.post("/screen", summary="The therapist's leg answers: call screening")
 async def screen(request: Request, form: Form) -> Response:
     """No database: the prompt names the practice's line, never the client, so that a
-    voicemail box records no name (`ivr.screening`)."""
+    voicemail box records no name (`ivr.screening`), and says when the call is in Spanish."""
     line = _line(request)
+    practice = speaking(line.known_practice(), _language(request))
     # The therapist's leg is a child of the client's call: Twilio names it in ParentCallSid.
     parent = form_field(form, "ParentCallSid")
     therapist_id = voice.parse_tried(request.query_params.get("therapist"))
     return twiml(
-        screening.screen(
-            line.known_practice(), parent, therapist_id[0] if therapist_id else 0, voice_urls(line)
-        )
+        screening.screen(practice, parent, therapist_id[0] if therapist_id else 0, voice_urls(line))
     )
 
 
@@ -265,6 +286,7 @@ async def recorded(request: Request, form: Form) -> Response:
     texted) in one transaction (`app.voice_messages`). The caller hears the thanks and the
     crisis resources whatever happens (without "saved" when it was not)."""
     line = _line(request)
+    language = _language(request)
     call_sid = form_field(form, "CallSid")
     message = voice_messages.from_record_action(
         form_field(form, "RecordingSid", 64),
@@ -273,7 +295,7 @@ async def recorded(request: Request, form: Form) -> Response:
     )
 
     def save(session: Session) -> str:
-        practice = line.practice(session)
+        practice = speaking(line.practice(session), language)
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         saved = call is not None and message is not None
         if saved:
@@ -286,7 +308,8 @@ async def recorded(request: Request, form: Form) -> Response:
         # The SID (no personal data) lets someone find the message in Twilio.
         sid = message.sid if message else "(none)"
         log.error("voice message %s on call %s not saved: %s", sid, call_sid, describe(exc))
-        return twiml(voice.after_recording(line.known_practice(), voice_urls(line), saved=False))
+        practice = speaking(line.known_practice(), language)
+        return twiml(voice.after_recording(practice, voice_urls(line), saved=False))
 
 
 @router.post("/status", summary="Status callback: the call's progress, in any order")
@@ -327,14 +350,17 @@ async def fallback(request: Request, form: Form) -> Response:
 
 @router.post("/lifeline", summary="The caller's key after the offer of 988")
 async def lifeline(request: Request, form: Form, background: BackgroundTasks) -> Response:
-    """1 connects the caller to the 988 Lifeline. No database before the answer: the
-    connection is noted on the call afterwards (`app.calls.note_lifeline`), when it can be."""
+    """1 connects the caller to the 988 Lifeline; 2, where Spanish was offered, says the script
+    again in Spanish (`replay`). No database before the answer: the connection is noted on
+    the call afterwards (`app.calls.note_lifeline`), when it can be."""
     line = _line(request)
     digits = form_field(form, "Digits", 8)
     then = request.query_params.get("then", endings.THEN_GOODBYE)
+    replay = request.query_params.get("replay", "")[:20] or None
     if digits.strip() == endings.LIFELINE_DIGIT:
         background.add_task(_note_lifeline, line, form_field(form, "CallSid"))
-    return twiml(endings.lifeline(digits, then, line.known_practice(), voice_urls(line)))
+    practice = speaking(line.known_practice(), _language(request))
+    return twiml(endings.lifeline(digits, then, practice, voice_urls(line), replay))
 
 
 async def _note_lifeline(line: Line, call_sid: str) -> None:
