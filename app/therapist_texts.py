@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from app import domain, lockouts, pins, therapists
 from app.line import Line
 from app.models import Client, PendingConfirmation, Therapist
-from ivr import commands
+from ivr import command_replies, commands
 from ivr import pin as pin_rules
 from ivr.commands import Away, Back, ClientRef, Lock, No, Refused, Unknown, Yes
 from ivr.pin import PinCheck
@@ -57,16 +57,16 @@ def handle_therapist_text(
             _cancel_pending(session, therapist, now)
         return None
     if not therapist.active:
-        return commands.inactive_reply()
+        return command_replies.inactive_reply()
     try:
         match command:
             case Away(until=until):
                 therapists.set_away(session, actor(therapist), now, therapist.id, until)
-                return commands.away_reply(until, tz)
+                return command_replies.away_reply(until, tz)
             case Back():
                 was_away = therapist.away_until is not None and therapist.away_until > now
                 therapists.clear_away(session, actor(therapist), now, therapist.id)
-                return commands.back_reply(was_away)
+                return command_replies.back_reply(was_away)
             case Lock():
                 return _lock(session, line, therapist, command, now)
             case Yes(pin=pin):
@@ -76,10 +76,10 @@ def handle_therapist_text(
             case Refused(reason=reason):
                 return reason
             case Unknown(problem=problem):
-                return commands.usage_reply(problem)
+                return command_replies.usage_reply(problem)
     except domain.DomainError as refused:
-        return commands.failed_reply(refused.message)
-    return commands.usage_reply()
+        return command_replies.failed_reply(refused.message)
+    return command_replies.usage_reply()
 
 
 def _own_clients(session: Session, therapist: Therapist) -> list[Client]:
@@ -109,7 +109,7 @@ def _lock(session: Session, line: Line, therapist: Therapist, command: Lock, now
                 created_at=now,
             )
         )
-    return commands.lock_prompt(command.who, command.occurred_at, line.settings.practice.tz)
+    return command_replies.lock_prompt(command.who, command.occurred_at, line.settings.practice.tz)
 
 
 def _live(therapist: Therapist, now: datetime):
@@ -156,30 +156,32 @@ def _confirm_with_pin(
 def _confirm(session: Session, line: Line, therapist: Therapist, now: datetime) -> str:
     waiting = _pending(session, therapist, now)
     if not waiting:
-        return commands.nothing_to_confirm_reply()
+        return command_replies.nothing_to_confirm_reply()
     if len(waiting) > 1:
         _cancel_pending(session, therapist, now)
         clients = [session.get(Client, p.client_id) for p in waiting]
         refs = [ClientRef(c.id, c.name, c.code) for c in clients if c is not None]
-        return commands.ambiguous_reply([commands.client_code(ref) for ref in refs])
+        return command_replies.ambiguous_reply([commands.client_code(ref) for ref in refs])
     pending = waiting[0]
     client = session.get(Client, pending.client_id)
     if client is None or client.therapist_id != therapist.id:
         pending.expires_at = now
-        return commands.not_your_client_reply()
+        return command_replies.not_your_client_reply()
     if lockout_ends_at(pending.occurred_at) <= now:
         pending.expires_at = now
-        return commands.lock_over_reply()
+        return command_replies.lock_over_reply()
     if not client.lockout_rule_applies:
         pending.expires_at = now
-        return commands.waived_reply(_first(client))
+        return command_replies.waived_reply(_first(client))
     lockout = lockouts.record_lockout(
         session, actor(therapist), now, client.id, occurred_at=pending.occurred_at
     )
     pending.confirmed_at = now
-    return commands.lock_done_reply(_first(client), lockout.ends_at, line.settings.practice.tz)
+    return command_replies.lock_done_reply(
+        _first(client), lockout.ends_at, line.settings.practice.tz
+    )
 
 
 def _cancel(session: Session, therapist: Therapist, now: datetime) -> str:
     _cancel_pending(session, therapist, now)
-    return commands.cancelled_reply()
+    return command_replies.cancelled_reply()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr import commands, texted_times
+from ivr import command_replies, commands, texted_times
 from ivr.commands import (
     Away,
     Back,
@@ -159,7 +159,7 @@ def test_a_weekday_is_today_while_the_time_is_ahead_else_next_week():
 def test_away_not_understood_says_what_is_wrong(body, problem):
     command = parse(body)
     assert isinstance(command, Unknown) and command.problem.startswith(problem), command
-    reply = commands.usage_reply(command.problem)
+    reply = command_replies.usage_reply(command.problem)
     assert reply.startswith(command.problem) and "AWAY 2h" in reply and len(reply) <= 320
 
 
@@ -181,7 +181,7 @@ def test_away_2h_across_the_november_change_is_two_real_hours():
     assert until == before + timedelta(hours=2)
     assert until.astimezone(TZ).strftime("%H:%M %Z") == "01:30 CST"
     # 1:30 happens twice that night: the reply names the zone.
-    assert "Sun Nov 1 at 1:30 AM CST" in commands.away_reply(until, TZ)
+    assert "Sun Nov 1 at 1:30 AM CST" in command_replies.away_reply(until, TZ)
 
 
 def test_away_2h_across_the_march_change_is_two_real_hours():
@@ -189,7 +189,7 @@ def test_away_2h_across_the_march_change_is_two_real_hours():
     until = away("AWAY 2h", before)
     assert until == before + timedelta(hours=2)
     assert until.astimezone(TZ).strftime("%H:%M %Z") == "04:30 CDT"
-    assert commands.away_reply(until, TZ).startswith("Away until Sun Mar 8 at 4:30 AM.")
+    assert command_replies.away_reply(until, TZ).startswith("Away until Sun Mar 8 at 4:30 AM.")
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_the_24_hours_are_an_instant_across_the_november_change():
     command = lock("LOCK Riley yesterday 10am", now)
     assert command.occurred_at == datetime(2026, 10, 31, 15, 0, tzinfo=UTC)
     # 24 real hours: Saturday 10 AM CDT to Sunday 9 AM CST.
-    assert commands.lock_prompt("Riley", command.occurred_at, TZ) == (
+    assert command_replies.lock_prompt("Riley", command.occurred_at, TZ) == (
         "Reply YES and your PIN (for example YES 1234) to start the 24-hour rule for Riley "
         "from Sat 10:00 AM until Sun 9:00 AM. Reply NO to cancel."
     )
@@ -340,7 +340,7 @@ def test_crisis_language_and_opt_out_words_are_not_commands(body):
 def test_anything_else_gets_the_usage_line(body):
     command = parse(body)
     assert isinstance(command, Unknown) and command.problem == ""
-    assert commands.usage_reply() == commands.USAGE
+    assert command_replies.usage_reply() == command_replies.USAGE
 
 
 # --- LOCK --------------------------------------------------------------------------------------
@@ -462,62 +462,64 @@ def test_match_clients(who, expected):
 
 def test_the_replies_read_as_the_issue_says():
     until = local(2026, 11, 28, 18)
-    assert commands.away_reply(until, TZ) == (
+    assert command_replies.away_reply(until, TZ) == (
         "Away until Sat Nov 28 at 6:00 PM. Coaching calls will go to the on-call therapist. "
         "Text BACK when you're available."
     )
     ends = local(2026, 11, 28, 21, 30)
-    assert commands.lock_prompt("riley", ends - timedelta(hours=24), TZ) == (
+    assert command_replies.lock_prompt("riley", ends - timedelta(hours=24), TZ) == (
         "Reply YES and your PIN (for example YES 1234) to start the 24-hour rule for Riley "
         "from Fri 9:30 PM until Sat 9:30 PM. Reply NO to cancel."
     )
-    assert commands.lock_done_reply("Riley", ends, TZ) == (
+    assert command_replies.lock_done_reply("Riley", ends, TZ) == (
         "24-hour rule started for Riley until Sat 9:30 PM."
     )
-    assert commands.back_reply(True) == "You're available for coaching calls again."
-    assert commands.ambiguous_reply(["RT2", "RP7"]) == (
+    assert command_replies.back_reply(True) == "You're available for coaching calls again."
+    assert command_replies.ambiguous_reply(["RT2", "RP7"]) == (
         "Nothing was recorded: two of your clients have that name. Text LOCK RT2 or LOCK RP7 "
         "with the time, then YES and your PIN."
     )
-    assert commands.ambiguous_reply(["RT2", "RP7", "RS9"]).startswith(
+    assert command_replies.ambiguous_reply(["RT2", "RP7", "RS9"]).startswith(
         "Nothing was recorded: three of your clients have that name. Text LOCK RT2, LOCK RP7 or "
         "LOCK RS9 with the time"
     )
-    assert commands.cancelled_reply() == "Cancelled. Nothing was recorded."
+    assert command_replies.cancelled_reply() == "Cancelled. Nothing was recorded."
 
 
 def test_every_reply_is_gsm7_and_at_most_320_characters():
     ends = local(2026, 11, 28, 21, 30)
     long_name = "Ŵïłhęlmïñå-" * 20 + " 🙂"
     texts = [
-        commands.usage_reply(),
-        commands.usage_reply(texted_times.NEEDS_AM_PM),
-        commands.usage_reply("Say for how long or until when, e.g. AWAY 2h or AWAY until 6pm."),
-        commands.away_reply(local(2027, 1, 20, 23, 59), TZ),
-        commands.away_too_long_reply(),
-        commands.back_reply(True),
-        commands.back_reply(False),
-        commands.lock_prompt(long_name, ends, TZ),
-        commands.lock_done_reply(long_name, ends, TZ),
-        commands.ambiguous_reply([f"CODE{i:08d}" for i in range(12)]),
-        commands.waived_reply(long_name),
-        commands.lock_over_reply(),
-        commands.nothing_to_confirm_reply(),
-        commands.cancelled_reply(),
-        commands.not_your_client_reply(),
-        commands.inactive_reply(),
-        commands.failed_reply("x" * 500),
+        command_replies.usage_reply(),
+        command_replies.usage_reply(texted_times.NEEDS_AM_PM),
+        command_replies.usage_reply(
+            "Say for how long or until when, e.g. AWAY 2h or AWAY until 6pm."
+        ),
+        command_replies.away_reply(local(2027, 1, 20, 23, 59), TZ),
+        command_replies.away_too_long_reply(),
+        command_replies.back_reply(True),
+        command_replies.back_reply(False),
+        command_replies.lock_prompt(long_name, ends, TZ),
+        command_replies.lock_done_reply(long_name, ends, TZ),
+        command_replies.ambiguous_reply([f"CODE{i:08d}" for i in range(12)]),
+        command_replies.waived_reply(long_name),
+        command_replies.lock_over_reply(),
+        command_replies.nothing_to_confirm_reply(),
+        command_replies.cancelled_reply(),
+        command_replies.not_your_client_reply(),
+        command_replies.inactive_reply(),
+        command_replies.failed_reply("x" * 500),
     ]
     for text in texts:
         assert text and is_gsm7(text) and len(text) <= 320, text
-    assert "Wilhelmiñå" in commands.lock_prompt(long_name, ends, TZ)
+    assert "Wilhelmiñå" in command_replies.lock_prompt(long_name, ends, TZ)
 
 
 def test_the_zone_is_named_only_in_the_hour_that_repeats():
-    assert commands.clock_time(datetime(2026, 11, 1, 6, 30, tzinfo=UTC), TZ) == "1:30 AM CDT"
-    assert commands.clock_time(datetime(2026, 11, 1, 7, 30, tzinfo=UTC), TZ) == "1:30 AM CST"
-    assert commands.clock_time(datetime(2026, 11, 1, 8, 30, tzinfo=UTC), TZ) == "2:30 AM"
-    assert commands.clock_time(NOW, TZ) == "9:42 PM"
+    assert command_replies.clock_time(datetime(2026, 11, 1, 6, 30, tzinfo=UTC), TZ) == "1:30 AM CDT"
+    assert command_replies.clock_time(datetime(2026, 11, 1, 7, 30, tzinfo=UTC), TZ) == "1:30 AM CST"
+    assert command_replies.clock_time(datetime(2026, 11, 1, 8, 30, tzinfo=UTC), TZ) == "2:30 AM"
+    assert command_replies.clock_time(NOW, TZ) == "9:42 PM"
 
 
 def test_now_must_be_timezone_aware():
@@ -534,7 +536,7 @@ def test_property_parse_never_raises_and_results_keep_their_rules(body, minutes)
     elif isinstance(command, Lock):
         assert now - timedelta(hours=24) < command.occurred_at <= now
     elif isinstance(command, Unknown):
-        assert len(commands.usage_reply(command.problem)) <= 320
+        assert len(command_replies.usage_reply(command.problem)) <= 320
 
 
 @given(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.models import AuditEntry, Client, Lockout, Message, OnCallShift, PendingConfirmation
 from app.models import Therapist as TherapistRow
-from ivr import commands
+from ivr import command_replies
 from ivr.gsm import is_gsm7
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL, THERAPIST_PIN
 from tests.twilio_driver import NO_ANSWER, Leg, Scenario, TwilioDriver
@@ -129,7 +129,7 @@ def test_back_clears_away(driver, db, people, body):
 
 
 def test_back_when_not_away_says_so(driver, db, people):
-    assert text(driver, "BACK") == commands.back_reply(False)
+    assert text(driver, "BACK") == command_replies.back_reply(False)
     assert audit_entries(db, "clear_away") == []
 
 
@@ -195,7 +195,7 @@ def test_lock_then_yes_starts_the_24_hour_rule_audited(driver, db, people):
     call = driver.call(from_=RILEY)
     assert "Phone coaching isn't available on this line right now." in call.text
     assert not call.dials
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     assert len(lockouts(db)) == 1
 
 
@@ -226,7 +226,7 @@ def test_lock_by_computed_code(driver, db, people):
 def test_lock_then_no_records_nothing(driver, db, people):
     text(driver, "LOCK Riley 9:30pm")
     assert text(driver, "NO") == "Cancelled. Nothing was recorded."
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     assert lockouts(db) == []
     assert text(driver, "NO") == "Cancelled. Nothing was recorded."  # the same, waiting or not
 
@@ -234,7 +234,7 @@ def test_lock_then_no_records_nothing(driver, db, people):
 def test_lock_then_timeout_records_nothing(driver, db, people, line):
     text(driver, "LOCK Riley 9:30pm")
     line.clock = lambda: NOW + timedelta(minutes=10)
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     assert lockouts(db) == []
 
 
@@ -257,7 +257,7 @@ def test_a_new_lock_replaces_the_one_waiting(driver, db, people):
 def test_stop_cancels_a_waiting_lock_and_is_left_to_the_usual_flow(driver, db, people):
     text(driver, "LOCK Riley 9:30pm")
     assert text(driver, "CANCEL") is None  # Twilio's opt-out word: no reply of ours
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     assert lockouts(db) == []
 
 
@@ -302,10 +302,10 @@ def test_another_therapists_client_is_not_found(driver, db, people):
         ASK + "Jordan from Fri 9:30 PM until Sat 9:30 PM. Reply NO to cancel."
     )
     assert db.scalar(select(func.count()).select_from(PendingConfirmation)) == 0
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     # Jordan's own therapist can; Dana's YES does not confirm Marcus's request.
     assert text(driver, "LOCK Jordan now", sender=MARCUS).startswith(ASK + "Jordan")
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     assert text(driver, YES, sender=MARCUS).startswith("24-hour rule started for Jordan")
     [lockout] = lockouts(db)
     assert lockout.client_id == people["jordan"]
@@ -318,7 +318,7 @@ def test_a_client_whose_rule_is_waived_is_refused(driver, db, people):
     db.commit()
     assert text(driver, "LOCK Riley").startswith(ASK + "Riley")  # not told before the PIN
     assert "waived" in text(driver, YES)
-    assert text(driver, YES) == commands.nothing_to_confirm_reply()
+    assert text(driver, YES) == command_replies.nothing_to_confirm_reply()
     assert lockouts(db) == []
 
 
@@ -327,7 +327,7 @@ def test_a_client_moved_to_another_therapist_before_yes_is_not_locked(driver, db
     riley = db.get(Client, people["riley"])
     riley.therapist_id = people["marcus"]
     db.commit()
-    assert text(driver, YES) == commands.not_your_client_reply()
+    assert text(driver, YES) == command_replies.not_your_client_reply()
     assert lockouts(db) == []
 
 
@@ -342,7 +342,7 @@ def test_lock_for_a_time_whose_24_hours_are_over_is_refused(driver, db, people):
 @pytest.mark.parametrize("body", ["hello", "LOCK Riley 9:30", "AWAY until Monday", "START"])
 def test_anything_not_understood_gets_the_usage_line(driver, db, people, body):
     reply = text(driver, body)
-    assert reply.endswith(commands.USAGE)
+    assert reply.endswith(command_replies.USAGE)
     assert db.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
@@ -356,7 +356,7 @@ def test_an_inactive_therapists_commands_are_refused(driver, db, people):
     dana = db.get(TherapistRow, people["dana"])
     dana.active = False
     db.commit()
-    assert text(driver, "AWAY 2h") == commands.inactive_reply()
+    assert text(driver, "AWAY 2h") == command_replies.inactive_reply()
     assert therapist(db, people["dana"]).away_until is None
 
 
