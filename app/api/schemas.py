@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app import domain
+from app.clients import check_language
 
 # The largest id a 32-bit integer column holds: bigger ids are bad input, not a database error.
 MAX_ID = 2_147_483_647
@@ -199,12 +200,27 @@ _DIARY_PROMPT = (
 )
 
 
+_LANGUAGE = (
+    'the client\'s language: "en" (English) or "es" (Spanish), what the line speaks and texts '
+    "to them. Kept as given even while the practice does not offer Spanish (the OFFER_SPANISH "
+    "setting, off by default): until it does, the line speaks English to them "
+    "(`spoken_language` says which it speaks now)"
+)
+# Exactly "en" or "es": anything else is refused in the records' own words.
+ClientLanguage = Annotated[
+    Literal["en", "es"],
+    BeforeValidator(check_language),
+    Field(description=_LANGUAGE, examples=["es"]),
+]
+
+
 class ClientCreate(Request):
     name: Name
     phone: Phone
     therapist_id: DbId
     lockout_rule_applies: Flag = True
     sms_opted_out: Flag = False
+    language: ClientLanguage = "en"
     diary_opt_in: Flag = False
     diary_prompt_time: ClockTime | None = Field(default=None, description=_DIARY_PROMPT)
 
@@ -215,6 +231,7 @@ class ClientPatch(Patch):
     therapist_id: DbId | None = None
     lockout_rule_applies: Flag | None = None
     sms_opted_out: Flag | None = None
+    language: ClientLanguage | None = Field(default=None, description=_LANGUAGE)
     diary_opt_in: Flag | None = None
     diary_prompt_time: ClockTime | None = Field(default=None, description=_DIARY_PROMPT)
 
@@ -238,6 +255,11 @@ class ClientOut(Response):
     therapist_id: int
     lockout_rule_applies: bool
     sms_opted_out: bool
+    language: str = Field(description=_LANGUAGE)
+    spoken_language: str = Field(
+        description="the language the line speaks and texts to the client now: `language` "
+        'while the practice offers it, else "en"'
+    )
     diary_opt_in: bool
     diary_prompt_time: ClockTimeOut | None
     created_at: datetime
