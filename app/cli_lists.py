@@ -17,10 +17,12 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
+from app import clients as client_records
 from app import lockouts
 from app.cli_support import check_id, practice_tz, unit_of_work
 from app.models import Client, Lockout, Therapist, User
 from app.therapists import get_therapist
+from ivr.language import LANGUAGE_NAMES, parse_language
 from ivr.rules import lockout_active
 
 _THERAPIST_NAMES = select(Therapist.id, Therapist.name)
@@ -57,8 +59,8 @@ def clients(
         ),
     ] = None,
 ) -> None:
-    """The practice's clients with their ids, therapists, and whether the 24-hour rule keeps
-    them from coaching now."""
+    """The practice's clients with their ids, therapists, languages, and whether the 24-hour
+    rule keeps them from coaching now."""
     with unit_of_work() as (line, session):
         tz, now = practice_tz(line, session), line.now()
         stmt = select(Client).order_by(Client.name, Client.id)
@@ -68,11 +70,14 @@ def clients(
         therapist_names = {t_id: name for t_id, name in session.execute(_THERAPIST_NAMES)}
         locked = lockouts.locked_until_by_client(session, rows, now)
         names = Counter(c.name for c in rows)
+        practice = line.practice(session)
+        unspoken = {c.id: client_records.language_not_offered(practice, c) for c in rows}
         table = [
             [
                 str(c.id),
                 _named(c.name, c.phone, names),
                 f"{therapist_names.get(c.therapist_id, '?')} ({c.therapist_id})",
+                LANGUAGE_NAMES[parse_language(c.language)] + ("*" if unspoken[c.id] else ""),
                 "applies" if c.lockout_rule_applies else "waived",
                 _when(tz, locked[c.id]) if c.id in locked else "",
             ]
@@ -81,8 +86,15 @@ def clients(
     if not table:
         typer.echo("No clients yet." if therapist_id is None else "No clients of that therapist.")
         return
-    headers = ("Id", "Name", "Therapist (id)", "24-hour rule", "Locked out until")
+    headers = ("Id", "Name", "Therapist (id)", "Language", "24-hour rule", "Locked out until")
     _table(f"Clients (times in {tz.key}):", headers, table)
+    for missing in sorted({name for name in unspoken.values() if name}):
+        Console(highlight=False).print(
+            Text(
+                f"* {missing} is not offered on this line yet: the line speaks English to them "
+                "until Offer Spanish is turned on in the dashboard's Settings."
+            )
+        )
 
 
 def therapists() -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy.orm import Session
 
 from app import clients, lockouts, therapists
 from app.cli_support import (
@@ -23,8 +24,42 @@ from app.cli_support import (
     read_option_time,
     unit_of_work,
 )
+from app.line import Line
 from app.models import Client, Lockout
+from ivr.language import LANGUAGE_NAMES, Language
 from ivr.rules import NewLockout
+
+
+def _language(raw: str) -> Language:
+    """en or es, in any case; anything else refused naming both."""
+    try:
+        return Language(raw.strip().lower())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{raw!r} is not a language of the line: en (English) or es (Spanish)"
+        ) from None
+
+
+def _complete_language(incomplete: str) -> list[str]:
+    return [language.value for language in Language if language.startswith(incomplete.lower())]
+
+
+_LANGUAGE_HELP = (
+    "The language the line speaks and texts to them: en (English) or es (Spanish, heard only "
+    "while the practice offers it: Offer Spanish, in the dashboard's Settings)."
+)
+
+
+def _language_words(line: Line, session: Session, client: Client) -> str:
+    """The client's language, and a note when the line does not speak it yet."""
+    said = f"language {LANGUAGE_NAMES[Language(client.language)]}"
+    missing = clients.language_not_offered(line.practice(session), client)
+    if missing:
+        said += (
+            f".\n{missing} is not offered on this line yet: the line speaks English to them "
+            "until Offer Spanish is turned on in the dashboard's Settings"
+        )
+    return said
 
 
 def add_therapist(
@@ -72,6 +107,16 @@ def add_client(
             "(some adolescent programs waive it).",
         ),
     ] = True,
+    language: Annotated[
+        Language,
+        typer.Option(
+            metavar="en|es",
+            parser=_language,
+            autocompletion=_complete_language,
+            show_default=False,
+            help=_LANGUAGE_HELP + " English unless said otherwise.",
+        ),
+    ] = Language.ENGLISH,
 ) -> None:
     """Enrol a client with their primary therapist."""
     with unit_of_work() as (line, session):
@@ -83,12 +128,37 @@ def add_client(
             phone=phone,
             therapist_id=therapist_id,
             lockout_rule_applies=lockout_rule,
+            language=language.value,
         )
-    rule = "applies" if client.lockout_rule_applies else "is waived"
-    typer.echo(
-        f"Added client {client.id}: {client.name}, {client.phone}, "
-        f"therapist {client.therapist_id}; the 24-hour rule {rule}."
-    )
+        rule = "applies" if client.lockout_rule_applies else "is waived"
+        said = (
+            f"Added client {client.id}: {client.name}, {client.phone}, "
+            f"therapist {client.therapist_id}; the 24-hour rule {rule}; "
+            f"{_language_words(line, session, client)}."
+        )
+    typer.echo(said)
+
+
+def set_language(
+    client_id: ClientId,
+    language: Annotated[
+        Language,
+        typer.Argument(
+            metavar="LANGUAGE",
+            parser=_language,
+            autocompletion=_complete_language,
+            show_default=False,
+            help=_LANGUAGE_HELP,
+        ),
+    ],
+) -> None:
+    """Set the language the line speaks and texts to a client: en or es."""
+    with unit_of_work() as (line, session):
+        client = clients.update_client(
+            session, cli_actor(), line.now(), client_id, language=language.value
+        )
+        said = f"{client.name} (client {client.id}): {_language_words(line, session, client)}."
+    typer.echo(said)
 
 
 def record_lockout(
