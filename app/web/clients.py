@@ -23,12 +23,15 @@ from app.web.forms import Form, field_checked, field_text, parse_local
 from app.web.pages import AdminPageDep, Page, PageDep
 from app.web.paging import PAGE_SIZE, Pager, page_number, row_or_404
 from app.web.voice_messages import voice_message_url
+from ivr.language import LANGUAGE_NAMES, Language, parse_language
 from ivr.rules import NewLockout
 
 router = APIRouter(include_in_schema=False)
 
 RECENT = 25  # rows of each kind on a client's page; the logs have the rest
 SEARCH_MAX = 100  # matches shown for a search (one page)
+# The form's choices, each named in its own language, as its speakers look for it.
+FORM_LANGUAGES = ((Language.ENGLISH.value, "English"), (Language.SPANISH.value, "Español"))
 
 
 def visible(ctx: Page, client_id: int | str) -> Client:
@@ -82,9 +85,21 @@ def _clients(ctx: Page, query: str, page: str) -> Any:
     )
     names = {t.id: t.name for t in therapists(ctx)}
     locked = lockouts.locked_until_by_client(ctx.db, rows, ctx.now)
+    practice = ctx.line.practice(ctx.db)
     return ctx.render(
-        "clients.html", clients=rows, q=query, pager=pager, names=names, locked=locked
+        "clients.html",
+        clients=rows,
+        q=query,
+        pager=pager,
+        names=names,
+        locked=locked,
+        language_names={c.id: language_name(c) for c in rows},
+        not_offered={c.id: clients.language_not_offered(practice, c) for c in rows},
     )
+
+
+def language_name(client: Client) -> str:
+    return LANGUAGE_NAMES[parse_language(client.language)]
 
 
 @router.get("/clients")
@@ -110,6 +125,9 @@ def _form_values(form) -> dict[str, Any]:
         "therapist_id": int(therapist) if therapist.isdigit() and len(therapist) < 11 else None,
         "lockout_rule_applies": field_checked(form, "lockout_rule_applies"),
         "sms_opted_out": field_checked(form, "sms_opted_out"),
+        # Absent (a form from before the field): an edit keeps the client's, an addition is
+        # English.
+        "language": field_text(form, "language", 8) or None,
         "diary_opt_in": field_checked(form, "diary_opt_in"),
         "diary_prompt_time": field_text(form, "diary_prompt_time", 8),
     }
@@ -135,6 +153,8 @@ def _client_form(ctx: Page, values: dict[str, Any], client: Client | None, error
         client=client,
         values=values,
         therapists=therapists(ctx, active_only=True),
+        languages=FORM_LANGUAGES,
+        offered=[language.value for language in ctx.line.practice(ctx.db).languages],
         error=error,
     )
 
@@ -147,6 +167,7 @@ def new_client_form(ctx: AdminPageDep):
         "therapist_id": None,
         "lockout_rule_applies": True,
         "sms_opted_out": False,
+        "language": Language.ENGLISH.value,
         "diary_opt_in": False,
         "diary_prompt_time": "",
     }
@@ -160,7 +181,9 @@ def create_client(ctx: AdminPageDep, form: Form):
         if values["therapist_id"] is None:
             raise Invalid("choose the client's therapist")
         diary.parse_prompt_time(values["diary_prompt_time"])  # a bad time adds nobody
-        client = clients.create_client(ctx.db, ctx.actor, ctx.now, **_without_diary(values))
+        fields = _without_diary(values)
+        fields["language"] = fields["language"] or Language.ENGLISH.value
+        client = clients.create_client(ctx.db, ctx.actor, ctx.now, **fields)
         _save_diary(ctx, client, values)
         ctx.db.commit()
     except DomainError as exc:
@@ -182,6 +205,7 @@ def edit_client_form(ctx: AdminPageDep, client_id: str):
         "therapist_id": client.therapist_id,
         "lockout_rule_applies": client.lockout_rule_applies,
         "sms_opted_out": client.sms_opted_out,
+        "language": client.language,
         "diary_opt_in": client.diary_opt_in,
         "diary_prompt_time": client.diary_prompt_time.strftime("%H:%M")
         if client.diary_prompt_time
@@ -261,6 +285,8 @@ def client_page(ctx: PageDep, client_id: str):
     return ctx.render(
         "client.html",
         client=client,
+        language_name=language_name(client),
+        language_not_offered=clients.language_not_offered(ctx.line.practice(db), client),
         therapist_name=names.get(client.therapist_id, ""),
         names=names,
         locked_until=lockouts.client_locked_until(db, client, ctx.now),
