@@ -24,6 +24,7 @@ from app.web import (
     notes,
     password_link,
     pin,
+    rotations,
     schedule,
     settings_page,
     simulator,
@@ -46,6 +47,7 @@ for area in (auth, today, clients, voice_messages, schedule, pin, logs, settings
 router.include_router(users_page.router)
 router.include_router(notes.router)
 router.include_router(week.router)
+router.include_router(rotations.router)
 for area in (therapists_page, logins, password_link):
     router.include_router(area.router)
 
