@@ -55,8 +55,9 @@ In Spanish (`SPANISH_CRISIS_PHRASES`, matched the same way, so "Me corté", "me 
 "ME CORTÉ" are one phrase): "quiero morir", "me quiero matar", "suicidarme", "me corté",
 "hacerme daño", "no quiero vivir" and their kin. Idioms taken out first (`SPANISH_IDIOMS`):
 "mi mamá va a matarme", "me quiero morir de la vergüenza", "me corté el pelo", "se me cortó
-la llamada", "matarme de risa". A Spanish phrase gets the crisis reply in Spanish whatever the
-client's language (`crisis_language`). Known false positives in Spanish (matched):
+la llamada", "matarme de risa" (never "se me cortó" alone: "no sé, me corté" folds to it).
+A Spanish phrase gets the crisis reply in Spanish whatever the client's language
+(`crisis_language`). Known false positives in Spanish (matched):
 - "Ayer me corté cocinando" (an accident)
 - "Escuadrón Suicida es mi película favorita" (a title)
 - "No quiero vivir en esta ciudad" (a place, not a life)
@@ -201,7 +202,7 @@ SPANISH_IDIOMS: tuple[str, ...] = _phrases("""
     morirme de la verguenza, morir de risa, morirme de risa
     cortarme el pelo, cortarme el cabello, cortarme las unas, me corte el pelo
     me corte el cabello, me corte las unas, me corto el pelo, me corto el cabello
-    me corto las unas, se me corto, se me corte
+    me corto las unas, se me corto la llamada, se me corte la llamada, se me corto la senal
 """)
 SPANISH_PLEA_PHRASES: tuple[str, ...] = _phrases("""
     llamame, llameme, llamenme, me puede llamar, me pueden llamar, me puedes llamar
@@ -298,12 +299,13 @@ def crisis_match(body: str) -> str | None:
 
 
 def crisis_language(body: str, prefer: Language = Language.ENGLISH) -> Language | None:
-    """The language of the crisis language in `body` (None: there is none): `prefer` (the
-    client's) when its list matches, else the one that does."""
+    """The language of the crisis language in `body` (None: there is none). When both lists
+    match, the longer phrase says ("me suicidé" is Spanish, though "suicide" is English), and
+    on a tie `prefer` (the client's own)."""
     matches = _crisis_matches(body)
-    if prefer in matches:
-        return prefer
-    return next(iter(matches), None)
+    if not matches:
+        return None
+    return max(matches, key=lambda language: (len(matches[language]), language == prefer))
 
 
 def _whole_word(body: str) -> str:
@@ -348,9 +350,9 @@ def _diary(words: list[str]) -> Language | None:
 
 def classify(body: str) -> Intent:
     """What an inbound text asks for. Never raises, for any string."""
-    matches = _crisis_matches(body)
-    if matches:
-        language, matched = next(iter(matches.items()))
+    language = crisis_language(body)
+    if language is not None:
+        matched = _crisis_matches(body)[language]
         return Intent(IntentKind.CRISIS, matched=matched, language=language)
 
     word = _whole_word(body)

@@ -43,6 +43,7 @@ from app.twilio.signature import form_field, verified_form
 from ivr import commands, replies, ringing, rules
 from ivr.attention import Notice
 from ivr.codes import MessageKind
+from ivr.gsm import to_gsm7
 from ivr.language import Language
 from ivr.scripts import Practice, crisis_texted, first_name, speaking
 from ivr.skills import library
@@ -74,7 +75,7 @@ def crisis_reply_twiml(practice: Practice) -> str:
     text = crisis_texted(practice)
     if Language.SPANISH in practice.languages:
         text += " " + crisis_texted(speaking(practice, Language.SPANISH))
-    return message_twiml(text)
+    return message_twiml(to_gsm7(text))  # Spanish's á í ó ú folded, as every reply
 
 
 router = APIRouter(
@@ -97,7 +98,8 @@ async def incoming_text(request: Request) -> Response:
         # still gets the crisis resources. No database either way.
         log.warning("text rate limit reached for sender %s", mask(sender))
         practice = line.known_practice()
-        reply = crisis_texted(crisis_view(practice, body)) if crisis_match(body) else None
+        crisis = crisis_match(body)
+        reply = to_gsm7(crisis_texted(crisis_view(practice, body))) if crisis else None
         return twiml(message_twiml(reply))
 
     def answer(session: Session) -> str | None:
