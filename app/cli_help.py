@@ -38,26 +38,27 @@ def _plain(params: list[Any]) -> None:
             param.__class__ = _Option
 
 
-class PlainCommand(TyperCommand):
+class _PlainParams:
+    """Mixed into a command or a group: its parameters, and its --help, print plainly."""
+
+    params: list[Any]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _plain(self.params)
 
     def get_help_option(self, ctx: Any) -> TyperOption | None:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         _plain([option])
         return option
 
 
-class PlainGroup(TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain(self.params)
+class PlainCommand(_PlainParams, TyperCommand):
+    pass
 
-    def get_help_option(self, ctx: Any) -> TyperOption | None:
-        option = super().get_help_option(ctx)
-        _plain([option])
-        return option
+
+class PlainGroup(_PlainParams, TyperGroup):
+    pass
 
 
 class PlainTyper(typer.Typer):
