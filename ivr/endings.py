@@ -86,7 +86,7 @@ WORDS = {
             "Si es cliente de {practice}, llame desde el número que registró con su "
             "terapeuta, o pídale que agregue este número."
         ),
-        "hidden": "Esta es la línea de coaching de {practice}. Su número aparece como privado.",
+        "hidden": "Esta es la línea de coaching de {practice}. Su número está oculto.",
         "hidden_advice": "Si es cliente, vuelva a llamar sin ocultar su número.",
         "busy": "Este número ha llamado muchas veces en los últimos minutos.",
         "busy_hidden": "La línea está recibiendo muchas llamadas de números privados ahora mismo.",

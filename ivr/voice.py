@@ -89,8 +89,7 @@ WORDS = {
         "skill": "Mientras espera, pruebe la habilidad {name}. {text}",
         "call_ended": "Terminó su llamada de coaching. Gracias por llamar.",
         "locked_out": (
-            "Gracias por llamar a {practice}. En este momento no hay coaching telefónico en "
-            "esta línea."
+            "Gracias por llamar a {practice}. En este momento no hay coaching telefónico."
         ),
         "locked_out_after": (
             "Su terapeuta le puede explicar más en su próxima sesión. Por favor, no falte a "
