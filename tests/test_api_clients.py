@@ -18,6 +18,8 @@ CLIENT_FIELDS = {
     "therapist_id",
     "lockout_rule_applies",
     "sms_opted_out",
+    "language",
+    "spoken_language",
     "diary_opt_in",
     "diary_prompt_time",
     "created_at",

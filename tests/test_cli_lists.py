@@ -46,21 +46,24 @@ def test_clients_lists_ids_therapists_the_rule_and_who_is_locked_out(use_line, d
     db.commit()
     other_riley = db.query(Client).filter_by(phone="+13145550144").one().id
 
-    listed = run("clients")
+    listed = run("clients", columns=100)
     assert listed.exit_code == 0, listed.output
     title, headers, *rows = _cells(listed.stdout)
     assert title == ["Clients (times in America/Chicago):"]
-    assert headers == ["Id", "Name", "Therapist (id)", "24-hour rule", "Locked out until"]
+    assert headers == [
+        "Id", "Name", "Therapist (id)", "Language", "24-hour rule", "Locked out until"
+    ]  # fmt: skip
     assert rows == [  # by name; the last four digits only where two share a name
-        [str(people["jordan"]), "Jordan Pike", f"Marcus Oyelaran ({people['marcus']})", "applies"],
+        [str(people["jordan"]), "Jordan Pike", f"Marcus Oyelaran ({people['marcus']})",
+         "English", "applies"],
         [str(people["riley"]), "Riley Tran (…0142)", f"Dana Whitfield ({people['dana']})",
-         "applies", "Sat 2026-11-28 19:42"],
+         "English", "applies", "Sat 2026-11-28 19:42"],
         [str(other_riley), "Riley Tran (…0144)", f"Marcus Oyelaran ({people['marcus']})",
-         "waived"],
+         "English", "waived"],
     ]  # fmt: skip
     assert "+1314" not in listed.stdout and "555" not in listed.stdout
 
-    marcus = run("clients", "--therapist-id", str(people["marcus"]))
+    marcus = run("clients", "--therapist-id", str(people["marcus"]), columns=100)
     assert [row[0] for row in _cells(marcus.stdout)[2:]] == [
         str(people["jordan"]),
         str(other_riley),

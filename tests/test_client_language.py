@@ -314,6 +314,9 @@ def test_the_admin_changes_a_language_and_the_change_is_audited(as_admin, db, pe
     assert fresh(db, Client, riley).language == "es"
     [entry] = audit_log(db, "client", riley)
     assert entry.changes == {"language": {"from": "en", "to": "es"}}
+    # The audit page says it in words, not codes.
+    audit = texts_of(as_admin.get("/audit").text)
+    assert "Language: English → Spanish" in audit and "en → es" not in audit
     assert (
         '<option value="es" lang="es" selected>Español</option>'
         in as_admin.get(f"/clients/{riley}/edit").text

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 # What each field the API reads is, in words (path, query and body alike).
 FIELD_WORDS = {
     "name": "the name",
+    "language": "the language",
     "phone": "the phone number",
     "active": "whether they are active",
     "therapist_id": "the therapist's id",

@@ -29,6 +29,7 @@ from app.models import (
 from app.web.attention import WHAT as ATTENTION_KINDS
 from app.web.settings_page import FIELDS as SETTING_FIELDS
 from app.web.times import Fmt
+from ivr.language import LANGUAGE_NAMES, parse_language
 
 PHONE_KEYS = ("phone", "from_phone", "to_phone", "admin_phone", "local_crisis_line_number")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -83,6 +84,7 @@ ENTITIES = {
 # Field names as the dashboard's forms and pages call them.
 FIELDS = {
     "name": "Name",
+    "language": "Language",
     "phone": "Mobile phone",
     "therapist_id": "Therapist",
     "therapist_ids": "Therapists",
@@ -279,6 +281,8 @@ def _value(key: str, value: Any, fmt: Fmt, names: _Names) -> str:
         return names.therapist(value)
     if key == "therapist_ids" and isinstance(value, list):
         return ", ".join(names.therapist(v) for v in value) or "none"
+    if key == "language" and isinstance(value, str):
+        return LANGUAGE_NAMES.get(parse_language(value), value)
     if key == "kind" and isinstance(value, str):
         return ATTENTION_KINDS.get(value, value.replace("_", " "))
     if key in UNITS and isinstance(value, int) and not isinstance(value, bool):
