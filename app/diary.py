@@ -22,7 +22,7 @@ from app.errors import describe
 from app.line import Line
 from app.models import Client, DiaryEntry
 from app.notify import queue_text
-from ivr import diary
+from ivr import diary, diary_words
 from ivr.codes import MessageKind
 from ivr.language import parse_language
 from ivr.scripts import speaking
@@ -32,7 +32,7 @@ log = logging.getLogger("coachline.diary")
 # A prompt the worker could not send within this long after its time (it was down) is
 # skipped for the day: a prompt at midnight for a 7 PM card would only wake someone.
 PROMPT_LATE = timedelta(hours=2)
-ANSWERS = diary.FIELDS
+ANSWERS = diary_words.FIELDS
 
 
 SETTINGS = ("diary_opt_in", "diary_prompt_time")

@@ -32,16 +32,27 @@ How answers are read (decisions where the issue is silent; tests/test_ivr_diary.
 from __future__ import annotations
 
 import dataclasses
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
+from ivr.diary_words import (
+    BY_FIELD,
+    INDEX,
+    QUESTIONS,
+    READING,
+    SPANISH_ASK,
+    SPANISH_DAYS,
+    SPANISH_MONTHS,
+    TOKEN,
+    WORDS,
+    Question,
+    Reading,
+)
 from ivr.gsm import clamp, to_gsm7
 from ivr.language import Language
-from ivr.replies import _crisis as crisis_resources  # the guarded 988/911 sentence
+from ivr.replies import crisis_resources
 from ivr.scripts import Practice
 from ivr.texts import fold
 
@@ -49,189 +60,6 @@ OPEN_FOR = timedelta(hours=6)
 HIGH_URGE = 4
 
 Answer = int | bool | str | None
-
-
-@dataclass(frozen=True)
-class Question:
-    field: str
-    kind: Literal["scale", "yes_no", "note"]
-    ask: str
-    top: int = 5  # a scale's highest value
-
-
-SKILLS_LEGEND = (
-    "0 not thought of, 1-2 thought of, 3 tried but couldn't, 4-5 tried and used (5 helped), "
-    "6-7 used without trying (7 helped)"
-)
-
-QUESTIONS: tuple[Question, ...] = (
-    Question("urge_self_harm", "scale", "Urge to self-harm today, 0-5?"),
-    Question("urge_suicide", "scale", "Urge to end your life, 0-5?"),
-    Question("urge_use", "scale", "Urge to use drugs or alcohol, 0-5?"),
-    Question("acted_self_harm", "yes_no", "Did you self-harm today? Y or N"),
-    Question("acted_suicide", "yes_no", "Did you act on urges to end your life? Y or N"),
-    Question("acted_use", "yes_no", "Did you use drugs or alcohol? Y or N"),
-    Question("misery", "scale", "Misery or sadness at its highest today, 0-5?"),
-    Question("shame", "scale", "Shame at its highest, 0-5?"),
-    Question("anger", "scale", "Anger at its highest, 0-5?"),
-    Question("fear", "scale", "Fear at its highest, 0-5?"),
-    Question("joy", "scale", "Joy at its highest, 0-5?"),
-    Question("skills", "scale", f"Skills used today, 0-7? {SKILLS_LEGEND}", top=7),
-    Question("note", "note", "Anything to add for your therapist? A short note, or N for none."),
-)
-FIELDS = tuple(q.field for q in QUESTIONS)
-_BY_FIELD = {q.field: q for q in QUESTIONS}
-_INDEX = {q.field: i for i, q in enumerate(QUESTIONS)}
-# The card's words in Spanish, as the Spanish DBT diary card ("tarjeta diaria") puts them.
-SPANISH_LEGEND = (
-    "0 ni pensó en ellas, 1-2 pensó en ellas, 3 lo intentó y no pudo, 4-5 las intentó y usó "
-    "(5: ayudaron), 6-7 las usó sin proponérselo (7: ayudaron)"
-)
-SPANISH_ASK = {
-    "urge_self_harm": "¿Impulso de hacerse daño hoy? Del 0 al 5.",
-    "urge_suicide": "¿Impulso de quitarse la vida? Del 0 al 5.",
-    "urge_use": "¿Impulso de consumir alcohol o drogas? Del 0 al 5.",
-    "acted_self_harm": "¿Se hizo daño hoy? S o N",
-    "acted_suicide": "¿Actuó según el impulso de quitarse la vida? S o N",
-    "acted_use": "¿Consumió alcohol o drogas? S o N",
-    "misery": "¿Tristeza o sufrimiento hoy, en su punto más alto? Del 0 al 5.",
-    "shame": "¿Vergüenza, en su punto más alto? Del 0 al 5.",
-    "anger": "¿Enojo, en su punto más alto? Del 0 al 5.",
-    "fear": "¿Miedo, en su punto más alto? Del 0 al 5.",
-    "joy": "¿Alegría, en su punto más alto? Del 0 al 5.",
-    "skills": f"¿Habilidades usadas hoy? Del 0 al 7. {SPANISH_LEGEND}",
-    "note": "¿Algo más para su terapeuta? Una nota breve, o N si no hay nada.",
-}
-
-
-def _names(table: str) -> dict[str, str]:
-    """ "misery: misery sad | joy: joy" as {"misery": "misery", "sad": "misery", "joy": ...}."""
-    pairs = (entry.split(":") for entry in table.replace("\n", "|").split("|") if entry.strip())
-    return {name: field.strip() for field, names in pairs for name in names.split()}
-
-
-def _set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-def _list(words: str) -> tuple[str, ...]:
-    return tuple(words.split())
-
-
-# Names a client may put before a value (folded words). Spanish's "si" is "yes", not a name.
-_LABELS = _names("""
-    urge_self_harm: sh | urge_suicide: si | urge_use: use using | skills: skills skill
-    misery: misery miserable sad sadness | shame: shame ashamed | anger: anger angry mad
-    fear: fear afraid scared anxious | joy: joy happy
-""")
-_SPANISH_LABELS = {k: v for k, v in _LABELS.items() if k != "si"} | _names("""
-    urge_self_harm: autolesion | urge_suicide: suicidio | urge_use: consumo consumir
-    misery: tristeza triste sufrimiento | shame: verguenza | anger: enojo ira rabia
-    fear: miedo ansiedad | joy: alegria felicidad | skills: habilidades habilidad
-""")
-_ACTED_LABELS = _names("acted_self_harm: sh | acted_suicide: si | acted_use: use")
-_SPANISH_ACTED_LABELS = _names(
-    "acted_self_harm: sh autolesion | acted_suicide: suicidio | acted_use: use consumo"
-)
-_NUMBER_WORDS = {w: n for n, w in enumerate(_list("zero one two three four five six seven"))}
-_SPANISH_NUMBER_WORDS = _NUMBER_WORDS | {
-    w: n for n, w in enumerate(_list("cero uno dos tres cuatro cinco seis siete"))
-}
-
-
-@dataclass(frozen=True)
-class _Reading:
-    """The words that answer a card, in one language (folded)."""
-
-    yes: frozenset[str]
-    no: frozenset[str]
-    skip: frozenset[str]
-    acted: frozenset[str]
-    labels: dict[str, str]
-    acted_labels: dict[str, str]
-    numbers: dict[str, int]
-    note: frozenset[str]
-    ignored: frozenset[str] = frozenset()  # "and" between answers
-
-    @property
-    def no_note(self) -> frozenset[str]:
-        return self.no | self.skip | _set("nothing na nada ninguna")
-
-
-_READING = {
-    Language.ENGLISH: _Reading(
-        yes=_set("y yes yeah yep yup ya"),
-        no=_set("n no nope nah none"),
-        skip=_set("skip x pass s"),
-        acted=_set("acted act did"),
-        labels=_LABELS,
-        acted_labels=_ACTED_LABELS,
-        numbers=_NUMBER_WORDS,
-        note=_set("note"),
-    ),
-    Language.SPANISH: _Reading(
-        yes=_set("s si sip claro yes"),
-        no=_set("n no nop none"),
-        skip=_set("saltar salto paso omitir x skip"),
-        acted=_set("actue actuar acted"),
-        labels=_SPANISH_LABELS,
-        acted_labels=_SPANISH_ACTED_LABELS,
-        numbers=_SPANISH_NUMBER_WORDS,
-        note=_set("nota note"),
-        ignored=_set("y e"),
-    ),
-}
-_TOKEN = re.compile(r"[^\W_]+")
-DIARY_WORDS = ("diary", "diary card", "my diary", "diarycard", "diario", "tarjeta diaria")
-
-
-@dataclass(frozen=True)
-class _Words:
-    """What the card says, in one language."""
-
-    intro: str
-    done: str
-    saved: str
-    sign: str
-    yes_no: str
-    number: str
-    prompt: str
-    line: str  # the prompt's name when the practice has none
-    not_on: str
-
-
-_WORDS = {
-    Language.ENGLISH: _Words(
-        intro="Diary card for {day}. Answer one at a time or several at once (3 0 1 n). SKIP "
-        "skips one.",
-        done="Your diary card for {day} is done. Thank you!",
-        saved="Your diary card for {day} is saved. Thank you!",
-        sign="Thank you for telling us; your care team knows.",
-        yes_no="Please answer Y or N.",
-        number="Please answer with a number 0-{top}, or SKIP.",
-        prompt="{name}: time for today's diary card. Reply DIARY to start.",
-        line="Your coaching line",
-        not_on="The diary card by text isn't on for you. Your therapist can turn it on if "
-        "you'd like it.",
-    ),
-    Language.SPANISH: _Words(
-        intro="Tarjeta diaria del {day}. Responda una por una o varias a la vez (3 0 1 n). "
-        "SALTAR deja una en blanco.",
-        done="Su tarjeta diaria del {day} ya está completa. ¡Gracias!",
-        saved="Su tarjeta diaria del {day} quedó guardada. ¡Gracias!",
-        sign="Gracias por contarnos; su equipo de atención ya lo sabe.",
-        yes_no="Por favor, responda S o N.",
-        number="Por favor, responda con un número del 0 al {top}, o SALTAR.",
-        prompt="{name}: es hora de la tarjeta diaria de hoy. Responda DIARIO para empezar.",
-        line="Su línea de coaching",
-        not_on="La tarjeta diaria por mensaje de texto no está activada para usted. Si la "
-        "quiere, su terapeuta puede activarla.",
-    ),
-}
-_SPANISH_DAYS = _list("lunes martes miércoles jueves viernes sábado domingo")
-_SPANISH_MONTHS = _list(
-    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-)
 
 
 def _ask(q: Question, practice: Practice) -> str:
@@ -306,7 +134,7 @@ def _first_open(answers: dict[str, Answer], start: int) -> str | None:
 def _day_name(day: date, practice: Practice) -> str:
     """ "Fri Nov 27"; in Spanish "viernes 27 de noviembre" (as a Spanish speaker writes it)."""
     if practice.spanish:
-        weekday, month = _SPANISH_DAYS[day.weekday()], _SPANISH_MONTHS[day.month - 1]
+        weekday, month = SPANISH_DAYS[day.weekday()], SPANISH_MONTHS[day.month - 1]
         return f"{weekday} {day.day} de {month}"
     return day.strftime("%a %b ") + str(day.day)
 
@@ -314,7 +142,7 @@ def _day_name(day: date, practice: Practice) -> str:
 def start(card: Card | None, practice: Practice, now: datetime) -> Turn:
     """ "diary": today's card from where it was left (a new one when there is none yet), or a
     word that it is done."""
-    w = _WORDS[practice.language]
+    w = WORDS[practice.language]
     today = diary_day(now, practice.tz)
     if is_open(card, now):
         assert card is not None
@@ -323,11 +151,11 @@ def start(card: Card | None, practice: Practice, now: datetime) -> Turn:
         card = Card(day=today)
     if card.completed:
         return Turn(card, _finish(w.done.format(day=_day_name(card.day, practice))))
-    position = _INDEX.get(card.next_question or "", 0) if card.started else 0
+    position = INDEX.get(card.next_question or "", 0) if card.started else 0
     nxt = _first_open(card.answers, position) or "note"
     intro = "" if card.started else w.intro.format(day=_day_name(card.day, practice)) + " "
     card = dataclasses.replace(card, next_question=nxt, asked_at=now, started=True)
-    return Turn(card, _finish(intro + _ask(_BY_FIELD[nxt], practice)))
+    return Turn(card, _finish(intro + _ask(BY_FIELD[nxt], practice)))
 
 
 def prompt_due(at: time, now: datetime, tz: ZoneInfo, late: timedelta) -> bool:
@@ -341,17 +169,17 @@ def prompt_due(at: time, now: datetime, tz: ZoneInfo, late: timedelta) -> bool:
 def prompt_text(practice: Practice) -> str:
     """The daily prompt, in the client's language: discreet on a lock screen (no question in
     it)."""
-    w = _WORDS[practice.language]
+    w = WORDS[practice.language]
     name = " ".join(to_gsm7(practice.name).split())[:60] or w.line
     return _finish(w.prompt.format(name=name))
 
 
 def not_on_reply(practice: Practice | None = None) -> str:
     """A client who has not opted in texted "diary"."""
-    return _finish(_WORDS[practice.language if practice else Language.ENGLISH].not_on)
+    return _finish(WORDS[practice.language if practice else Language.ENGLISH].not_on)
 
 
-def _read(q: Question, word: str, r: _Reading) -> tuple[bool, Answer]:
+def _read(q: Question, word: str, r: Reading) -> tuple[bool, Answer]:
     """(fits, value) for one word answering `q`."""
     if q.kind == "yes_no":
         if word in r.yes:
@@ -368,20 +196,20 @@ def _read(q: Question, word: str, r: _Reading) -> tuple[bool, Answer]:
 def _tokens(body: str) -> list[tuple[str, int]]:
     """Each word of `body`, folded, with where it starts in `body`."""
     normal = unicodedata.normalize("NFKC", body)
-    return [(fold(m.group(0)), m.start()) for m in _TOKEN.finditer(normal) if fold(m.group(0))]
+    return [(fold(m.group(0)), m.start()) for m in TOKEN.finditer(normal) if fold(m.group(0))]
 
 
 def _problem(q: Question, practice: Practice) -> str:
-    w = _WORDS[practice.language]
+    w = WORDS[practice.language]
     return w.yes_no if q.kind == "yes_no" else w.number.format(top=q.top)
 
 
 def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
     """One text answering an open card."""
     body = unicodedata.normalize("NFKC", body)
-    r = _READING[practice.language]
+    r = READING[practice.language]
     answers = dict(card.answers)
-    position = _INDEX.get(card.next_question or "", 0)
+    position = INDEX.get(card.next_question or "", 0)
     tokens = [(word, at) for word, at in _tokens(body) if word not in r.ignored]
     note: str | None = None
     done = False
@@ -410,9 +238,9 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
                     "acted_self_harm",
                 )
             value_word = tokens[i + skip][0] if i + skip < len(tokens) else ""
-            fits, value = _read(_BY_FIELD[target], value_word, r)
+            fits, value = _read(BY_FIELD[target], value_word, r)
             if not fits:
-                problem = _BY_FIELD[target]
+                problem = BY_FIELD[target]
                 break
             answers[target] = value
             i += skip + 1
@@ -423,9 +251,9 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
             continue
         if word in r.labels and after is not None:
             target = r.labels[word]
-            fits, value = _read(_BY_FIELD[target], after, r)
+            fits, value = _read(BY_FIELD[target], after, r)
             if not fits:
-                problem = _BY_FIELD[target]
+                problem = BY_FIELD[target]
                 break
             answers[target] = value
             i += 2
@@ -448,13 +276,13 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
         if nxt is None:  # the note was given by name: nothing left to ask
             done = True
             break
-        position = _INDEX[nxt]
+        position = INDEX[nxt]
     if note:
         answers["note"] = note
     if not done:  # a name may have answered the question waiting: ask the next open one
         nxt = _first_open(answers, position)
         done = nxt is None
-        position = _INDEX[nxt] if nxt else position
+        position = INDEX[nxt] if nxt else position
     sign = has_sign(answers) and not card.alerted
     card = dataclasses.replace(
         card,
@@ -465,7 +293,7 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
         completed=done,
         started=True,
     )
-    w = _WORDS[practice.language]
+    w = WORDS[practice.language]
     parts: list[str] = []
     if sign:
         parts.append(f"{w.sign} {crisis_resources(practice)}")
@@ -480,7 +308,7 @@ def answer(card: Card, body: str, practice: Practice, now: datetime) -> Turn:
     return Turn(card, _finish(" ".join(parts)), sign)
 
 
-def _note(text: str, r: _Reading) -> str | None:
+def _note(text: str, r: Reading) -> str | None:
     """The note as the client typed it; None for "no note"."""
     text = " ".join(text.split()).strip(" :=-")
     if not text or fold(text) in r.no_note:

@@ -200,7 +200,7 @@ def _safe(practice: Practice) -> Practice:
     return dataclasses.replace(practice, name=name, local_crisis_line=line)
 
 
-def _crisis(practice: Practice) -> str:
+def crisis_resources(practice: Practice) -> str:
     return crisis_texted(_safe(practice))
 
 
@@ -223,7 +223,7 @@ def _lockout_tail(practice: Practice, lockout: UnderLockout, skill: Skill | None
     that phone coaching isn't available now, and the crisis resources."""
     w = words(practice)
     parts = [w.lockout_skill.format(skill=_skill(skill, practice))] if skill is not None else []
-    parts += [w.lockout_note, _crisis(practice)]
+    parts += [w.lockout_note, crisis_resources(practice)]
     return " ".join(parts)
 
 
@@ -255,7 +255,7 @@ def rating_reply(
     text = template.format(skill=_skill(skill, practice))
     # 4-5 tells the client's coach (`ivr.attention`): the reply says so.
     if rating >= 4 and lockout is None:
-        text += f" {w.call_for_coaching} {_crisis(practice)}"
+        text += f" {w.call_for_coaching} {crisis_resources(practice)}"
     if lockout is not None:
         text += " " + _lockout_tail(practice, lockout, None)
     return _finish(text)
@@ -291,7 +291,7 @@ def help_reply(
     w = words(practice)
     text = w.help.format(name=_safe(practice).name)
     if lockout is None:
-        text += f" {w.call_for_coaching} {_crisis(practice)}"
+        text += f" {w.call_for_coaching} {crisis_resources(practice)}"
     else:
         text += " " + _lockout_tail(practice, lockout, skill)
     return _finish(text)
@@ -312,7 +312,7 @@ def opt_out_reply(practice: Practice) -> str:
     so (Twilio answers its own words itself), with how to start again and the crisis
     resources."""
     text = words(practice).opt_out.format(name=_safe(practice).name)
-    return _finish(f"{text} {_crisis(practice)}")
+    return _finish(f"{text} {crisis_resources(practice)}")
 
 
 def plea_reply(
@@ -324,7 +324,7 @@ def plea_reply(
     if lockout is not None:
         return _finish(f"{w.plea_locked} {_lockout_tail(practice, lockout, skill)}")
     window = _duration(practice.callback_window_minutes, practice)
-    return _finish(f"{w.plea.format(window=window)} {_crisis(practice)}")
+    return _finish(f"{w.plea.format(window=window)} {crisis_resources(practice)}")
 
 
 def crisis_reply(practice: Practice, *, therapist_told: bool) -> str:
@@ -339,7 +339,7 @@ def crisis_reply(practice: Practice, *, therapist_told: bool) -> str:
 def unknown_sender_reply(practice: Practice) -> str:
     """A number that is no enrolled client's: what the line is, and the crisis resources."""
     text = words(practice).unknown_sender.format(name=_safe(practice).name)
-    return _finish(f"{text} {_crisis(practice)}")
+    return _finish(f"{text} {crisis_resources(practice)}")
 
 
 def therapist_usage_reply(practice: Practice) -> str:

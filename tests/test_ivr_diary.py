@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr import diary
+from ivr import diary, diary_words
 from ivr.codes import AttentionKind
 from ivr.gsm import is_gsm7, segments
 from ivr.scripts import Practice
@@ -32,7 +32,7 @@ def send(card: diary.Card, body: str) -> diary.Turn:
 
 
 def test_the_questions_come_in_the_standard_order():
-    assert diary.FIELDS == (
+    assert diary_words.FIELDS == (
         "urge_self_harm",
         "urge_suicide",
         "urge_use",
@@ -206,7 +206,7 @@ def test_the_therapists_texts_about_a_diary_card_say_nothing_clinical():
     assert later == "Riley's 9:42 PM diary card on the coaching line needs a follow-up."
 
 
-@given(body=st.text(max_size=300), waiting=st.sampled_from(diary.FIELDS))
+@given(body=st.text(max_size=300), waiting=st.sampled_from(diary_words.FIELDS))
 def test_any_text_at_any_question_gets_a_short_gsm7_reply_and_never_raises(body, waiting):
     card = dataclasses.replace(started(), next_question=waiting)
     turn = send(card, body)

@@ -28,7 +28,7 @@ from app.models import (
     PracticeSetting,
     Success,
 )
-from ivr import diary, replies, texts
+from ivr import diary, diary_words, replies, texts
 from ivr.gsm import MAX_BODY_CHARS, is_gsm7, segments, to_gsm7
 from ivr.language import Language
 from ivr.replies import UnderLockout
@@ -75,10 +75,10 @@ def _fragments(text: str) -> list[str]:
 
 
 def english_sentences() -> set[str]:
-    tables = [replies._WORDS[Language.ENGLISH], diary._WORDS[Language.ENGLISH]]
+    tables = [replies._WORDS[Language.ENGLISH], diary_words.WORDS[Language.ENGLISH]]
     found = {f for table in tables for value in vars(table).values() for f in _fragments(value)}
     found |= {f for q in diary.QUESTIONS for f in _fragments(q.ask)}
-    found |= set(_fragments(diary.SKILLS_LEGEND))
+    found |= set(_fragments(diary_words.SKILLS_LEGEND))
     found |= {f for s in ENGLISH_SKILLS for f in _fragments(s.text)}
     found |= set(_fragments(crisis_texted(EN)))
     found |= set(_fragments(replies.therapist_usage_reply(EN)))
