@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.rules import CALL_BACK_DIAL_TIMEOUT_SECONDS, lockout_ends_at
-from ivr.scripts import Practice, clock_time, crisis_spoken, first_name, say, spoken_when
+from ivr.scripts import Practice, clock_time, first_name, say, spoken_when
 
 CALL_BACK, NEXT, RECORD_EVENT, REPEAT = "1", "2", "3", "9"
 CONFIRM, CANCEL = "1", "2"
@@ -314,16 +314,4 @@ def cancelled(index: int, urls: MenuUrls) -> str:
     response = VoiceResponse()
     say(response, "Cancelled. Nothing was recorded.")
     response.redirect(urls.menu(index), method="POST")
-    return str(response)
-
-
-def client_busy_with_call_back(practice: Practice) -> str:
-    """The client calls in while their coach is calling them back: not put through twice."""
-    response = VoiceResponse()
-    say(
-        response,
-        "Your coach is calling you back right now. Please hang up so you can take "
-        "their call. " + crisis_spoken(practice),
-    )
-    response.hangup()
     return str(response)

@@ -49,7 +49,6 @@ from ivr.scripts import (
     spoken_greeting,
 )
 from ivr.skills import DISTRESS_TOLERANCE, Skill, pick_skill
-from ivr.therapist_menu import client_busy_with_call_back
 from ivr.urls import Urls
 
 ACCEPT_DIGIT = "1"
@@ -78,6 +77,9 @@ WORDS = {
         ),
         "saved": "Thank you, your message was saved for your coach.",
         "not_saved": "Thank you.",
+        "being_called_back": (
+            "Your coach is calling you back right now. Please hang up so you can take their call."
+        ),
     },
     Language.SPANISH: {
         "greeting": "Ha llamado a {practice}.",
@@ -97,7 +99,6 @@ WORDS = {
         ),
         "saved": "Gracias. Su mensaje quedó guardado para su terapeuta.",
         "not_saved": "Gracias.",
-        # In English this is said by `client_busy_with_call_back` (ivr.therapist_menu).
         "being_called_back": (
             "Su terapeuta le está devolviendo la llamada en este momento. Por favor, "
             "cuelgue para poder contestarle."
@@ -333,8 +334,6 @@ def _call_ended(practice: Practice) -> str:
 
 def _busy_with_call_back(practice: Practice) -> str:
     """The client calls in while their coach is calling them back: not put through twice."""
-    if not practice.spanish:
-        return client_busy_with_call_back(practice)
     response = VoiceResponse()
     text = f"{_words(practice, 'being_called_back')} {crisis_spoken(practice)}"
     say(response, text, practice.language)

@@ -28,7 +28,6 @@ from ivr.scripts import (
     speaking,
 )
 from ivr.skills import DISTRESS_TOLERANCE, builtin_skills
-from ivr.therapist_menu import client_busy_with_call_back
 from ivr.urls import Urls
 from tests.conftest import AUTH_TOKEN, LINE_NUMBER, NOW, PUBLIC_BASE_URL
 from tests.test_first_minute import (
@@ -107,9 +106,6 @@ def english_sentences() -> list[str]:
         crisis_spoken(_EN, after_offer=True),
         lifeline_offer(_EN),
     ]
-    busy = ET.fromstring(client_busy_with_call_back(_EN)).find("Say")
-    assert busy is not None and busy.text
-    templates.append(busy.text.split(" If you")[0])
     return sorted({f for t in templates for f in _fragments(t)})
 
 
