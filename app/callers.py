@@ -15,7 +15,7 @@ from app.models import Call, CheckIn, Client, CoachingHours, Lockout, PracticeSk
 from app.models import Therapist as TherapistRow
 from ivr import ringing, rules
 from ivr.codes import Outcome, Route
-from ivr.language import parse_language
+from ivr.language import Language, parse_language
 from ivr.rules import LockoutState
 from ivr.skills import Skill, library
 
@@ -171,9 +171,10 @@ _PRACTICE_SKILLS = select(
 ).order_by(PracticeSkill.id)
 
 
-def all_skills(session: Session) -> list[Skill]:
-    """The built-in library and the practice's own additions."""
-    return library(Skill(*row) for row in session.execute(_PRACTICE_SKILLS))
+def all_skills(session: Session, language: Language = Language.ENGLISH) -> list[Skill]:
+    """The skills offered in `language`: the built-in library and the practice's own additions
+    (`ivr.skills.library` says which of those a language gets)."""
+    return library((Skill(*row) for row in session.execute(_PRACTICE_SKILLS)), language=language)
 
 
 def set_last_skill(session: Session, client_id: int, skill_key: str | None) -> None:

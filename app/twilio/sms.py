@@ -46,7 +46,6 @@ from ivr.codes import MessageKind
 from ivr.gsm import to_gsm7
 from ivr.language import Language
 from ivr.scripts import Practice, crisis_texted, first_name, speaking
-from ivr.skills import library
 from ivr.sms_flow import (
     ClientState,
     SmsDecision,
@@ -209,7 +208,7 @@ def _client_reply(
     entry = diary_cards.latest_entry(session, caller.client_id)
     # The library in the language they will read: a Spanish client is never texted English.
     view = speaking(practice, caller.language)
-    skills = all_skills(session) if not view.spanish else library(language=view.language)
+    skills = all_skills(session, view.language)
     state = SmsState.for_client(
         practice,
         ClientState(

@@ -43,8 +43,7 @@ from ivr import endings, screening, voice
 from ivr.codes import MISSED, AttentionKind, Outcome, Route
 from ivr.language import Language, parse_language
 from ivr.ringing import Caller
-from ivr.scripts import Practice, first_name, speaking
-from ivr.skills import Skill, library
+from ivr.scripts import first_name, speaking
 
 log = logging.getLogger("coachline.voice")
 
@@ -82,14 +81,6 @@ def _raise_missed(
 def _language(request: Request) -> Language:
     """The call's language, as the URL Twilio was given names it (English when it doesn't)."""
     return parse_language(request.query_params.get("lang", "")[:8])
-
-
-def _skills(session: Session, practice: Practice) -> list[Skill]:
-    """The skills for the wait, in the answer's language. A practice's own skills are in its
-    own (English) words, so in Spanish it is the Spanish library alone."""
-    if practice.language == Language.ENGLISH:
-        return all_skills(session)
-    return library(language=practice.language)
 
 
 def _apply(call: Call, step: voice.VoiceStep) -> None:
@@ -167,7 +158,7 @@ def answer_call(
         now,
         practice,
         urls,
-        _skills(session, practice) if needs_schedule else [],
+        all_skills(session, practice.language) if needs_schedule else [],
     )
     values = {
         "route": step.route or Route.COACHING,
@@ -216,7 +207,7 @@ async def dial_result(request: Request, form: Form) -> Response:
             now,
             practice,
             voice_urls(line),
-            _skills(session, practice) if needs_schedule else [],
+            all_skills(session, practice.language) if needs_schedule else [],
         )
         _apply(call, step)
         if step.outcome == Outcome.BRIDGED and call.accepted_therapist_id:
