@@ -128,7 +128,7 @@ def offering_lifeline(
         action_on_empty_result=False,
     )
     if spanish:
-        say(gather, SPANISH_OFFER, Language.SPANISH)
+        say(gather, SPANISH_OFFER, practice.voice_in(Language.SPANISH))
     return gather
 
 
@@ -140,7 +140,7 @@ def help_now(practice: Practice) -> str:
 
 
 def goodbye(response: VoiceResponse, practice: Practice) -> None:
-    say(response, words(practice, "goodbye"), practice.language)
+    say(response, words(practice, "goodbye"), practice.voice)
     response.hangup()
 
 
@@ -151,7 +151,7 @@ def crisis_only(
     else fails."""
     response = VoiceResponse()
     holder = offering_lifeline(response, practice, urls, THEN_GOODBYE, replay)
-    say(holder, (lead + " " if lead else "") + help_now(practice), practice.language)
+    say(holder, (lead + " " if lead else "") + help_now(practice), practice.voice)
     goodbye(response, practice)
     return str(response)
 
@@ -178,8 +178,8 @@ def not_known(practice: Practice, urls: Urls, withheld: bool = False) -> str:
     replay = Replay.HIDDEN if withheld else Replay.UNKNOWN
     holder = offering_lifeline(response, practice, urls, THEN_GOODBYE, replay)
     lead, advice = ("hidden", "hidden_advice") if withheld else ("unknown", "unknown_advice")
-    say(holder, f"{words(practice, lead)} {help_now(practice)}", practice.language)
-    say(holder, words(practice, advice), practice.language)
+    say(holder, f"{words(practice, lead)} {help_now(practice)}", practice.voice)
+    say(holder, words(practice, advice), practice.voice)
     goodbye(response, practice)
     return str(response)
 
@@ -211,14 +211,14 @@ def lifeline(
             return again
     response = VoiceResponse()
     if (digits or "").strip() == LIFELINE_DIGIT:
-        say(response, words(practice, "to_lifeline"), practice.language)
+        say(response, words(practice, "to_lifeline"), practice.voice)
         dial = response.dial(timeout=LIFELINE_RING_SECONDS, caller_id=practice.line_number or None)
         dial.number(LIFELINE_NUMBER)
         # Heard if the Lifeline's call ends or could not be made.
         say(
             response,
             crisis_spoken(practice) + " " + words(practice, "goodbye"),
-            practice.language,
+            practice.voice,
         )
         response.hangup()
         return str(response)
@@ -229,7 +229,7 @@ def lifeline(
 
 
 def voice_message(response: VoiceResponse, practice: Practice, urls: Urls) -> None:
-    say(response, words(practice, "voice_message"), practice.language)
+    say(response, words(practice, "voice_message"), practice.voice)
     response.record(
         max_length=VOICE_MESSAGE_MAX_SECONDS,
         action=urls.recorded(practice.language),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.language import Language
+from ivr.language import ENGLISH_VOICE
 from ivr.scripts import Practice, say, spoken_duration
 from ivr.urls import Urls
 from ivr.voice import ACCEPT_DIGIT, SCREEN_TIMEOUT_SECONDS
@@ -31,9 +31,9 @@ def screen(practice: Practice, parent_sid: str, therapist_id: int, urls: Urls) -
     # in Spanish before they accept, so they can decide whether they can take it.
     call = "Coaching call in Spanish" if practice.spanish else "Coaching call"
     prompt = f"{call} from the {practice.name} line. Press 1 to accept."
-    say(gather, prompt, Language.ENGLISH)
+    say(gather, prompt, ENGLISH_VOICE)
     gather.pause(length=1)
-    say(gather, prompt, Language.ENGLISH)
+    say(gather, prompt, ENGLISH_VOICE)
     response.hangup()
     return str(response)
 
@@ -49,7 +49,7 @@ def screen_answer(
         say(
             response,
             f"Connecting you now{who}. The line ends the call after {limit}.",
-            Language.ENGLISH,
+            ENGLISH_VOICE,
         )
         return True, str(response)
     response.hangup()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from twilio.twiml import TwiML
 
-from ivr.language import VOICES, Language
+from ivr.language import ENGLISH_VOICE, NEURAL_SPANISH_VOICE, Language, Voice, voice_for
 
 # The greeting names the line; "connecting you" follows it only when someone will be rung
 # (`CONNECTING`). Short, because every word is 0.4 s before the first ring (150 words a minute):
@@ -52,10 +52,23 @@ class Practice:
     # the language of the person the answer is for (the client's, or the one a caller chose).
     languages: tuple[Language, ...] = (Language.ENGLISH,)
     language: Language = Language.ENGLISH
+    # The voice Spanish is read in (`ivr.language.SPANISH_VOICES`): neural unless the
+    # practice's line chose, or switched to, the standard one.
+    spanish_voice: str = NEURAL_SPANISH_VOICE
 
     @property
     def spanish(self) -> bool:
         return self.language == Language.SPANISH
+
+    @property
+    def voice(self) -> Voice:
+        """The <Say> voice and locale of this answer's language."""
+        return self.voice_in(self.language)
+
+    def voice_in(self, language: Language) -> Voice:
+        """The line's voice for `language`, whatever this answer's language is (the offer of
+        Spanish is said in Spanish before the caller chose it)."""
+        return voice_for(language, self.spanish_voice)
 
 
 def speaking(practice: Practice, language: Language) -> Practice:
@@ -215,7 +228,8 @@ def local_crisis_texted(practice: Practice) -> str:
     return f" Or call {line.name}: {_national(line.number)}."
 
 
-def say(response: TwiML, text: str, language: Language = Language.ENGLISH) -> None:
-    """Speak `text` in the line's voice for `language` (a Gather nests its own Say)."""
-    voice, locale = VOICES[language]
-    response.say(text, voice=voice, language=locale)
+def say(response: TwiML, text: str, voice: Voice = ENGLISH_VOICE) -> None:
+    """Speak `text` in `voice` (`Practice.voice` for the answer's language; therapists hear
+    the English one). A Gather nests its own Say."""
+    name, locale = voice
+    response.say(text, voice=name, language=locale)

@@ -187,8 +187,8 @@ def locked_out(caller: Caller, now: datetime, practice: Practice, urls: Urls) ->
     assert caller.locked_until is not None
     response = VoiceResponse()
     holder = offering_lifeline(response, practice, urls, THEN_GOODBYE)
-    say(holder, f"{_words(practice, 'locked_out')} {help_now(practice)}", practice.language)
-    say(holder, _words(practice, "locked_out_after"), practice.language)
+    say(holder, f"{_words(practice, 'locked_out')} {help_now(practice)}", practice.voice)
+    say(holder, _words(practice, "locked_out_after"), practice.voice)
     goodbye(response, practice)
     return VoiceStep(twiml=str(response), route=Route.LOCKED_OUT, outcome=Outcome.LOCKOUT_SCRIPT)
 
@@ -203,7 +203,7 @@ def _ringing(
     building it was a sixth of the webhook's own work. (The practice's view, its language
     with it, is part of the key.)"""
     response = VoiceResponse()
-    say(response, lead, practice.language)
+    say(response, lead, practice.voice)
     dial = response.dial(
         action=urls.dial_result([*tried, therapist_id]),
         method="POST",
@@ -327,7 +327,7 @@ def _missed_notice(
 def _call_ended(practice: Practice) -> str:
     """After a coaching call the client had: thanks, and the crisis resources."""
     response = VoiceResponse()
-    say(response, f"{_words(practice, 'call_ended')} {crisis_spoken(practice)}", practice.language)
+    say(response, f"{_words(practice, 'call_ended')} {crisis_spoken(practice)}", practice.voice)
     response.hangup()
     return str(response)
 
@@ -336,7 +336,7 @@ def _busy_with_call_back(practice: Practice) -> str:
     """The client calls in while their coach is calling them back: not put through twice."""
     response = VoiceResponse()
     text = f"{_words(practice, 'being_called_back')} {crisis_spoken(practice)}"
-    say(response, text, practice.language)
+    say(response, text, practice.voice)
     response.hangup()
     return str(response)
 
@@ -362,9 +362,9 @@ def _wait_script(
     response = VoiceResponse()
     then = THEN_MESSAGE if practice.offer_voice_message else THEN_GOODBYE
     holder = offering_lifeline(response, practice, urls, then)
-    say(holder, f"{told} {window} {help_now(practice)}", practice.language)
+    say(holder, f"{told} {window} {help_now(practice)}", practice.voice)
     if skill:
-        say(holder, _words(practice, "skill", name=skill.name, text=skill.text), practice.language)
+        say(holder, _words(practice, "skill", name=skill.name, text=skill.text), practice.voice)
     if practice.offer_voice_message:
         voice_message(response, practice, urls)
     goodbye(response, practice)

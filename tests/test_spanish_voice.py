@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.models import Call, Client
 from ivr import endings, voice
-from ivr.language import FALLBACK_VOICES, VOICES, Language
+from ivr.language import SPANISH_VOICES, Language, voice_for
 from ivr.ringing import Caller, Therapist
 from ivr.scripts import (
     DEFAULT_GREETING,
@@ -491,7 +491,8 @@ def test_the_lifeline_turned_off_still_offers_spanish_to_an_unknown_caller(
 
 
 def test_the_spanish_voice_and_its_fallback_are_twilios_documented_es_us_voices():
-    voice_name, locale = VOICES[Language.SPANISH]
-    assert (voice_name, locale) == SPANISH_VOICE
-    fallback, fallback_locale = FALLBACK_VOICES[Language.SPANISH]
-    assert {voice_name, fallback} <= TWILIO_ES_US_VOICES and fallback_locale == "es-US"
+    assert voice_for(Language.SPANISH) == SPANISH_VOICE  # the neural one, by default
+    assert set(SPANISH_VOICES) <= TWILIO_ES_US_VOICES and len(SPANISH_VOICES) == 2
+    assert {voice_for(Language.SPANISH, v) for v in SPANISH_VOICES} == {
+        (v, "es-US") for v in SPANISH_VOICES
+    }
