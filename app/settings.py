@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.phones import to_e164
-from ivr.language import Language
+from ivr.language import NEURAL_SPANISH_VOICE, SPANISH_VOICES, STANDARD_SPANISH_VOICE, Language
 from ivr.scripts import (
     DEFAULT_GREETING,
     GREETING_MAX_LENGTH,
@@ -36,6 +36,7 @@ EDITABLE = (
     "offer_voice_message",
     "offer_lifeline",
     "offer_spanish",
+    "spanish_voice",
     "admin_phone",
     "require_two_factor_for_therapists",
 )
@@ -86,6 +87,10 @@ class Settings(BaseSettings):
     # The line offers Spanish as well as English: clients set to Spanish hear and read it, and
     # callers it doesn't know are offered it first ("Para español, oprima 2").
     offer_spanish: bool = False
+    # The voice Spanish is read in: Amazon Polly's US Spanish neural voice, or its standard
+    # one. The line switches to the standard one by itself when Twilio's Debugger reports it
+    # refused the neural one (`app.twilio.debugger`).
+    spanish_voice: str = NEURAL_SPANISH_VOICE
     # Therapists, like admins, must sign in with a TOTP code (an authenticator app).
     require_two_factor_for_therapists: bool = False
 
@@ -180,6 +185,17 @@ class Settings(BaseSettings):
             raise ValueError("PRACTICE_NAME must not be empty")
         return value
 
+    @field_validator("spanish_voice")
+    @classmethod
+    def _spanish_voice(cls, value: str) -> str:
+        # The input is not echoed (as everywhere here): the two allowed values are named.
+        if value not in SPANISH_VOICES:
+            raise ValueError(
+                f"SPANISH_VOICE must be {NEURAL_SPANISH_VOICE} (neural, the default) or "
+                f"{STANDARD_SPANISH_VOICE} (standard)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _caller_id(self) -> Settings:
         # Without it the Dial has no callerId, and the client would see the therapist's number.
@@ -238,6 +254,7 @@ class Settings(BaseSettings):
             offer_voice_message=self.offer_voice_message,
             offer_lifeline=self.offer_lifeline,
             languages=LANGUAGES_OFFERED[self.offer_spanish],
+            spanish_voice=self.spanish_voice,
         )
 
 

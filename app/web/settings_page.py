@@ -10,21 +10,28 @@ invalid one is refused with a message and nothing is saved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.audit import audit
 from app.models import PracticeSetting
 from app.settings import EDITABLE, Settings, bounds
 from app.web.forms import Form, field_checked, field_text
 from app.web.pages import AdminPageDep, Page
+from ivr.language import NEURAL_SPANISH_VOICE, STANDARD_SPANISH_VOICE
 from ivr.scripts import greeting_problem
 
 router = APIRouter(include_in_schema=False)
+
+# How the audit log names the line itself when it switched the Spanish voice because Twilio's
+# Debugger reported the neural one refused (`app.twilio.debugger`).
+SWITCHED_BY_TWILIO = "twilio:debugger"
 
 
 @dataclass(frozen=True)
@@ -32,12 +39,14 @@ class Field:
     key: str
     label: str
     help: str
-    kind: str = "text"  # text | textarea | number | tel | checkbox
+    kind: str = "text"  # text | textarea | number | tel | checkbox | select
     minimum: int | None = None
     maximum: int | None = None
     max_length: int = 200
     required: bool = False
     unit: str = ""
+    # A select's choices, (value, what the page says).
+    options: tuple[tuple[str, str], ...] = ()
 
 
 def setting(
@@ -136,6 +145,19 @@ FIELDS = (
         kind="checkbox",
     ),
     setting(
+        "spanish_voice",
+        "Spanish voice",
+        "The voice Spanish is read in on calls: Lupe, Amazon Polly's US Spanish neural voice "
+        "(the default, and the more natural), or Penelope, its standard voice. If Twilio "
+        "refuses the neural voice, the line switches to the standard one by itself, and the "
+        "audit log says so.",
+        kind="select",
+        options=(
+            (NEURAL_SPANISH_VOICE, "Lupe, neural (US Spanish)"),
+            (STANDARD_SPANISH_VOICE, "Penelope, standard (US Spanish)"),
+        ),
+    ),
+    setting(
         "require_two_factor_for_therapists",
         "Therapists sign in with a code too",
         "Two-factor sign-in (an authenticator app) for therapists, as for admins: each is "
@@ -157,8 +179,39 @@ def effective(ctx: Page) -> Settings:
 
 
 def stored(ctx: Page) -> dict[str, PracticeSetting]:
-    rows = ctx.db.scalars(select(PracticeSetting).where(PracticeSetting.key.in_(EDITABLE)))
+    return stored_rows(ctx.db)
+
+
+def stored_rows(session: Session) -> dict[str, PracticeSetting]:
+    rows = session.scalars(select(PracticeSetting).where(PracticeSetting.key.in_(EDITABLE)))
     return {row.key: row for row in rows}
+
+
+def save_changes(
+    session: Session,
+    changes: dict[str, dict[str, Any]],
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Keep checked changes ({key: {"from": old, "to": new}}) in `practice_settings`, and
+    audit them, in the caller's transaction: the one way a setting is changed, by the form
+    or by the line itself (`app.twilio.debugger`)."""
+    rows = stored_rows(session)
+    for key, change in changes.items():
+        row = rows.get(key)
+        if row is None:
+            session.add(
+                PracticeSetting(key=key, value=change["to"], updated_at=now, updated_by=actor)
+            )
+        else:
+            row.value = change["to"]
+            row.updated_at = now
+            row.updated_by = actor
+    audit(
+        session, actor, "update", "practice_settings", None, reason=reason, changes=changes, at=now
+    )
 
 
 def _pydantic_message(exc: ValidationError) -> str:
@@ -178,6 +231,9 @@ def check(field: Field, raw: str, base: Settings) -> tuple[Any, str | None]:
             return raw, f"enter {field.minimum} to {field.maximum} {field.unit}".strip()
     elif field.kind == "checkbox":
         value = raw == "on"
+    elif field.kind == "select":
+        if raw not in {option for option, _ in field.options}:
+            return raw, "choose " + " or ".join(label for _, label in field.options)
     else:
         if field.required and not raw:
             return raw, "required"
@@ -198,15 +254,28 @@ def check(field: Field, raw: str, base: Settings) -> tuple[Any, str | None]:
 
 
 def _render(ctx: Page, values: dict[str, Any], errors: dict[str, str], status: int = 200):
+    overridden = stored(ctx)
     return ctx.render(
         "settings.html",
         status,
-        fields=FIELDS,
+        fields=_fields(ctx, overridden),
         values=values,
         errors=errors,
-        overridden=stored(ctx),
+        overridden=overridden,
         environment=ctx.line.settings,
     )
+
+
+def _fields(ctx: Page, overridden: dict[str, PracticeSetting]) -> tuple[Field, ...]:
+    """The form's fields; the Spanish voice says so beside it when the line switched it."""
+    row = overridden.get("spanish_voice")
+    if row is None or row.updated_by != SWITCHED_BY_TWILIO:
+        return FIELDS
+    note = (
+        f" The line switched to the standard voice on {ctx.fmt.when(row.updated_at)}: "
+        "Twilio refused the neural one. Choose Lupe again to try it once more."
+    )
+    return tuple(replace(f, help=f.help + note) if f.key == "spanish_voice" else f for f in FIELDS)
 
 
 @router.get("/settings")
@@ -226,6 +295,9 @@ def save_settings(ctx: AdminPageDep, form: Form):
             if field.kind == "checkbox"
             else field_text(form, field.key, 2000).replace("\r\n", "\n")
         )
+        if field.kind == "select" and field.key not in form:
+            # A form from before the select existed (or a script) keeps the value it has.
+            raw = getattr(current, field.key)
         value, error = check(field, raw, ctx.line.settings)
         posted[field.key] = value
         if error:
@@ -240,20 +312,7 @@ def save_settings(ctx: AdminPageDep, form: Form):
     if not changes:
         ctx.flash("Nothing changed.")
         return ctx.redirect("/settings")
-    rows = stored(ctx)
-    for key, change in changes.items():
-        row = rows.get(key)
-        if row is None:
-            ctx.db.add(
-                PracticeSetting(
-                    key=key, value=change["to"], updated_at=ctx.now, updated_by=ctx.actor
-                )
-            )
-        else:
-            row.value = change["to"]
-            row.updated_at = ctx.now
-            row.updated_by = ctx.actor
-    audit(ctx.db, ctx.actor, "update", "practice_settings", None, changes=changes, at=ctx.now)
+    save_changes(ctx.db, changes, actor=ctx.actor, now=ctx.now)
     ctx.db.commit()
     ctx.flash("Saved. The next call uses the new settings.")
     return ctx.redirect("/settings")
