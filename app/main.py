@@ -23,7 +23,7 @@ from app.line import Line
 from app.metrics import install as install_metrics
 from app.oncall import warn_about_gaps
 from app.settings import Settings
-from app.twilio import sms, therapist_menu, voice
+from app.twilio import debugger, sms, therapist_menu, voice
 from app.web import api_docs
 from app.web import install as install_dashboard
 from app.worker import NotificationWorker
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
 
     # Twilio's webhooks are for Twilio alone (signed requests), not part of the documented API.
-    for router in (voice.router, sms.router, therapist_menu.router):
+    for router in (voice.router, sms.router, therapist_menu.router, debugger.router):
         app.include_router(router, include_in_schema=False)
     app.include_router(api_router)
     app.include_router(ical_router)
