@@ -166,9 +166,10 @@ def test_the_admin_sees_the_switch_on_the_settings_page_and_in_the_audit_log(
         "The line switched to the standard voice on Fri Nov 27, 9:42 PM: Twilio refused the "
         "neural one. Choose Lupe again to try it once more." in page
     )
-    assert "Spanish voice (changed by twilio:debugger, Fri Nov 27, 9:42 PM)" in page
+    assert "Spanish voice (changed by the line itself, Fri Nov 27, 9:42 PM)" in page
     audit = texts_of(as_admin.get("/audit").text)
     assert "Twilio refused the neural Spanish voice (warning 13511)" in audit
+    assert "Twilio's Debugger (the line itself)" in audit
 
 
 def test_the_voice_switches_once(driver, db, spanish):
@@ -345,3 +346,10 @@ def test_a_bad_voice_stored_behind_the_dashboards_back_is_ignored():
     base = Settings(_env_file=None, offer_spanish=True)
     changed = base.with_changes({"spanish_voice": "Polly.Conchita", "practice_name": "Riverside"})
     assert changed.spanish_voice == "Polly.Lupe-Neural" and changed.practice_name == "Riverside"
+
+
+def test_the_voice_is_a_select_of_the_two(as_admin):
+    page = as_admin.get("/settings").text
+    assert '<select id="spanish_voice" name="spanish_voice"' in page
+    assert '<option value="Polly.Lupe-Neural" selected>Lupe, neural (US Spanish)</option>' in page
+    assert '<option value="Polly.Penelope">Penelope, standard (US Spanish)</option>' in page

@@ -217,6 +217,7 @@ def who(actor: str, names: _Names) -> str:
         "dashboard": "The dashboard's sign-in",
         "system:retention": "Automatic clean-up",
         "demo-setup": "Demo set-up",
+        "twilio:debugger": "Twilio's Debugger (the line itself)",
     }
     return fixed.get(actor, actor)
 

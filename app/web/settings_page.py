@@ -253,6 +253,11 @@ def check(field: Field, raw: str, base: Settings) -> tuple[Any, str | None]:
     return getattr(checked, field.key), None
 
 
+def _changed_by(actor: str) -> str:
+    """An admin's email, or the line itself in words."""
+    return "the line itself" if actor == SWITCHED_BY_TWILIO else actor
+
+
 def _render(ctx: Page, values: dict[str, Any], errors: dict[str, str], status: int = 200):
     overridden = stored(ctx)
     return ctx.render(
@@ -262,6 +267,8 @@ def _render(ctx: Page, values: dict[str, Any], errors: dict[str, str], status: i
         values=values,
         errors=errors,
         overridden=overridden,
+        # Who changed each: a person's email, or the line itself in words.
+        changed_by={key: _changed_by(row.updated_by) for key, row in overridden.items()},
         environment=ctx.line.settings,
     )
 
