@@ -61,6 +61,10 @@ def test_add_a_spanish_speaking_client_then_offer_spanish(browser, served, shots
         offer.check()
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_role("status").first).to_contain_text("Saved.")
+        voice = page.get_by_label("Spanish voice")
+        expect(voice).to_have_value("Polly.Lupe-Neural")
+        voice.scroll_into_view_if_needed()
+        shot("settings-spanish")
 
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Clients").click()
         row = page.locator("tr", has_text="Lucía Ortega")
