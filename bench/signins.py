@@ -4,7 +4,11 @@ dashboard sign-ins with a wrong password run in a loop (each hashes a password).
     .venv/bin/python -m bench.signins [--db postgresql] [--quick] [--app-dir /tmp/before]
 
 Each sign-in is what a browser does: GET /login for the form's CSRF token and the session
-cookie, then POST /login with a wrong password (401). The sign-ins run in a process of their
+cookie, then POST /login with a wrong password: 401 after a hash, or, once the sign-in limits
+of issue 22 hold (`app.web.sign_in_limits`: 5 per account and address, 20 per address in 15
+minutes, 60 a minute overall), 429 without one. So a flood like this one now makes the line
+hash a few passwords, not twelve at a time; to measure twelve hashes at a time, run it with
+`--app-dir` on a tree whose limits are lifted. The sign-ins run in a process of their
 own, so their client's work does not delay the webhooks' client. Target: webhook p99 <= 100
 ms during the sign-ins.
 """
@@ -138,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  p99 {run.pct(0.99):7.2f}  max {run.pct(1):7.2f} ms  errors {bad}"
         )
     targets.check("webhook p99 beside the sign-ins", beside.pct(0.99), 100)
-    targets.truth("every sign-in answered 401", set(statuses) == {"401"})
+    targets.truth(
+        "every sign-in refused (401, or 429 past the limits)", set(statuses) <= {"401", "429"}
+    )
     return targets.exit_code()
 
 
