@@ -25,16 +25,13 @@ from bench.common import (
     Connection,
     Server,
     Targets,
-    call_params,
-    dial_params,
     header,
     line_env,
     parser,
-    signed,
-    text_params,
     use_app,
     workdir,
 )
+from bench.twilio_requests import call_params, dial_params, signed, text_params
 
 CONCURRENT = 40
 TIMEOUT = 20.0

@@ -30,7 +30,6 @@ from bench.common import (
     Database,
     Server,
     Targets,
-    call_params,
     closed_loop,
     coachline,
     header,
@@ -38,10 +37,10 @@ from bench.common import (
     parser,
     percentile,
     run_loop,
-    signed,
     use_app,
     workdir,
 )
+from bench.twilio_requests import call_params, signed
 
 EMAIL = "bench-admin@example.org"
 SIGNERS = 12

@@ -23,20 +23,17 @@ from bench.common import (
     Run,
     Server,
     Targets,
-    call_params,
     closed_loop,
     cpu_seconds,
-    dial_params,
     header,
     line_env,
     parser,
     rss_mb,
     run_loop,
-    signed,
-    text_params,
     use_app,
     workdir,
 )
+from bench.twilio_requests import call_params, dial_params, signed, text_params
 
 LEVELS = (1, 10)
 ENDPOINTS = ("voice", "dial-result", "sms")
