@@ -5,6 +5,7 @@ actions without the API. Each action goes through the service modules
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -73,6 +74,9 @@ def serve(
     prints its admin login."""
     import uvicorn
 
+    # The app reads its port from the environment: with `--port` alone, the simulator would
+    # still post to 8000 (PUBLIC_BASE_URL defaults to this machine at PORT).
+    os.environ["PORT"] = str(port)
     _demo_practice(host, port)
     uvicorn.run("app.main:app", host=host, port=port)
 
