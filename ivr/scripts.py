@@ -143,11 +143,17 @@ def crisis_spoken(practice: Practice, after_offer: bool = False) -> str:
     line = practice.local_crisis_line
     if practice.spanish:
         if after_offer and practice.offer_lifeline:
-            text = "O puede llamar o enviar un texto al 9 8 8 por su cuenta, a cualquier hora."
+            # Said after the offer; on their own, 988 in Spanish is 2 when it answers, or the
+            # word AYUDA by text.
+            text = (
+                "O, por su cuenta, llame al 9 8 8 y oprima 2 para español, o envíe AYUDA por "
+                "texto al 9 8 8, a cualquier hora."
+            )
         else:
             text = (
                 "Si está en crisis, llame al 9 8 8, la Línea de Prevención del Suicidio y "
-                "Crisis, a cualquier hora, y oprima 2 para español."
+                "Crisis, y oprima 2 para español, o envíe AYUDA por texto al 9 8 8, a cualquier "
+                "hora."
             )
         text += " Si se lastimó o necesita ayuda médica, cuelgue y marque el 9 1 1."
         if line:
