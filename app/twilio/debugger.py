@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 from app.body_limit import TWILIO_LIMIT
 from app.errors import describe
 from app.line import Line
+from app.practice_settings import SWITCHED_BY_TWILIO, save_changes
 from app.twilio.signature import form_field, verified_form
-from app.web.settings_page import SWITCHED_BY_TWILIO, save_changes
 from ivr.language import NEURAL_SPANISH_VOICE, STANDARD_SPANISH_VOICE
 
 log = logging.getLogger("coachline.twilio")

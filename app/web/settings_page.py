@@ -11,16 +11,14 @@ invalid one is refused with a message and nothing is saved.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.audit import audit
 from app.models import PracticeSetting
+from app.practice_settings import SWITCHED_BY_TWILIO, save_changes, stored_rows
 from app.settings import EDITABLE, Settings, bounds
 from app.web.forms import Form, field_checked, field_text
 from app.web.pages import AdminPageDep, Page
@@ -28,10 +26,6 @@ from ivr.language import NEURAL_SPANISH_VOICE, STANDARD_SPANISH_VOICE
 from ivr.scripts import greeting_problem
 
 router = APIRouter(include_in_schema=False)
-
-# How the audit log names the line itself when it switched the Spanish voice because Twilio's
-# Debugger reported the neural one refused (`app.twilio.debugger`).
-SWITCHED_BY_TWILIO = "twilio:debugger"
 
 
 @dataclass(frozen=True)
@@ -180,38 +174,6 @@ def effective(ctx: Page) -> Settings:
 
 def stored(ctx: Page) -> dict[str, PracticeSetting]:
     return stored_rows(ctx.db)
-
-
-def stored_rows(session: Session) -> dict[str, PracticeSetting]:
-    rows = session.scalars(select(PracticeSetting).where(PracticeSetting.key.in_(EDITABLE)))
-    return {row.key: row for row in rows}
-
-
-def save_changes(
-    session: Session,
-    changes: dict[str, dict[str, Any]],
-    *,
-    actor: str,
-    now: datetime,
-    reason: str | None = None,
-) -> None:
-    """Keep checked changes ({key: {"from": old, "to": new}}) in `practice_settings`, and
-    audit them, in the caller's transaction: the one way a setting is changed, by the form
-    or by the line itself (`app.twilio.debugger`)."""
-    rows = stored_rows(session)
-    for key, change in changes.items():
-        row = rows.get(key)
-        if row is None:
-            session.add(
-                PracticeSetting(key=key, value=change["to"], updated_at=now, updated_by=actor)
-            )
-        else:
-            row.value = change["to"]
-            row.updated_at = now
-            row.updated_by = actor
-    audit(
-        session, actor, "update", "practice_settings", None, reason=reason, changes=changes, at=now
-    )
 
 
 def _pydantic_message(exc: ValidationError) -> str:
