@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from twilio.twiml import TwiML
 
+from ivr.gsm import to_gsm7
 from ivr.language import ENGLISH_VOICE, NEURAL_SPANISH_VOICE, Language, Voice, voice_for
 
 # The greeting names the line; "connecting you" follows it only when someone will be rung
@@ -185,8 +186,8 @@ def lifeline_offer(practice: Practice) -> str:
 
 
 def crisis_texted(practice: Practice) -> str:
-    """988 by call or text and 911, and the local line. In Spanish, 988's Spanish text
-    service answers the word AYUDA."""
+    """988 by call or text and 911, and the local line, in GSM-7 as every text (Spanish's
+    á í ó ú folded, `ivr.gsm`). In Spanish, 988's Spanish text service answers the word AYUDA."""
     if practice.spanish:
         text = (
             "¿En crisis? Llame al 988 (oprima 2 para español) o envíe AYUDA al 988, a "
@@ -194,7 +195,7 @@ def crisis_texted(practice: Practice) -> str:
         )
     else:
         text = "In crisis? Call or text 988 any time. Hurt or need medical help? Call 911."
-    return text + local_crisis_texted(practice)
+    return to_gsm7(text + local_crisis_texted(practice))
 
 
 def clock_time(at: datetime, tz: ZoneInfo) -> str:

@@ -43,7 +43,6 @@ from app.twilio.signature import form_field, verified_form
 from ivr import commands, replies, ringing, rules
 from ivr.attention import Notice
 from ivr.codes import MessageKind
-from ivr.gsm import to_gsm7
 from ivr.language import Language
 from ivr.scripts import Practice, crisis_texted, first_name, speaking
 from ivr.sms_flow import (
@@ -74,7 +73,7 @@ def crisis_reply_twiml(practice: Practice) -> str:
     text = crisis_texted(practice)
     if Language.SPANISH in practice.languages:
         text += " " + crisis_texted(speaking(practice, Language.SPANISH))
-    return message_twiml(to_gsm7(text))  # Spanish's á í ó ú folded, as every reply
+    return message_twiml(text)
 
 
 router = APIRouter(
@@ -98,7 +97,7 @@ async def incoming_text(request: Request) -> Response:
         log.warning("text rate limit reached for sender %s", mask(sender))
         practice = line.known_practice()
         crisis = crisis_match(body)
-        reply = to_gsm7(crisis_texted(crisis_view(practice, body))) if crisis else None
+        reply = crisis_texted(crisis_view(practice, body)) if crisis else None
         return twiml(message_twiml(reply))
 
     def answer(session: Session) -> str | None:
