@@ -27,7 +27,6 @@ from ivr.endings import (
     help_now,
     not_known,
     offering_lifeline,
-    too_many_calls,
     voice_message,
 )
 from ivr.language import Language
@@ -157,11 +156,6 @@ def hears_therapist_menu(therapist_active: bool | None) -> bool:
     registered number (None: no therapist's); an inactive therapist is a caller the line does
     not know. (A client's number always takes the client flow, checked first.)"""
     return bool(therapist_active)
-
-
-def rate_limited(practice: Practice, urls: Urls, withheld: bool = False) -> str:
-    """A number that called many times in a few minutes (`ivr.endings.too_many_calls`)."""
-    return too_many_calls(practice, urls, withheld)
 
 
 def unknown_caller(practice: Practice, urls: Urls, withheld: bool = False) -> VoiceStep:

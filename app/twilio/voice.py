@@ -102,7 +102,7 @@ async def incoming_call(request: Request, form: Form) -> Response:
         log.warning(
             "call rate limit reached for caller %s", "(hidden)" if withheld else mask(caller)
         )
-        return twiml(voice.rate_limited(line.known_practice(), voice_urls(line), withheld))
+        return twiml(endings.too_many_calls(line.known_practice(), voice_urls(line), withheld))
     call_sid = form_field(form, "CallSid")
     # The carrier's caller-ID attestation (SHAKEN/STIR), kept with the call: never proof.
     stir_verstat = form_field(form, "StirVerstat", 40) or None
